@@ -1,0 +1,103 @@
+/**
+ * The one place that reads shoebot's configuration: process.env, plus a `.env`
+ * file in the working directory when present (process.env wins). Values are
+ * validated once; a bad value fails with one line per problem naming the
+ * variable, never echoing a secret.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { validate as validateCron } from 'node-cron';
+
+export const TF_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type TfBackendChoice = (typeof TF_BACKENDS)[number];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const snowflake = z.string().regex(/^\d{17,20}$/, 'must be a Discord id (17-20 digits)');
+
+const schema = z.object({
+  DISCORD_TOKEN: z.string().trim().min(1).optional(),
+  DISCORD_API_BASE: z
+    .string()
+    .url('must be a URL such as https://discord.com/api')
+    .default('https://discord.com/api')
+    .transform((u) => u.replace(/\/+$/, '')),
+  DISCORD_GUILD_ID: snowflake.optional(),
+  DATABASE_URL: z
+    .string()
+    .default('file:./data/shoebot.db')
+    .refine((u) => /^(file:|postgres(ql)?:\/\/)/.test(u), 'must start with file: (SQLite) or postgresql://'),
+  MODELS_DIR: z.string().min(1).default('models'),
+  DATA_DIR: z.string().min(1).default('data'),
+  TRAIN_CRON: z
+    .string()
+    .default('0 3 * * *')
+    .refine((c) => validateCron(c), 'is not a valid cron expression (e.g. "0 3 * * *" = nightly at 03:00)'),
+  TRAIN_STEPS: z.coerce.number().int().min(1).max(10_000_000).default(2000),
+  TF_BACKEND: z.enum(TF_BACKENDS).default('auto'),
+  ADMIN_USER_IDS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(snowflake)),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses a dotenv-style file: KEY=value lines, # comments, optional quotes. */
+export function parseDotEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2];
+    const quoted = /^(['"])(.*)\1$/.exec(value);
+    if (quoted) value = quoted[2];
+    else value = value.replace(/\s+#.*$/, '');
+    out[m[1]] = value;
+  }
+  return out;
+}
+
+/**
+ * Validates an environment (default: `.env` in `cwd` overlaid by process.env).
+ * Empty strings count as unset, so `FOO=` in a .env file means "use the default".
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: { cwd?: string; dotenv?: boolean } = {},
+): Config {
+  const merged: Record<string, string | undefined> = {};
+  if (opts.dotenv !== false) {
+    const file = path.join(opts.cwd ?? process.cwd(), '.env');
+    if (fs.existsSync(file)) Object.assign(merged, parseDotEnv(fs.readFileSync(file, 'utf8')));
+  }
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) merged[k] = v;
+  for (const k of Object.keys(merged)) if (merged[k] === '') delete merged[k];
+
+  const result = schema.safeParse(merged);
+  if (!result.success) {
+    // Never include received values: one of them may be the token.
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || 'config'} ${i.message}`);
+    throw new ConfigError(problems);
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+/** The process-wide configuration, validated on first use. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

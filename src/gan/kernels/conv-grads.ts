@@ -1,0 +1,191 @@
+/**
+ * Convolution gradients rewritten as forward convolutions / matrix products,
+ * which the WASM backend runs through XNNPACK (fast) instead of its naive C++
+ * loops, and which give the WASM backend the Conv2DBackpropFilter kernel it
+ * lacks (tfjs#8474). Only NHWC (channelsLast) is handled here; callers fall
+ * back to the stock kernels otherwise.
+ *
+ * These functions run *inside* a kernel (the engine has turned the gradient
+ * tape off there), so they may freely use tf ops; each one is tidy and
+ * returns a single new tensor.
+ */
+import { tf } from '../../tf/index.ts';
+
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+type Shape4 = [number, number, number, number];
+
+/** Pads (non-negative) or crops (negative) axis 1 and 2 of an NHWC tensor. */
+function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  let y = x;
+  if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+    const t = Math.max(0, -top);
+    const l = Math.max(0, -left);
+    y = tf.slice(y, [0, t, l, 0], [n, h - t - Math.max(0, -bottom), w - l - Math.max(0, -right), c]);
+  }
+  if (top > 0 || bottom > 0 || left > 0 || right > 0) {
+    y = tf.pad(y, [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ]);
+  }
+  return y;
+}
+
+/**
+ * Filter gradient of an NHWC conv2d (dilation 1): x [N,H,W,Ci], dy [N,Ho,Wo,Co]
+ * -> dW [fh,fw,Ci,Co].
+ *
+ * dW[i,j,c,o] = sum_{n,p,q} xpad[n, p*s+i, q*s+j, c] * dy[n,p,q,o] is itself a
+ * convolution: batch and channel axes of x swapped ([Ci,H,W,N]), dy used as
+ * the filter ([Ho,Wo,N,Co]), dilation = stride, stride 1, 'valid'.
+ */
+export function conv2dFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: Shape4,
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: Rounding,
+): tf.Tensor4D {
+  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, outHeight: ho, outWidth: wo } = info;
+  return tf.tidy(() => {
+    // Exactly the rows/cols the forward conv touched: (ho-1)*s + f starting at -padTop.
+    const needH = (ho - 1) * sh + fh;
+    const needW = (wo - 1) * sw + fw;
+    const { top, left } = info.padInfo;
+    const xp = padOrCrop(x, top, needH - x.shape[1] - top, left, needW - x.shape[2] - left);
+    if (ho === 1 && wo === 1) {
+      // One output position (e.g. the discriminator's last 4x4 'valid' conv):
+      // a single matrix product, [fh*fw*Ci, N] x [N, Co].
+      const n = x.shape[0];
+      const xm = tf.reshape(xp, [n, fh * fw * info.inChannels]);
+      const dym = tf.reshape(dy, [n, info.outChannels]);
+      return tf.reshape(tf.matMul(xm, dym, true, false), filterShape);
+    }
+    const xt = tf.transpose(xp, [3, 1, 2, 0]); // [Ci, H', W', N]
+    const dyt = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
+    const out = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', [sh, sw]); // [Ci, fh, fw, Co]
+    return tf.transpose(out, [1, 2, 0, 3]);
+  });
+}
+
+/** Where one output phase of a strided transposed convolution reads its input, along one axis. */
+interface AxisPhase {
+  /** Filter taps this phase uses (0 means the phase gets no contribution). */
+  taps: number;
+  /** First tap in the flipped filter; taps are start, start+s, ... */
+  start: number;
+  /** Padding (negative: cropping) of dy before and after, for a stride-1 'valid' correlation. */
+  before: number;
+  after: number;
+}
+
+/**
+ * Output positions y = s*m + a (phase a) receive dy[p] * W[i] for s*p + i = y + padBefore.
+ * With a + padBefore = s*d + r, the taps are i = r + s*k and p = m + d - k: a
+ * stride-1 correlation of dy with those taps reversed.
+ */
+function axisPhase(a: number, s: number, f: number, padBefore: number, inLen: number, outPerPhase: number): AxisPhase {
+  const d = Math.floor((a + padBefore) / s);
+  const r = (a + padBefore) % s;
+  const taps = r < f ? Math.ceil((f - r) / s) : 0;
+  // In the flipped filter Wf[j] = W[f-1-j], tap i = r + s*(taps-1-k') sits at f-1-r-s*(taps-1) + s*k'.
+  const start = f - 1 - r - s * (taps - 1);
+  const before = taps - 1 - d;
+  const after = outPerPhase + taps - 1 - inLen - before;
+  return { taps, start, before, after };
+}
+
+/**
+ * Input gradient of an NHWC conv2d, i.e. the forward pass of a transposed
+ * convolution: dy [N,Ho,Wo,Co], filter [fh,fw,Ci,Co] -> dx [N,H,W,Ci]
+ * (inputShape). A stride-s transposed conv is split into s*s stride-1
+ * correlations, one per output phase, whose results are interleaved with
+ * depthToSpace. Returns null when the shape is not handled (the caller then
+ * uses the stock kernel).
+ */
+export function conv2dInputGrad(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: Shape4,
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: Rounding,
+): tf.Tensor4D | null {
+  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const { batchSize: n, inHeight: H, inWidth: W, inChannels: ci, outChannels: co } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, outHeight: ho, outWidth: wo } = info;
+  if (sh !== sw) return null; // depthToSpace interleaves square blocks only
+  const { top, left } = info.padInfo;
+
+  if (ho === 1 && wo === 1 && top === 0 && left === 0 && H === fh && W === fw) {
+    // A 1x1 input spread over the whole filter window (the generator's first
+    // layer, the discriminator's last): one matrix product.
+    return tf.tidy(() => {
+      const w2 = tf.reshape(filter, [fh * fw * ci, co]);
+      const out = tf.matMul(tf.reshape(dy, [n, co]), w2, false, true);
+      return tf.reshape(out, [n, H, W, ci]);
+    });
+  }
+
+  const mh = Math.ceil(H / sh);
+  const mw = Math.ceil(W / sw);
+  const rowPlans = Array.from({ length: sh }, (_, a) => axisPhase(a, sh, fh, top, ho, mh));
+  const colPlans = Array.from({ length: sw }, (_, b) => axisPhase(b, sw, fw, left, wo, mw));
+  // In/out-swapped filter [fh,fw,Co,Ci] (one fast transpose on the backend),
+  // then each phase's flipped taps are gathered in JS: every (i,j) tap is a
+  // contiguous Co*Ci block, and the backends' Reverse/StridedSlice are slow loops.
+  const swapped = tf.tidy(() => tf.transpose(filter, [0, 1, 3, 2]));
+  const wt = swapped.dataSync() as Float32Array;
+  swapped.dispose();
+  const block = co * ci;
+  return tf.tidy(() => {
+    const phases: tf.Tensor4D[] = [];
+    for (const rows of rowPlans) {
+      for (const cols of colPlans) {
+        if (rows.taps === 0 || cols.taps === 0) {
+          phases.push(tf.zeros([n, mh, mw, ci]));
+          continue;
+        }
+        const g = new Float32Array(rows.taps * cols.taps * block);
+        for (let k = 0; k < rows.taps; k++) {
+          const i = fh - 1 - (rows.start + sh * k); // flipped tap k -> original row
+          for (let l = 0; l < cols.taps; l++) {
+            const j = fw - 1 - (cols.start + sw * l);
+            const src = (i * fw + j) * block;
+            g.set(wt.subarray(src, src + block), (k * cols.taps + l) * block);
+          }
+        }
+        const gt = tf.tensor4d(g, [rows.taps, cols.taps, co, ci]);
+        // Crop dy where the padding is negative, pad the rest inside conv2d.
+        const cropT = Math.max(0, -rows.before);
+        const cropB = Math.max(0, -rows.after);
+        const cropL = Math.max(0, -cols.before);
+        const cropR = Math.max(0, -cols.after);
+        const src = cropT || cropB || cropL || cropR ? tf.slice(dy, [0, cropT, cropL, 0], [n, ho - cropT - cropB, wo - cropL - cropR, co]) : dy;
+        const pads: tf.backend_util.ExplicitPadding = [
+          [0, 0],
+          [Math.max(0, rows.before), Math.max(0, rows.after)],
+          [Math.max(0, cols.before), Math.max(0, cols.after)],
+          [0, 0],
+        ];
+        phases.push(tf.conv2d(src, gt, 1, pads));
+      }
+    }
+    let out: tf.Tensor4D;
+    if (phases.length === 1) out = phases[0];
+    else {
+      // Interleave: channels (a, b, c) of [n, mh, mw, sh*sw*ci] -> rows mh*sh+a, cols mw*sw+b.
+      // One 4-D transpose (fast everywhere) instead of depthToSpace (slow on WASM).
+      const cat = tf.reshape(tf.concat(phases, 3), [n * mh, mw, sh, sw * ci]);
+      out = tf.reshape(tf.transpose(cat, [0, 2, 1, 3]), [n, mh * sh, mw * sw, ci]);
+    }
+    if (out.shape[1] !== H || out.shape[2] !== W) out = tf.slice(out, [0, 0, 0, 0], [n, H, W, ci]);
+    return out;
+  });
+}
