@@ -1,10 +1,15 @@
 // Prisma CLI configuration. The bot itself migrates through src/db/migrate.ts
 // (schema engine compiled to WebAssembly); this file lets an operator with
 // internet use the ordinary Prisma CLI on the same schema and migrations.
+import fs from 'node:fs';
 import { defineConfig } from 'prisma/config';
+import { parseDotEnv } from './src/config/env.ts';
+
+// Prisma 7 no longer reads .env itself; read DATABASE_URL the way the bot does (process.env wins).
+const dotenv = fs.existsSync('.env') ? parseDotEnv(fs.readFileSync('.env', 'utf8')) : {};
 
 export default defineConfig({
   schema: 'prisma/schema.prisma',
   migrations: { path: 'prisma/migrations' },
-  datasource: { url: process.env.DATABASE_URL ?? 'file:./data/shoebot.db' },
+  datasource: { url: process.env.DATABASE_URL || dotenv.DATABASE_URL || 'file:./data/shoebot.db' },
 });

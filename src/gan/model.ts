@@ -166,7 +166,7 @@ export function buildDiscriminator(cfg: GanConfig, seed = 2): tf.LayersModel {
 export function initDcganWeights(model: tf.LayersModel, seed: number): void {
   const rng = new Rng(seed);
   const values = model.weights.map((w) => {
-    const size = w.shape.reduce((a, b) => a * (b ?? 1), 1);
+    const size = (w.shape as number[]).reduce((a, b) => a * b, 1);
     const name = w.originalName;
     let data: Float32Array;
     if (/kernel$/.test(name)) data = rng.normalArray(size, 0, 0.02);
@@ -181,5 +181,5 @@ export function initDcganWeights(model: tf.LayersModel, seed: number): void {
 
 /** Total parameter count (trainable + BN statistics) of a model. */
 export function countParams(model: tf.LayersModel): number {
-  return model.weights.reduce((n, w) => n + w.shape.reduce((a, b) => a * (b ?? 1), 1), 0);
+  return model.weights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
 }

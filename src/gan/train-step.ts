@@ -79,8 +79,9 @@ export class Adam {
     readonly vars: tf.Variable[],
     private readonly opts: Pick<TrainOptions, 'lr' | 'beta1' | 'beta2' | 'epsilon' | 'weightDecay' | 'weightDecayMode'>,
   ) {
-    this.m = vars.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    // tidy: the zeros tensors would otherwise outlive the variables made from them.
+    this.m = vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+    this.v = vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
   }
 
   /** Applies one update. `grads[i]` ([same shape as vars[i]]) is not disposed here. */

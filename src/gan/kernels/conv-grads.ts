@@ -65,7 +65,7 @@ export function conv2dFilterGrad(
       const n = x.shape[0];
       const xm = tf.reshape(xp, [n, fh * fw * info.inChannels]);
       const dym = tf.reshape(dy, [n, info.outChannels]);
-      return tf.reshape(tf.matMul(xm, dym, true, false), filterShape);
+      return tf.reshape(tf.matMul(xm, dym, true, false), filterShape) as tf.Tensor4D;
     }
     const xt = tf.transpose(xp, [3, 1, 2, 0]); // [Ci, H', W', N]
     const dyt = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
@@ -105,9 +105,9 @@ function axisPhase(a: number, s: number, f: number, padBefore: number, inLen: nu
  * Input gradient of an NHWC conv2d, i.e. the forward pass of a transposed
  * convolution: dy [N,Ho,Wo,Co], filter [fh,fw,Ci,Co] -> dx [N,H,W,Ci]
  * (inputShape). A stride-s transposed conv is split into s*s stride-1
- * correlations, one per output phase, whose results are interleaved with
- * depthToSpace. Returns null when the shape is not handled (the caller then
- * uses the stock kernel).
+ * correlations, one per output phase, whose results are interleaved.
+ * Returns null when the shape is not handled (the caller then uses the stock
+ * kernel).
  */
 export function conv2dInputGrad(
   dy: tf.Tensor4D,
@@ -120,7 +120,6 @@ export function conv2dInputGrad(
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: ci, outChannels: co } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, outHeight: ho, outWidth: wo } = info;
-  if (sh !== sw) return null; // depthToSpace interleaves square blocks only
   const { top, left } = info.padInfo;
 
   if (ho === 1 && wo === 1 && top === 0 && left === 0 && H === fh && W === fw) {
@@ -129,7 +128,7 @@ export function conv2dInputGrad(
     return tf.tidy(() => {
       const w2 = tf.reshape(filter, [fh * fw * ci, co]);
       const out = tf.matMul(tf.reshape(dy, [n, co]), w2, false, true);
-      return tf.reshape(out, [n, H, W, ci]);
+      return tf.reshape(out, [n, H, W, ci]) as tf.Tensor4D;
     });
   }
 
@@ -177,15 +176,44 @@ export function conv2dInputGrad(
         phases.push(tf.conv2d(src, gt, 1, pads));
       }
     }
-    let out: tf.Tensor4D;
-    if (phases.length === 1) out = phases[0];
-    else {
-      // Interleave: channels (a, b, c) of [n, mh, mw, sh*sw*ci] -> rows mh*sh+a, cols mw*sw+b.
-      // One 4-D transpose (fast everywhere) instead of depthToSpace (slow on WASM).
-      const cat = tf.reshape(tf.concat(phases, 3), [n * mh, mw, sh, sw * ci]);
-      out = tf.reshape(tf.transpose(cat, [0, 2, 1, 3]), [n, mh * sh, mw * sw, ci]);
+    if (phases.length === 1) {
+      const out = phases[0];
+      return out.shape[1] === H && out.shape[2] === W ? out : tf.slice(out, [0, 0, 0, 0], [n, H, W, ci]);
     }
-    if (out.shape[1] !== H || out.shape[2] !== W) out = tf.slice(out, [0, 0, 0, 0], [n, H, W, ci]);
-    return out;
+    return interleavePhases(phases, sh, sw, [n, H, W, ci]);
   });
+}
+
+/**
+ * Interleaves phase outputs P[a*sw+b] ([n, mh, mw, ci]) into [n, H, W, ci]:
+ * P[a,b][n, m, k] lands at row m*sh+a, column k*sw+b (cropped to H, W).
+ * Done in JS with block copies of ci values: the backends' Concat along the
+ * channel axis plus Transpose/DepthToSpace cost 10-40x more on WASM when ci is small.
+ */
+function interleavePhases(phases: tf.Tensor4D[], sh: number, sw: number, outShape: Shape4): tf.Tensor4D {
+  const [n, H, W, ci] = outShape;
+  const [, mh, mw] = phases[0].shape;
+  const out = new Float32Array(n * H * W * ci);
+  phases.forEach((p, idx) => {
+    const a = Math.floor(idx / sw);
+    const b = idx % sw;
+    const src = p.dataSync() as Float32Array;
+    const rows = Math.min(mh, Math.ceil((H - a) / sh));
+    const cols = Math.min(mw, Math.ceil((W - b) / sw));
+    for (let i = 0; i < n; i++) {
+      for (let m = 0; m < rows; m++) {
+        let si = ((i * mh + m) * mw) * ci;
+        let di = ((i * H + m * sh + a) * W + b) * ci;
+        const step = sw * ci;
+        if (ci === 1) {
+          for (let k = 0; k < cols; k++, si += 1, di += step) out[di] = src[si];
+        } else if (ci <= 8) {
+          for (let k = 0; k < cols; k++, di += step) for (let c = 0; c < ci; c++) out[di + c] = src[si++];
+        } else {
+          for (let k = 0; k < cols; k++, si += ci, di += step) out.set(src.subarray(si, si + ci), di);
+        }
+      }
+    }
+  });
+  return tf.tensor4d(out, outShape);
 }

@@ -12,11 +12,14 @@
  */
 import { tf } from '../../tf/index.ts';
 import { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
+import { tileArray } from './tile.ts';
 
 export { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
+export { tileArray } from './tile.ts';
 
 type Backend = 'wasm' | 'cpu';
-type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput';
+type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile';
+const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile'];
 
 /** Marks our kernel configs so registering twice never wraps our own kernel as the "original". */
 const MARK = Symbol.for('shoebot.fastKernel');
@@ -51,7 +54,7 @@ function filterGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     if (!isNhwc(a.dataFormat) && orig) return orig.kernelFunc(args);
     if (!isNhwc(a.dataFormat)) throw new Error(`Conv2DBackpropFilter: only NHWC is supported on this backend (got ${a.dataFormat})`);
-    return conv2dFilterGrad(asTensor(x), asTensor(dy), a.filterShape, a.strides, a.pad, a.dimRoundingMode);
+    return conv2dFilterGrad(asTensor(x!), asTensor(dy!), a.filterShape, a.strides, a.pad, a.dimRoundingMode);
   };
 }
 
@@ -60,11 +63,26 @@ function inputGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const { dy, filter } = args.inputs as unknown as tf.Conv2DBackpropInputInputs;
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     const out = isNhwc(a.dataFormat)
-      ? conv2dInputGrad(asTensor(dy), asTensor(filter), a.inputShape, a.strides, a.pad, a.dimRoundingMode)
+      ? conv2dInputGrad(asTensor(dy!), asTensor(filter!), a.inputShape, a.strides, a.pad, a.dimRoundingMode)
       : null;
     if (out) return out;
     if (!orig) throw new Error('Conv2DBackpropInput: no stock kernel to fall back to');
     return orig.kernelFunc(args);
+  };
+}
+
+function tileKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as unknown as tf.TileInputs).x!;
+    const { reps } = args.attrs as unknown as tf.TileAttrs;
+    if (x.dtype === 'string' || x.dtype === 'complex64') {
+      if (!orig) throw new Error(`Tile: dtype ${x.dtype} is not supported`);
+      return orig.kernelFunc(args);
+    }
+    const backend = args.backend as { readSync(dataId: object): unknown };
+    const src = backend.readSync(x.dataId) as Float32Array | Int32Array | Uint8Array;
+    const out = tileArray(src, x.shape, reps);
+    return tf.tensor(out, x.shape.map((d, i) => d * reps[i]), x.dtype);
   };
 }
 
@@ -75,6 +93,7 @@ function inputGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
 export function registerFastKernels(backend: Backend): void {
   replace(backend, 'Conv2DBackpropFilter', filterGradKernel);
   replace(backend, 'Conv2DBackpropInput', inputGradKernel);
+  replace(backend, 'Tile', tileKernel);
 }
 
 /**
@@ -82,7 +101,7 @@ export function registerFastKernels(backend: Backend): void {
  * A kernel the backend never had (WASM's filter gradient) is removed.
  */
 export function restoreStockKernels(backend: Backend): void {
-  for (const kernelName of ['Conv2DBackpropFilter', 'Conv2DBackpropInput'] as const) {
+  for (const kernelName of KERNELS) {
     const key = `${backend}/${kernelName}`;
     if (!stock.has(key)) continue;
     tf.unregisterKernel(kernelName, backend);

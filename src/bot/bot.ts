@@ -1,0 +1,141 @@
+/**
+ * Assembles the bot: TensorFlow.js backend, database, active generator,
+ * commands, discord.js client, interaction router, vote handlers and the
+ * scheduled trainer. `startBot` is what `npm start` runs and what the tests
+ * drive against the fake Discord.
+ */
+import type { Client } from 'discord.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env.ts';
+import { openDatabase, type PrismaClient } from '../db/client.ts';
+import { loadGeneratorCheckpoint } from '../gan/checkpoint.ts';
+import { log as rootLog, registerSecret } from '../log.ts';
+import { initTf } from '../tf/index.ts';
+import { createClient } from './client.ts';
+import { loadCommands, registerCommands } from './commands.ts';
+import { GenerationService, type GenerationOptions, type GeneratorInfo } from './generation.ts';
+import { createRouter, type Router } from './router.ts';
+import { Store } from './store.ts';
+import { TrainerRunner, type TrainerRunnerOptions } from './trainer-runner.ts';
+import type { BotCommand, BotContext } from './types.ts';
+import { attachVoteHandlers, type VoteEvent } from './votes.ts';
+
+export interface BotOptions {
+  config: Config;
+  log?: Logger;
+  /** An open database; default: openDatabase(config.DATABASE_URL), closed on stop. */
+  db?: PrismaClient;
+  /** The generator to start with; default: the active checkpoint under MODELS_DIR (none is allowed). */
+  generator?: GeneratorInfo | null;
+  generation?: GenerationOptions;
+  commandsDir?: string;
+  /** Scheduled training: false disables it; an object overrides runner options. Default: on. */
+  trainer?: boolean | Partial<TrainerRunnerOptions>;
+  /** Register slash commands once ready (default true). */
+  registerCommands?: boolean;
+  onVote?: (e: VoteEvent) => void;
+}
+
+export interface Bot {
+  client: Client;
+  ctx: BotContext;
+  router: Router;
+  commands: Map<string, BotCommand>;
+  /** Resolves once the gateway is ready and commands are registered. */
+  ready: Promise<void>;
+  /** Graceful shutdown (see stop()). */
+  stop(): Promise<void>;
+}
+
+export async function startBot(opts: BotOptions): Promise<Bot> {
+  const { config } = opts;
+  const log = opts.log ?? rootLog();
+  if (!config.DISCORD_TOKEN) throw new Error('DISCORD_TOKEN is not set');
+  registerSecret(config.DISCORD_TOKEN);
+
+  const backend = await initTf(config.TF_BACKEND);
+  log.info({ backend: backend.name, label: backend.label, reason: backend.reason }, 'TensorFlow.js backend');
+
+  const ownsDb = !opts.db;
+  const db = opts.db ?? (await openDatabase(config.DATABASE_URL));
+  const store = new Store(db);
+
+  const admins = new Set(config.ADMIN_USER_IDS);
+  const generation = new GenerationService({ exemptUserIds: [...admins], log: log.child({ part: 'generation' }), ...opts.generation });
+  let generator = opts.generator;
+  if (generator === undefined) {
+    try {
+      generator = await loadGeneratorCheckpoint(config.MODELS_DIR);
+    } catch (err) {
+      log.warn({ reason: (err as Error).message }, 'no generator loaded: /shoe will explain until a checkpoint is trained');
+      generator = null;
+    }
+  }
+  if (generator) await generation.swap(generator);
+
+  const commands = await loadCommands(opts.commandsDir);
+  const client = createClient({ apiBase: config.DISCORD_API_BASE });
+  const ctx: BotContext = {
+    config,
+    log,
+    client,
+    store,
+    generation,
+    isAdmin: (id) => admins.has(id),
+  };
+  if (opts.trainer !== false) {
+    ctx.trainer = new TrainerRunner({
+      config,
+      store,
+      generation,
+      log: log.child({ part: 'trainer' }),
+      ...(typeof opts.trainer === 'object' ? opts.trainer : {}),
+    });
+  }
+  const router = createRouter(commands, ctx);
+  client.on('interactionCreate', (i) => void router.handle(i));
+  client.on('error', (err) => log.error({ err }, 'discord client error'));
+  client.on('warn', (msg) => log.warn({ msg }, 'discord client warning'));
+  client.on('shardDisconnect', (ev, shard) => log.warn({ code: ev.code, shard }, 'gateway disconnected'));
+  client.on('shardResume', (shard, replayed) => log.info({ shard, replayed }, 'gateway resumed'));
+  const detachVotes = attachVoteHandlers(client, store, log.child({ part: 'votes' }), opts.onVote);
+
+  const ready = new Promise<void>((resolve, reject) => {
+    client.once('clientReady', async (c) => {
+      log.info({ user: c.user.tag, guilds: c.guilds.cache.size }, 'connected to Discord');
+      if (opts.registerCommands !== false) {
+        try {
+          const r = await registerCommands(c.rest, c.application.id, commands.values(), config.DISCORD_GUILD_ID);
+          log.info(r, 'slash commands registered');
+        } catch (err) {
+          // The bot still answers commands registered earlier.
+          log.error({ err }, 'could not register slash commands');
+        }
+      }
+      ctx.trainer?.start();
+      resolve();
+    });
+    client.login(config.DISCORD_TOKEN).catch(reject);
+  });
+
+  let stopping: Promise<void> | undefined;
+  /**
+   * Stops accepting work, finishes interactions in flight, closes the
+   * gateway, lets a running trainer write its checkpoint, frees the
+   * generator and closes the database. Safe to call twice.
+   */
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('shutting down');
+      router.stopAccepting();
+      await Promise.race([router.drain(), new Promise((r) => setTimeout(r, 20_000).unref())]);
+      detachVotes();
+      await client.destroy();
+      await ctx.trainer?.stop();
+      await generation.close();
+      if (ownsDb) await db.$disconnect();
+      log.info('shut down');
+    })());
+
+  return { client, ctx, router, commands, ready, stop };
+}

@@ -1,0 +1,139 @@
+/**
+ * One "design message": generate images for some latents, store them as
+ * designs, post them as a PNG with buttons, and seed the vote reactions.
+ * /shoe, reroll, variations and upscale all go through here.
+ */
+import { randomInt } from 'node:crypto';
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Message,
+} from 'discord.js';
+import { renderGrid, renderSingle } from '../render/grid.ts';
+import type { DesignRow } from './store.ts';
+import type { BotContext } from './types.ts';
+import { UserError } from './errors.ts';
+import { voteEmojiFor } from './votes.ts';
+
+export const MAX_SEED = 2_147_483_647;
+
+/** A fresh random seed for a design batch. */
+export function randomSeed(): number {
+  return randomInt(0, MAX_SEED);
+}
+
+/** Buttons under a design message; every custom_id names the requester. */
+export function designButtons(designs: DesignRow[], requesterId: string, opts: { reroll?: number } = {}): ActionRowBuilder<ButtonBuilder>[] {
+  const rows: ActionRowBuilder<ButtonBuilder>[] = [];
+  if (designs.length > 1) {
+    rows.push(
+      new ActionRowBuilder<ButtonBuilder>().addComponents(
+        designs.map((d, i) => new ButtonBuilder().setCustomId(`shoe:var:${d.id}:${requesterId}`).setLabel(`Variations ${i + 1}`).setStyle(ButtonStyle.Secondary)),
+      ),
+      new ActionRowBuilder<ButtonBuilder>().addComponents(
+        designs.map((d, i) => new ButtonBuilder().setCustomId(`shoe:up:${d.id}:${requesterId}`).setLabel(`Upscale ${i + 1}`).setStyle(ButtonStyle.Secondary)),
+      ),
+    );
+  } else if (designs.length === 1) {
+    rows.push(
+      new ActionRowBuilder<ButtonBuilder>().addComponents(
+        new ButtonBuilder().setCustomId(`shoe:var:${designs[0].id}:${requesterId}`).setLabel('Variations').setStyle(ButtonStyle.Secondary),
+        new ButtonBuilder().setCustomId(`shoe:up:${designs[0].id}:${requesterId}`).setLabel('Upscale').setStyle(ButtonStyle.Secondary),
+      ),
+    );
+  }
+  if (opts.reroll) {
+    const last = rows.at(-1);
+    const reroll = new ButtonBuilder().setCustomId(`shoe:reroll:${opts.reroll}:${requesterId}`).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary);
+    if (last && last.components.length < 5) last.addComponents(reroll);
+    else rows.push(new ActionRowBuilder<ButtonBuilder>().addComponents(reroll));
+  }
+  return rows;
+}
+
+export interface DesignRequest {
+  /** [n, nz] latents. */
+  latents: Float32Array;
+  n: number;
+  /** Seed stored with every design (the /shoe seed, or the variations' seed). */
+  seed: number;
+  kind: 'shoe' | 'variation' | 'upscale';
+  parentId?: number;
+  /** First line of the message, e.g. "4 sneaker designs". */
+  title: string;
+  /** Offer a reroll button for this many designs. */
+  reroll?: number;
+  /** Render one large image instead of a grid. */
+  single?: boolean;
+}
+
+/**
+ * Runs a design request for an interaction that is already deferred (public).
+ * Returns the posted message and the stored designs.
+ */
+export async function postDesigns(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  ctx: BotContext,
+  req: DesignRequest,
+): Promise<{ message: Message; designs: DesignRow[] }> {
+  const result = await ctx.generation.generate(req.latents, req.n);
+  const nz = result.nz;
+  const designs = await ctx.store.createDesigns(
+    Array.from({ length: req.n }, (_, i) => ({
+      seed: req.seed,
+      gridIndex: i,
+      latent: req.latents.slice(i * nz, (i + 1) * nz),
+      checkpointVersion: result.version,
+      kind: req.kind,
+      parentId: req.parentId ?? null,
+      guildId: interaction.guildId,
+      channelId: interaction.channelId ?? 'dm',
+      requesterId: interaction.user.id,
+    })),
+  );
+  const png = req.single
+    ? await renderSingle(result.pixels, result.shape, 0, { size: 512 })
+    : await renderGrid(result.pixels, result.shape, {
+        cols: req.n <= 2 ? req.n : 2,
+        tile: 256,
+        // Grid numbers match the vote emoji; no ids, so the same seed gives the same PNG bytes.
+        labels: designs.map((_, i) => `${i + 1}`),
+      });
+  const emoji = voteEmojiFor(req.n);
+  const lines = [
+    `**${req.title}** · seed \`${req.seed}\` · checkpoint \`${result.version}\``,
+    designs.map((d, i) => `${emoji.length > 1 ? emoji[i] : emoji[0]} design #${d.id}`).join(' · '),
+    `Vote with ${emoji.join(' ')}`,
+  ];
+  const message = await interaction.editReply({
+    content: lines.join('\n'),
+    files: [{ attachment: png, name: req.single ? `design-${designs[0].id}.png` : `sneakers-${req.seed}.png` }],
+    components: designButtons(designs, interaction.user.id, { reroll: req.reroll }),
+  });
+  await ctx.store.attachMessage(
+    designs.map((d) => d.id),
+    message.id,
+  );
+  // Seed the vote reactions in order; a failure here must not hide the designs.
+  for (const e of emoji) {
+    try {
+      await message.react(e);
+    } catch (err) {
+      ctx.log.warn({ err, message: message.id, emoji: e }, 'could not add vote reaction');
+      break;
+    }
+  }
+  return { message, designs };
+}
+
+/** Parses an integer option that Discord should have validated, but may not have (old clients, the API). */
+export function intOption(value: unknown, name: string, min: number, max: number): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new UserError(`\`${name}\` must be a whole number from ${min} to ${max}.`);
+  }
+  return value;
+}

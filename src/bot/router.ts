@@ -1,0 +1,114 @@
+/**
+ * Routes interactions to command modules. Handlers stay thin; this is where
+ * failures are caught: a UserError's message goes back ephemerally as is,
+ * anything else is logged (with the interaction's context) and the user gets
+ * a short apology — never a stack trace, never a crash of the bot.
+ */
+import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
+import type { Logger } from 'pino';
+import { UserError } from './errors.ts';
+import type { BotCommand, BotContext } from './types.ts';
+
+const GENERIC_FAILURE = 'Something went wrong on my side. It has been logged; please try again in a moment.';
+
+/** Sends `content` to the user privately, whatever state the interaction is in. */
+export async function replyPrivately(interaction: RepliableInteraction, content: string): Promise<void> {
+  if (interaction.deferred && !interaction.replied) {
+    if (interaction.ephemeral) {
+      await interaction.editReply({ content, files: [], components: [] });
+      return;
+    }
+    // A public "thinking…" placeholder: remove it, answer privately.
+    await interaction.deleteReply().catch(() => undefined);
+    await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+    return;
+  }
+  if (interaction.replied) {
+    await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+    return;
+  }
+  await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+}
+
+export interface Router {
+  handle(interaction: Interaction): Promise<void>;
+  /** Resolves when every interaction being handled is done. */
+  drain(): Promise<void>;
+  /** After this, new interactions get a "restarting" note. */
+  stopAccepting(): void;
+  readonly inFlight: number;
+}
+
+export function createRouter(commands: Map<string, BotCommand>, ctx: BotContext): Router {
+  const running = new Set<Promise<void>>();
+  let accepting = true;
+
+  async function dispatch(interaction: Interaction, log: Logger): Promise<void> {
+    if (!interaction.isRepliable()) return; // autocomplete etc.: not used by shoebot
+    if (!accepting) {
+      await replyPrivately(interaction, 'Shoebot is restarting. Try again in a minute.');
+      return;
+    }
+    if (interaction.isChatInputCommand()) {
+      const cmd = commands.get(interaction.commandName);
+      if (!cmd) throw new UserError(`I don't know /${interaction.commandName} (any more). Commands may take a moment to update.`);
+      await cmd.execute(interaction, ctx);
+      return;
+    }
+    if (interaction.isButton()) {
+      const [name, ...args] = interaction.customId.split(':');
+      const cmd = commands.get(name);
+      if (!cmd?.handleButton) throw new UserError('This button no longer does anything.');
+      await cmd.handleButton(interaction, ctx, args);
+      return;
+    }
+    log.debug({ type: interaction.type }, 'unhandled interaction type');
+  }
+
+  async function handle(interaction: Interaction): Promise<void> {
+    const log = ctx.log.child({
+      interaction: interaction.id,
+      user: interaction.user.id,
+      guild: interaction.guildId ?? undefined,
+      command: interaction.isChatInputCommand()
+        ? [interaction.commandName, interaction.options.getSubcommand(false)].filter(Boolean).join(' ')
+        : interaction.isButton()
+          ? `button ${interaction.customId}`
+          : undefined,
+    });
+    const t0 = performance.now();
+    try {
+      await dispatch(interaction, log);
+      log.info({ ms: Math.round(performance.now() - t0) }, 'interaction handled');
+    } catch (err) {
+      const userFacing = err instanceof UserError;
+      if (userFacing) log.info({ reason: (err as Error).message }, 'interaction refused');
+      else log.error({ err }, 'interaction failed');
+      if (interaction.isRepliable()) {
+        try {
+          await replyPrivately(interaction, userFacing ? (err as Error).message : GENERIC_FAILURE);
+        } catch (replyErr) {
+          // Expired token, deleted channel…: nothing more to tell the user.
+          log.warn({ err: replyErr }, 'could not send the error message');
+        }
+      }
+    }
+  }
+
+  return {
+    handle(interaction) {
+      const p = handle(interaction).finally(() => running.delete(p));
+      running.add(p);
+      return p;
+    },
+    async drain() {
+      while (running.size) await Promise.allSettled([...running]);
+    },
+    stopAccepting() {
+      accepting = false;
+    },
+    get inFlight() {
+      return running.size;
+    },
+  };
+}

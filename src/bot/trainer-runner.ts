@@ -1,0 +1,488 @@
+/**
+ * Scheduled training, from the bot's side. node-cron starts a run on
+ * TRAIN_CRON (admins can start/stop one too); each run is a separate child
+ * process (src/gan/trainer-process.ts, speaking src/gan/protocol.ts) so the
+ * bot's event loop never trains. One run at a time: a run already going means
+ * the new one is skipped (logged).
+ *
+ * Every run is a TrainingRun row. A crash (non-zero exit, `error` message)
+ * ends it as `failed` and changes nothing for users. A checkpoint the run
+ * reports goes through the quality gate (worse than the active one by more
+ * than `qualityMargin` -> `rejected`), then is hot-swapped into the
+ * generation service and made active in the manifest.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env.ts';
+import {
+  listCheckpoints,
+  loadGeneratorCheckpoint,
+  readCheckpointMeta,
+  readManifest,
+  setActiveCheckpoint,
+  type CheckpointMetrics,
+  type CheckpointSummary,
+} from '../gan/checkpoint.ts';
+import { isTrainerMessage, type BotToTrainer, type TrainProgress, type TrainerToBot } from '../gan/protocol.ts';
+import { failInterruptedRuns, failTrainingRun, finishTrainingRun, setCheckpointStatus, startTrainingRun, upsertCheckpoint } from '../db/training.ts';
+import type { GenerationService } from './generation.ts';
+import type { Store } from './store.ts';
+
+export const TRAINER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'gan', 'trainer-process.ts');
+
+export interface TrainerRunnerOptions {
+  config: Config;
+  store: Store;
+  generation: GenerationService;
+  log: Logger;
+  /** Child process entry (default src/gan/trainer-process.ts). */
+  entry?: string;
+  /** Extra environment for the child (merged over process.env and the config). */
+  env?: Record<string, string>;
+  /** Extra trainer flags (see `npm run train -- --help`), e.g. ['--dataset', dir, '--log-every', '5']. */
+  args?: string[];
+  /**
+   * Relative margin of the quality gate: a candidate whose KID (or FID) is
+   * more than this fraction worse than the active one's is rejected.
+   */
+  qualityMargin?: number;
+  /** How long stop() waits for a checkpoint before killing the trainer. */
+  stopTimeoutMs?: number;
+  /** Schedule runs with TRAIN_CRON (default true). */
+  schedule?: boolean;
+}
+
+export type TrainerState = 'idle' | 'running' | 'stopping';
+
+export interface RunInfo {
+  runId: number;
+  trigger: string;
+  startedAt: number;
+  steps: number;
+  runStartStep?: number;
+  targetStep?: number;
+  backend?: string;
+  progress?: TrainProgress;
+  /** Loss points of this run (for the plot). */
+  history: { step: number; lossD: number; lossG: number }[];
+  config?: Record<string, unknown>;
+}
+
+export interface LastRunInfo {
+  runId: number;
+  status: string;
+  trigger: string;
+  startedAt: number;
+  endedAt: number;
+  steps: number;
+  imagesPerSecond?: number;
+  lossD?: number;
+  lossG?: number;
+  freezeCount?: number;
+  checkpointVersion?: string;
+  gate?: string;
+  error?: string;
+}
+
+export interface SwapEvent {
+  version: string;
+  previous?: string;
+  accepted: boolean;
+  reason: string;
+}
+
+type Listener = (e: { type: 'run-finished'; run: LastRunInfo } | { type: 'swap'; swap: SwapEvent }) => void;
+
+/** Picks comparable quality figures: lower-is-better KID, then FID; higher-is-better sneaker share. */
+export function qualityVerdict(
+  candidate: CheckpointMetrics,
+  active: CheckpointMetrics | undefined,
+  margin: number,
+): { accept: boolean; reason: string } {
+  if (!active) return { accept: true, reason: 'no active checkpoint to compare with' };
+  for (const k of ['kid', 'fid'] as const) {
+    const c = candidate[k];
+    const a = active[k];
+    if (typeof c === 'number' && typeof a === 'number' && Number.isFinite(c) && Number.isFinite(a)) {
+      // Lower is better; allow `margin` relative slack (plus a tiny absolute one for values near 0).
+      const limit = a * (1 + margin) + 1e-6;
+      return c <= limit
+        ? { accept: true, reason: `${k.toUpperCase()} ${fmt(c)} vs active ${fmt(a)}` }
+        : { accept: false, reason: `${k.toUpperCase()} ${fmt(c)} is worse than active ${fmt(a)} by more than ${Math.round(margin * 100)}%` };
+    }
+  }
+  const c = candidate.sneakerShare;
+  const a = active.sneakerShare;
+  if (typeof c === 'number' && typeof a === 'number') {
+    return c >= a * (1 - margin)
+      ? { accept: true, reason: `sneaker share ${fmt(c)} vs active ${fmt(a)}` }
+      : { accept: false, reason: `sneaker share ${fmt(c)} is worse than active ${fmt(a)} by more than ${Math.round(margin * 100)}%` };
+  }
+  return { accept: true, reason: 'no comparable quality figure' };
+}
+
+function fmt(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3);
+}
+
+export class TrainerRunner {
+  private task?: ScheduledTask;
+  private child?: ChildProcess;
+  private current?: RunInfo;
+  private finishing?: Promise<void>;
+  private last?: LastRunInfo;
+  private listeners = new Set<Listener>();
+  private stateValue: TrainerState = 'idle';
+  private lastSwap?: SwapEvent;
+  readonly qualityMargin: number;
+
+  constructor(private readonly opts: TrainerRunnerOptions) {
+    this.qualityMargin = opts.qualityMargin ?? 0.1;
+  }
+
+  get state(): TrainerState {
+    return this.stateValue;
+  }
+  get currentRun(): RunInfo | undefined {
+    return this.current;
+  }
+  get lastRun(): LastRunInfo | undefined {
+    return this.last;
+  }
+  get lastSwapEvent(): SwapEvent | undefined {
+    return this.lastSwap;
+  }
+
+  /** Subscribe to run ends and swaps (tests, status). Returns an unsubscribe function. */
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Starts the cron schedule (and closes runs a previous process left 'running'). */
+  start(): void {
+    if (!this.finishing) {
+      this.syncOnStart().catch((err) => this.opts.log.warn({ err }, 'could not sync training records'));
+    }
+    if (this.opts.schedule === false || this.task) return;
+    this.task = cron.schedule(
+      this.opts.config.TRAIN_CRON,
+      () => {
+        const r = this.runNow('cron');
+        if (!r.started) this.opts.log.info({ reason: r.reason }, 'scheduled training skipped');
+      },
+      { name: 'shoebot-train', noOverlap: true },
+    );
+    this.opts.log.info({ cron: this.opts.config.TRAIN_CRON, next: this.nextRun()?.toISOString() }, 'training scheduled');
+  }
+
+  /** Closes runs a previous process left 'running'; records the checkpoint serving now as active. */
+  private async syncOnStart(): Promise<void> {
+    const { store, log, generation } = this.opts;
+    const n = await failInterruptedRuns(store.db, 'interrupted: the bot stopped during the run');
+    if (n) log.warn({ runs: n }, 'marked interrupted training runs as failed');
+    const active = generation.active;
+    if (active) {
+      const m = active.metrics;
+      const existing = await store.db.checkpoint.findUnique({ where: { version: active.version } });
+      if (!existing) await upsertCheckpoint(store.db, { version: active.version, step: active.step, kid: m.kid ?? null, fid: m.fid ?? null, sneakerShare: m.sneakerShare ?? null });
+      if (existing?.status !== 'active') await setCheckpointStatus(store.db, active.version, 'active');
+    }
+  }
+
+  /** When cron will start the next run, if scheduled. */
+  nextRun(): Date | null {
+    return this.task?.getNextRun() ?? null;
+  }
+
+  /**
+   * Starts a run now (unless one is going). `steps` defaults to TRAIN_STEPS.
+   * The run continues from the active checkpoint.
+   */
+  runNow(trigger: 'cron' | 'admin' | 'cli', steps = this.opts.config.TRAIN_STEPS): { started: boolean; reason?: string } {
+    if (this.stateValue !== 'idle' || this.finishing) {
+      this.opts.log.info({ trigger }, 'a training run is already going; not starting another');
+      return { started: false, reason: 'a training run is already going' };
+    }
+    this.stateValue = 'running';
+    // The run row is created before forking so a crash at start-up is recorded too.
+    this.finishing = this.execute(trigger, steps).finally(() => {
+      this.finishing = undefined;
+      this.stateValue = 'idle';
+      this.current = undefined;
+      this.child = undefined;
+    });
+    return { started: true };
+  }
+
+  /** Resolves when the current run (if any) has finished and been recorded. */
+  async waitIdle(): Promise<void> {
+    await this.finishing;
+  }
+
+  private async execute(trigger: string, steps: number): Promise<void> {
+    const { store, log, config } = this.opts;
+    const activeVersion = this.opts.generation.active?.version;
+    const startStep = this.opts.generation.active?.step ?? 0;
+    const row = await startTrainingRun(store.db, { trigger: trigger as 'cron' | 'admin' | 'cli', startStep });
+    const run: RunInfo = { runId: row.id, trigger, startedAt: Date.now(), steps, history: [] };
+    this.current = run;
+    log.info({ run: row.id, trigger, steps, from: activeVersion ?? 'scratch' }, 'training run starting');
+
+    let done: Extract<TrainerToBot, { type: 'done' }> | undefined;
+    let reportedError: string | undefined;
+    let checkpoint: Extract<TrainerToBot, { type: 'checkpoint' }> | undefined;
+    let gate: string | undefined;
+    const pending: Promise<void>[] = [];
+    const stderrTail: string[] = [];
+
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+      let child: ChildProcess;
+      try {
+        child = fork(this.opts.entry ?? TRAINER_ENTRY, ['--steps', String(steps), ...(this.opts.args ?? [])], {
+          execArgv: ['--import', 'tsx'],
+          env: {
+            ...process.env,
+            MODELS_DIR: config.MODELS_DIR,
+            DATA_DIR: config.DATA_DIR,
+            TF_BACKEND: config.TF_BACKEND,
+            TRAIN_STEPS: String(steps),
+            LOG_LEVEL: config.LOG_LEVEL,
+            ...this.opts.env,
+          },
+          stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+          serialization: 'advanced',
+        });
+      } catch (err) {
+        resolve({ code: null, signal: null, spawnError: err as Error });
+        return;
+      }
+      this.child = child;
+      child.stderr?.on('data', (b: Buffer) => {
+        process.stderr.write(b);
+        stderrTail.push(b.toString());
+        while (stderrTail.length > 20) stderrTail.shift();
+      });
+      child.on('message', (m) => {
+        if (!isTrainerMessage(m)) return;
+        switch (m.type) {
+          case 'started':
+            run.runStartStep = m.runStartStep;
+            run.targetStep = m.targetStep;
+            run.backend = m.backend;
+            run.config = m.config;
+            break;
+          case 'progress':
+            run.progress = m;
+            run.history.push({ step: m.step, lossD: m.lossD, lossG: m.lossG });
+            if (run.history.length > 5000) run.history.splice(0, run.history.length - 5000);
+            break;
+          case 'checkpoint':
+            checkpoint = m;
+            pending.push(
+              this.considerCheckpoint(m)
+                .then((g) => void (gate = g))
+                .catch((err) => {
+                  gate = `not activated: ${(err as Error).message}`;
+                  log.error({ err, version: m.version }, 'could not activate the new checkpoint');
+                }),
+            );
+            break;
+          case 'done':
+            done = m;
+            break;
+          case 'error':
+            reportedError = m.message;
+            break;
+        }
+      });
+      child.on('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+    await Promise.allSettled(pending);
+
+    const crashed = exit.spawnError || (exit.code !== 0 && !done) || (!!reportedError && !done);
+    const status = crashed ? 'failed' : done?.stopped ? 'stopped' : 'succeeded';
+    const error = crashed
+      ? (reportedError ??
+        exit.spawnError?.message ??
+        `trainer exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}${stderrTail.length ? `: ${stderrTail.join('').trim().split('\n').slice(-3).join(' | ')}` : ''}`
+      ).slice(0, 2000)
+      : undefined;
+    const last = run.progress;
+    const summary = {
+      steps: done?.steps ?? last?.runStepsDone ?? 0,
+      lossD: done?.lossD ?? last?.lossD ?? null,
+      lossG: done?.lossG ?? last?.lossG ?? null,
+      freezeCount: done?.freezeCount ?? 0,
+      imagesPerSecond: done?.imagesPerSecond ?? last?.imagesPerSecond ?? null,
+      checkpointVersion: checkpoint?.version ?? null,
+    };
+    if (crashed) await failTrainingRun(store.db, row.id, error!, summary);
+    else await finishTrainingRun(store.db, row.id, summary, status === 'stopped' ? 'stopped' : 'succeeded');
+    this.last = {
+      runId: row.id,
+      status,
+      trigger,
+      startedAt: run.startedAt,
+      endedAt: Date.now(),
+      steps: done?.steps ?? last?.runStepsDone ?? 0,
+      imagesPerSecond: done?.imagesPerSecond ?? last?.imagesPerSecond,
+      lossD: done?.lossD ?? last?.lossD,
+      lossG: done?.lossG ?? last?.lossG,
+      freezeCount: done?.freezeCount,
+      checkpointVersion: checkpoint?.version,
+      gate,
+      error,
+    };
+    if (crashed) log.error({ run: row.id, error }, 'training run failed (users unaffected)');
+    else log.info({ run: row.id, status, steps: this.last.steps, checkpoint: checkpoint?.version, gate }, 'training run finished');
+    this.emit({ type: 'run-finished', run: this.last });
+  }
+
+  /**
+   * Quality gate + hot-swap for a checkpoint a run reported. Returns a short
+   * description of the outcome.
+   */
+  private async considerCheckpoint(m: Extract<TrainerToBot, { type: 'checkpoint' }>): Promise<string> {
+    const { store, log, config, generation } = this.opts;
+    const previous = generation.active;
+    let candidateMetrics: CheckpointMetrics = m.metrics ?? {};
+    try {
+      // The checkpoint's own file is authoritative (the trainer may evaluate after reporting).
+      candidateMetrics = { ...candidateMetrics, ...(await readCheckpointMeta(config.MODELS_DIR, m.version)).metrics };
+    } catch {
+      /* keep what the message said */
+    }
+    const verdict = qualityVerdict(candidateMetrics, previous?.metrics, this.qualityMargin);
+    await upsertCheckpoint(store.db, {
+      version: m.version,
+      step: m.step,
+      kid: candidateMetrics.kid ?? null,
+      fid: candidateMetrics.fid ?? null,
+      sneakerShare: candidateMetrics.sneakerShare ?? null,
+      status: verdict.accept ? 'candidate' : 'rejected',
+      note: verdict.reason,
+    });
+    if (!verdict.accept) {
+      // The trainer may have pointed the manifest at its result already: point it back.
+      const manifest = await readManifest(config.MODELS_DIR).catch(() => undefined);
+      if (previous && manifest?.active === m.version) await setActiveCheckpoint(config.MODELS_DIR, previous.version, { verify: false });
+      const swap: SwapEvent = { version: m.version, previous: previous?.version, accepted: false, reason: verdict.reason };
+      this.lastSwap = swap;
+      log.warn({ version: m.version, reason: verdict.reason }, 'checkpoint rejected by the quality gate');
+      this.emit({ type: 'swap', swap });
+      return `rejected: ${verdict.reason}`;
+    }
+    await this.activate(m.version, verdict.reason);
+    return `activated: ${verdict.reason}`;
+  }
+
+  /** Loads `version`, swaps it in (warm-up first), records it as active. */
+  private async activate(version: string, reason: string): Promise<void> {
+    const { store, config, generation, log } = this.opts;
+    const previous = generation.active?.version;
+    const loaded = await loadGeneratorCheckpoint(config.MODELS_DIR, version);
+    try {
+      await generation.swap(loaded);
+    } catch (err) {
+      loaded.model.dispose();
+      throw err;
+    }
+    await setActiveCheckpoint(config.MODELS_DIR, version, { verify: false });
+    const existing = await store.db.checkpoint.findUnique({ where: { version } });
+    if (!existing) {
+      await upsertCheckpoint(store.db, {
+        version,
+        step: loaded.step,
+        kid: loaded.metrics.kid ?? null,
+        fid: loaded.metrics.fid ?? null,
+        sneakerShare: loaded.metrics.sneakerShare ?? null,
+        note: reason,
+      });
+    }
+    await setCheckpointStatus(store.db, version, 'active');
+    const swap: SwapEvent = { version, previous, accepted: true, reason };
+    this.lastSwap = swap;
+    log.info({ version, previous, reason }, 'hot-swapped to the new checkpoint');
+    this.emit({ type: 'swap', swap });
+  }
+
+  /**
+   * Rolls back to `version` (default: the newest usable checkpoint older than
+   * the active one). Returns the version now active.
+   */
+  async rollback(version?: string): Promise<string> {
+    const all = (await listCheckpoints(this.opts.config.MODELS_DIR)).filter((c) => !c.error);
+    const active = this.opts.generation.active?.version;
+    let target = version;
+    if (!target) {
+      const idx = all.findIndex((c) => c.version === active);
+      const older = (idx >= 0 ? all.slice(0, idx) : all.filter((c) => c.version !== active)).reverse();
+      target = older[0]?.version;
+      if (!target) throw new Error('there is no earlier checkpoint to roll back to');
+    } else if (!all.some((c) => c.version === target)) {
+      throw new Error(`no usable checkpoint named ${target}`);
+    }
+    if (target === active) return target;
+    await this.activate(target, 'rollback by an admin');
+    return target;
+  }
+
+  /** Checkpoints on disk with their quality figures and statuses (for /train status). */
+  async checkpoints(): Promise<(CheckpointSummary & { status: string; note?: string | null })[]> {
+    const list = await listCheckpoints(this.opts.config.MODELS_DIR);
+    const rows = await this.opts.store.db.checkpoint.findMany();
+    const byVersion = new Map(rows.map((r) => [r.version, r]));
+    const active = this.opts.generation.active?.version;
+    return list.map((c) => {
+      const row = byVersion.get(c.version);
+      const status = c.version === active ? 'active' : (row?.status === 'active' ? 'retired' : row?.status) ?? (c.error ? 'unusable' : 'candidate');
+      return { ...c, status, note: row?.note };
+    });
+  }
+
+  /** Asks the running trainer to stop at the next step and checkpoint. */
+  requestStop(): boolean {
+    if (!this.child || this.stateValue !== 'running') return false;
+    this.stateValue = 'stopping';
+    const msg: BotToTrainer = { type: 'stop' };
+    try {
+      this.child.send(msg);
+    } catch {
+      this.child.kill('SIGTERM');
+    }
+    return true;
+  }
+
+  /**
+   * Shutdown: no more scheduled runs; a running trainer is asked to stop and
+   * write its checkpoint, and killed if it takes longer than stopTimeoutMs.
+   */
+  async stop(): Promise<void> {
+    await this.task?.destroy();
+    this.task = undefined;
+    if (!this.finishing) return;
+    const child = this.child;
+    this.requestStop();
+    const timeout = setTimeout(() => child?.kill('SIGKILL'), this.opts.stopTimeoutMs ?? 60_000);
+    try {
+      await this.finishing;
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  private emit(e: Parameters<Listener>[0]): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.opts.log.warn({ err }, 'trainer listener failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * What a command module gets to work with, and what it must export.
+ */
+import type {
+  ButtonInteraction,
+  ChatInputCommandInteraction,
+  Client,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env.ts';
+import type { GenerationService } from './generation.ts';
+import type { Store } from './store.ts';
+import type { TrainerRunner } from './trainer-runner.ts';
+
+export interface BotContext {
+  config: Config;
+  log: Logger;
+  client: Client;
+  store: Store;
+  generation: GenerationService;
+  /** Absent when scheduled training is disabled (e.g. in some tests). */
+  trainer?: TrainerRunner;
+  isAdmin(userId: string): boolean;
+}
+
+/** A module under commands/: one slash command. */
+export interface BotCommand {
+  data: { name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
+  execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
+  /**
+   * Handles buttons whose custom_id starts with `<command name>:`; `args` are
+   * the remaining `:`-separated parts.
+   */
+  handleButton?(interaction: ButtonInteraction, ctx: BotContext, args: string[]): Promise<void>;
+}

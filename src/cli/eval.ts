@@ -1,0 +1,151 @@
+/**
+ * `npm run eval` — prints the quality figures of a checkpoint: KID and FID
+ * between generated samples and the dataset's held-out real images (on the
+ * shipped Fashion-MNIST classifier's features) and the share of samples the
+ * classifier calls a sneaker. `--reference` adds real-vs-real (training
+ * images vs held-out) and untrained-generator rows to read the figures against.
+ */
+import { parseArgs } from 'node:util';
+import { config } from '../config/env.ts';
+import { initTf, backendInfo, tf } from '../tf/index.ts';
+import { DEFAULT_DATASET, loadDataset, resolveDatasetDir, type Dataset } from '../data/dataset.ts';
+import { compareToReal, evaluateGenerator, type QualityMetrics } from '../gan/metrics.ts';
+import { loadGeneratorCheckpoint, readCheckpointMeta, updateCheckpointMetrics } from '../gan/checkpoint.ts';
+import { buildGenerator, type GanConfig } from '../gan/model.ts';
+
+const HELP = `Usage: npm run eval -- [options]
+
+Quality of a generator checkpoint against the held-out real images:
+  KID   kernel distance (unbiased MMD^2, cubic kernel) on the classifier's 128-d features; 0 = same distribution
+  FID   Fréchet distance of Gaussian fits of the same features; 0 = same distribution
+  sneaker share   share of generated images the Fashion-MNIST classifier calls "Sneaker"
+Figures use shoebot's own small classifier (models/classifier), not Inception: compare
+them with each other and with the --reference rows, not with published FID values.
+
+Options:
+  --checkpoint VERSION   checkpoint to evaluate  [the active one in MODELS_DIR]
+  --dataset NAME|DIR     real images (held-out split)  [the checkpoint's dataset, else ${DEFAULT_DATASET}]
+  --n N                  generated samples  [1000]
+  --seed S               latent seed of the samples  [20171]
+  --reference            also print real-vs-real and untrained-generator figures
+  --save                 store the figures in the checkpoint's metadata
+  --json                 print JSON instead of a table
+  --models-dir DIR       overrides MODELS_DIR;  --data-dir DIR overrides DATA_DIR
+  -h, --help             this text
+`;
+
+interface Row {
+  label: string;
+  m: QualityMetrics;
+  seconds: number;
+}
+
+async function timed(label: string, f: () => Promise<QualityMetrics>): Promise<Row> {
+  const t = Date.now();
+  const m = await f();
+  return { label, m, seconds: (Date.now() - t) / 1000 };
+}
+
+/** Evenly spaced training images as [-1, 1] floats: the "real" side of real-vs-real. */
+function trainSample(ds: Dataset, n: number): { pixels: Float32Array; shape: { n: number; h: number; w: number; c: number } } {
+  const { height: h, width: w, channels: c, trainCount } = ds.meta;
+  const per = h * w * c;
+  const k = Math.min(n, trainCount);
+  const pixels = new Float32Array(k * per);
+  for (let i = 0; i < k; i++) {
+    const src = Math.floor((i * trainCount) / k) * per;
+    for (let p = 0; p < per; p++) pixels[i * per + p] = ds.train[src + p] / 127.5 - 1;
+  }
+  return { pixels, shape: { n: k, h, w, c } };
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        checkpoint: { type: 'string' },
+        dataset: { type: 'string' },
+        n: { type: 'string', default: '1000' },
+        seed: { type: 'string', default: '20171' },
+        reference: { type: 'boolean', default: false },
+        save: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        'models-dir': { type: 'string' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const n = Number(args.n);
+  const seed = Number(args.seed);
+  if (!Number.isInteger(n) || n < 2 || n > 10_000) throw new Error(`--n must be an integer in 2..10000, got "${args.n}"`);
+  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${args.seed}"`);
+  const cfgEnv = config();
+  const modelsDir = args['models-dir'] ?? cfgEnv.MODELS_DIR;
+  const dataDir = args['data-dir'] ?? cfgEnv.DATA_DIR;
+  await initTf(cfgEnv.TF_BACKEND);
+
+  // The checkpoint is optional with --reference (figures for a fresh install).
+  let ckpt: Awaited<ReturnType<typeof loadGeneratorCheckpoint>> | undefined;
+  let datasetName: string | undefined;
+  try {
+    ckpt = await loadGeneratorCheckpoint(modelsDir, args.checkpoint);
+    datasetName = (await readCheckpointMeta(modelsDir, ckpt.version)).trainer?.datasetName;
+  } catch (err) {
+    if (!args.reference || args.checkpoint) throw err;
+    process.stderr.write(`no checkpoint evaluated: ${(err as Error).message}\n`);
+  }
+  const ds = await loadDataset(resolveDatasetDir(args.dataset ?? datasetName ?? DEFAULT_DATASET, dataDir));
+  const cfg: GanConfig = ckpt?.config ?? { imageSize: ds.meta.height as 32 | 64 | 128, channels: ds.meta.channels, nz: 100, ngf: 32, ndf: 32 };
+  if (ckpt && (cfg.imageSize !== ds.meta.height || cfg.channels !== ds.meta.channels)) {
+    process.stderr.write(
+      `note: checkpoint makes ${cfg.imageSize}x${cfg.imageSize}x${cfg.channels} images, dataset ${ds.meta.name} is ${ds.meta.height}x${ds.meta.width}x${ds.meta.channels}; both are compared as 32x32 grey\n`,
+    );
+  }
+  const opts = { n, latentSeed: seed };
+  const rows: Row[] = [];
+  if (ckpt) rows.push(await timed(`checkpoint ${ckpt.version} (step ${ckpt.step})`, () => evaluateGenerator(ckpt!.model, cfg, ds, opts)));
+  if (args.reference) {
+    rows.push(await timed(`real: ${Math.min(n, ds.meta.trainCount)} training images`, () => compareToReal(trainSample(ds, n), { images: ds.heldout, height: ds.meta.height, width: ds.meta.width, channels: ds.meta.channels, background: ds.meta.background })));
+    const untrained = buildGenerator(cfg);
+    rows.push(await timed(`untrained generator (ngf=${cfg.ngf})`, () => evaluateGenerator(untrained, cfg, ds, opts)));
+    untrained.dispose();
+  }
+  if (ckpt && args.save) {
+    const m = rows[0].m;
+    await updateCheckpointMetrics(modelsDir, ckpt.version, { kid: m.kid, kidStd: m.kidStd, fid: m.fid, sneakerShare: m.sneakerShare, evalN: m.n });
+  }
+  ckpt?.model.dispose();
+
+  if (args.json) {
+    process.stdout.write(JSON.stringify({ dataset: ds.meta.name, heldout: ds.meta.heldoutCount, backend: backendInfo()?.name, rows: rows.map((r) => ({ label: r.label, ...r.m, seconds: r.seconds })) }, null, 2) + '\n');
+    return 0;
+  }
+  process.stdout.write(`dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; backend ${backendInfo()?.label}; tensors alive ${tf.memory().numTensors}\n\n`);
+  const w = Math.max(...rows.map((r) => r.label.length), 10);
+  process.stdout.write(`${'source'.padEnd(w)}  ${'n'.padStart(5)}  ${'KID'.padStart(17)}  ${'FID'.padStart(8)}  ${'sneaker share'.padStart(13)}  ${'time'.padStart(6)}\n`);
+  for (const r of rows) {
+    const kid = `${r.m.kid.toFixed(4)} ± ${r.m.kidStd.toFixed(4)}`;
+    process.stdout.write(
+      `${r.label.padEnd(w)}  ${String(r.m.n).padStart(5)}  ${kid.padStart(17)}  ${r.m.fid.toFixed(2).padStart(8)}  ${(100 * r.m.sneakerShare).toFixed(1).padStart(12)}%  ${r.seconds.toFixed(1).padStart(5)}s\n`,
+    );
+  }
+  if (ckpt && args.save) process.stdout.write(`\nstored in checkpoint ${ckpt.version}\n`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`eval failed: ${err.message}\n`);
+    process.exit(1);
+  },
+);

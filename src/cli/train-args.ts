@@ -1,0 +1,204 @@
+/**
+ * Command-line options of `npm run train`, shared with the trainer child
+ * process (src/gan/trainer-process.ts), which the bot starts with the same
+ * flags. Parsing never throws a stack trace at the user: errors are one line.
+ */
+import { parseArgs } from 'node:util';
+import type { GanConfig } from '../gan/model.ts';
+import type { TrainOptions } from '../gan/train-step.ts';
+
+export const TRAIN_HELP = `Usage: npm run train -- [options]
+
+Trains the DCGAN (from scratch, or continuing a checkpoint) and writes a checkpoint
+under MODELS_DIR/checkpoints/<version>/, then makes it the active one.
+
+Run:
+  --steps N             training steps to run now (default: TRAIN_STEPS, 2000)
+  --max-minutes M       stop (with a checkpoint) after M minutes
+  --resume [VERSION]    continue from the active checkpoint (or VERSION): exact resume
+  --dataset NAME|DIR    packed dataset (default: fashion-mnist-sneakers under DATA_DIR;
+                        create it with: npm run data:import -- --source fashion-mnist)
+  --models-dir DIR      default: MODELS_DIR (models)
+  --seed N              seed for initialisation, latent noise and data order (default 1)
+  --log-every N         steps per progress window (default 25)
+  --checkpoint-every N  also write a (non-active) checkpoint every N steps
+  --no-activate         do not make the new checkpoint the active one
+  --no-eval             skip the quality metrics (KID/FID/sneaker share) at the end
+  --backend B           auto | wasm | cpu | tensorflow (default: TF_BACKEND)
+
+Model (from scratch only; a resumed run keeps its checkpoint's):
+  --image-size S        32 | 64 | 128 (default 32; must match the dataset)
+  --channels C          1 (grey) | 3 (RGB) (default 1; must match the dataset)
+  --nz N                latent size (default 100)
+  --ngf N, --ndf N      generator / discriminator widths (default 32)
+
+Training techniques (the seed's recipe is the default; each can be switched):
+  --batch-size N        default 64
+  --lr X                Adam learning rate (default 0.0002)
+  --beta1 X             Adam beta1 (default 0.5)
+  --weight-decay X      default 0.0001; 0 disables
+  --wd-mode M           l2 (PyTorch Adam weight_decay, default) | decoupled (AdamW)
+  --real-label X        one-sided label smoothing target (default 0.9)
+  --no-label-smoothing  real target 1
+  --g-target T          real-label (default, like the seed) | one
+  --saturating          minimax G loss instead of the non-saturating one
+  --freeze-ratio X      skip D's update while mean loss_D < X * mean loss_G (default 0.7)
+  --no-freezing         never skip D's update
+
+Other:
+  --list                list checkpoints and exit
+  --activate VERSION    make VERSION the active checkpoint (after verifying it) and exit
+  -h, --help            this help
+
+Ctrl-C stops at the next step boundary and writes a consistent checkpoint
+(press it twice to abort without saving).`;
+
+export interface TrainCliArgs {
+  help: boolean;
+  list: boolean;
+  activateOnly?: string;
+  steps?: number;
+  maxMinutes?: number;
+  resume: boolean | string;
+  dataset?: string;
+  modelsDir?: string;
+  seed?: number;
+  logEvery?: number;
+  checkpointEvery?: number;
+  activate: boolean;
+  evaluate: boolean;
+  backend?: 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+  config: Partial<GanConfig>;
+  trainOptions: Partial<TrainOptions>;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function num(name: string, v: string | undefined, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be ${opts.int ? 'an integer' : 'a number'}, got "${v}"`);
+  }
+  if (opts.min !== undefined && n < opts.min) throw new UsageError(`--${name} must be >= ${opts.min}, got ${n}`);
+  if (opts.max !== undefined && n > opts.max) throw new UsageError(`--${name} must be <= ${opts.max}, got ${n}`);
+  return n;
+}
+
+/** Parses `npm run train` flags. Throws UsageError (one readable line) on bad input. */
+export function parseTrainArgs(argv: string[]): TrainCliArgs {
+  // --resume takes an optional value: rewrite "--resume" (no value) to "--resume=" first.
+  const args = argv.map((a, i) => (a === '--resume' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-')) ? '--resume=' : a));
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        list: { type: 'boolean' },
+        activate: { type: 'string' },
+        steps: { type: 'string' },
+        'max-minutes': { type: 'string' },
+        resume: { type: 'string' },
+        dataset: { type: 'string' },
+        'models-dir': { type: 'string' },
+        seed: { type: 'string' },
+        'log-every': { type: 'string' },
+        'checkpoint-every': { type: 'string' },
+        'no-activate': { type: 'boolean' },
+        'no-eval': { type: 'boolean' },
+        backend: { type: 'string' },
+        'image-size': { type: 'string' },
+        channels: { type: 'string' },
+        nz: { type: 'string' },
+        ngf: { type: 'string' },
+        ndf: { type: 'string' },
+        'batch-size': { type: 'string' },
+        lr: { type: 'string' },
+        beta1: { type: 'string' },
+        'weight-decay': { type: 'string' },
+        'wd-mode': { type: 'string' },
+        'real-label': { type: 'string' },
+        'no-label-smoothing': { type: 'boolean' },
+        'g-target': { type: 'string' },
+        saturating: { type: 'boolean' },
+        'freeze-ratio': { type: 'string' },
+        'no-freezing': { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+  const v = parsed.values;
+  const config: Partial<GanConfig> = {};
+  const imageSize = num('image-size', v['image-size'], { int: true });
+  if (imageSize !== undefined) {
+    if (![32, 64, 128].includes(imageSize)) throw new UsageError(`--image-size must be 32, 64 or 128, got ${imageSize}`);
+    config.imageSize = imageSize as GanConfig['imageSize'];
+  }
+  const channels = num('channels', v.channels, { int: true });
+  if (channels !== undefined) {
+    if (channels !== 1 && channels !== 3) throw new UsageError(`--channels must be 1 or 3, got ${channels}`);
+    config.channels = channels;
+  }
+  for (const k of ['nz', 'ngf', 'ndf'] as const) {
+    const n = num(k, v[k], { int: true, min: 1, max: 4096 });
+    if (n !== undefined) config[k] = n;
+  }
+  const to: Partial<TrainOptions> = {};
+  const bs = num('batch-size', v['batch-size'], { int: true, min: 2, max: 4096 });
+  if (bs !== undefined) to.batchSize = bs;
+  const lr = num('lr', v.lr, { min: 0 });
+  if (lr !== undefined) to.lr = lr;
+  const beta1 = num('beta1', v.beta1, { min: 0, max: 0.999999 });
+  if (beta1 !== undefined) to.beta1 = beta1;
+  const wd = num('weight-decay', v['weight-decay'], { min: 0 });
+  if (wd !== undefined) to.weightDecay = wd;
+  if (v['wd-mode'] !== undefined) {
+    if (v['wd-mode'] !== 'l2' && v['wd-mode'] !== 'decoupled') throw new UsageError(`--wd-mode must be l2 or decoupled, got "${v['wd-mode']}"`);
+    to.weightDecayMode = v['wd-mode'];
+  }
+  const rl = num('real-label', v['real-label'], { min: 0.5, max: 1 });
+  if (rl !== undefined) to.realLabel = rl;
+  if (v['no-label-smoothing']) to.labelSmoothing = false;
+  if (v['g-target'] !== undefined) {
+    if (v['g-target'] !== 'one' && v['g-target'] !== 'real-label') throw new UsageError(`--g-target must be real-label or one, got "${v['g-target']}"`);
+    to.generatorTarget = v['g-target'];
+  }
+  if (v.saturating) to.nonSaturating = false;
+  const fr = num('freeze-ratio', v['freeze-ratio'], { min: 0 });
+  if (fr !== undefined) to.freezeRatio = fr;
+  if (v['no-freezing']) to.freezing = false;
+  const backend = v.backend;
+  if (backend !== undefined && !['auto', 'wasm', 'cpu', 'tensorflow'].includes(backend)) {
+    throw new UsageError(`--backend must be auto, wasm, cpu or tensorflow, got "${backend}"`);
+  }
+  const out: TrainCliArgs = {
+    help: Boolean(v.help),
+    list: Boolean(v.list),
+    resume: v.resume === undefined ? false : v.resume === '' ? true : v.resume,
+    activate: !v['no-activate'],
+    evaluate: !v['no-eval'],
+    config,
+    trainOptions: to,
+  };
+  if (v.activate !== undefined) out.activateOnly = v.activate;
+  const steps = num('steps', v.steps, { int: true, min: 1, max: 10_000_000 });
+  if (steps !== undefined) out.steps = steps;
+  const mm = num('max-minutes', v['max-minutes'], { min: 0 });
+  if (mm !== undefined) out.maxMinutes = mm;
+  if (v.dataset !== undefined) out.dataset = v.dataset;
+  if (v['models-dir'] !== undefined) out.modelsDir = v['models-dir'];
+  const seed = num('seed', v.seed, { int: true });
+  if (seed !== undefined) out.seed = seed;
+  const le = num('log-every', v['log-every'], { int: true, min: 1 });
+  if (le !== undefined) out.logEvery = le;
+  const ce = num('checkpoint-every', v['checkpoint-every'], { int: true, min: 1 });
+  if (ce !== undefined) out.checkpointEvery = ce;
+  if (backend !== undefined) out.backend = backend as TrainCliArgs['backend'];
+  return out;
+}

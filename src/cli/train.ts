@@ -1,0 +1,165 @@
+/**
+ * `npm run train -- --steps N [--resume] [--dataset ...]`: trains the DCGAN
+ * in this process with a progress bar (TTY) or one line per window (pipes),
+ * then writes and activates a checkpoint. See --help (src/cli/train-args.ts).
+ */
+import path from 'node:path';
+import { config } from '../config/env.ts';
+import { createLogger } from '../log.ts';
+import { initTf } from '../tf/index.ts';
+import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
+import { listCheckpoints, setActiveCheckpoint } from '../gan/checkpoint.ts';
+import { runTraining } from '../gan/trainer.ts';
+import { parseTrainArgs, TRAIN_HELP, UsageError } from './train-args.ts';
+
+function fmtDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${Math.round(s)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseTrainArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`train: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (args.help) {
+    process.stdout.write(TRAIN_HELP + '\n');
+    return 0;
+  }
+  const cfg = config();
+  const modelsDir = args.modelsDir ?? cfg.MODELS_DIR;
+
+  if (args.list) {
+    const list = await listCheckpoints(modelsDir);
+    if (!list.length) process.stdout.write(`no checkpoints in ${path.join(modelsDir, 'checkpoints')}\n`);
+    for (const c of list) {
+      const m = Object.entries(c.metrics)
+        .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toPrecision(3) : v}`)
+        .join(' ');
+      process.stdout.write(
+        c.error
+          ? `  ${c.version}  UNUSABLE: ${c.error}\n`
+          : `${c.active ? '* ' : '  '}${c.version}  step ${c.step}  ${c.config.imageSize}x${c.config.imageSize}x${c.config.channels} ngf=${c.config.ngf}  ${m}\n`,
+      );
+    }
+    return 0;
+  }
+
+  const info = await initTf(args.backend ?? cfg.TF_BACKEND);
+  if (args.activateOnly) {
+    await setActiveCheckpoint(modelsDir, args.activateOnly);
+    process.stdout.write(`active checkpoint: ${args.activateOnly}\n`);
+    return 0;
+  }
+
+  const datasetDir = resolveDatasetDir(args.dataset ?? DEFAULT_DATASET, cfg.DATA_DIR);
+  const steps = args.steps ?? cfg.TRAIN_STEPS;
+  const err = process.stderr;
+  const tty = Boolean(err.isTTY);
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'train' });
+
+  let stop = false;
+  let sigints = 0;
+  const onSigint = (): void => {
+    sigints += 1;
+    if (sigints >= 2) {
+      err.write('\ntrain: aborted without saving\n');
+      process.exit(130);
+    }
+    stop = true;
+    err.write('\ntrain: stopping after this step and writing a checkpoint (Ctrl-C again to abort without saving)\n');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  let lastBar = 0;
+  let barShown = false;
+  const clearBar = (): void => {
+    if (tty && barShown) err.write('\r\x1b[K');
+    barShown = false;
+  };
+
+  err.write(`train: backend ${info.label} (${info.reason})\n`);
+  const result = await runTraining({
+    modelsDir,
+    dataset: datasetDir,
+    steps,
+    resume: args.resume,
+    config: args.config,
+    trainOptions: args.trainOptions,
+    ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
+    ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),
+    ...(args.maxMinutes !== undefined ? { maxSeconds: args.maxMinutes * 60 } : {}),
+    activate: args.activate,
+    evaluate: args.evaluate,
+    shouldStop: () => stop,
+    logger,
+    onStarted: (s) => {
+      const t = s.trainOptions;
+      err.write(
+        `train: ${s.resumedFrom ? `resuming ${s.resumedFrom} at step ${s.runStartStep}` : 'from scratch'} -> step ${s.targetStep}; ` +
+          `${s.config.imageSize}x${s.config.imageSize}x${s.config.channels} nz=${s.config.nz} ngf=${s.config.ngf} ndf=${s.config.ndf}; ` +
+          `batch ${t.batchSize}, lr ${t.lr}, beta1 ${t.beta1}, wd ${t.weightDecay} (${t.weightDecayMode}), ` +
+          `label smoothing ${t.labelSmoothing ? t.realLabel : 'off'}, ${t.nonSaturating ? 'non-saturating' : 'minimax'} G loss, ` +
+          `freezing ${t.freezing ? `< ${t.freezeRatio}` : 'off'}; data ${datasetDir}\n`,
+      );
+    },
+    onStep: (s) => {
+      if (!tty) return;
+      const now = Date.now();
+      if (now - lastBar < 200 && s.runStepsDone < s.runStepsTotal) return;
+      lastBar = now;
+      const frac = s.runStepsDone / s.runStepsTotal;
+      const eta = (s.elapsed / s.runStepsDone) * (s.runStepsTotal - s.runStepsDone);
+      const width = 30;
+      const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '-');
+      err.write(
+        `\r[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% step ${s.step} (${s.runStepsDone}/${s.runStepsTotal}) ` +
+          `D ${f3(s.lossD)} G ${f3(s.lossG)} ETA ${fmtDuration(eta)}\x1b[K`,
+      );
+      barShown = true;
+    },
+    onProgress: (p) => {
+      clearBar();
+      err.write(
+        `step ${p.step}/${p.targetStep}  loss_D ${f3(p.lossD)}  loss_G ${f3(p.lossG)}  D(x) ${f3(p.dReal)}  D(G(z)) ${f3(p.dFake)}  ` +
+          `frozen ${(p.freezeRate * 100).toFixed(0)}%  ${p.imagesPerSecond.toFixed(1)} img/s  ETA ${fmtDuration(p.etaSeconds)}\n`,
+      );
+    },
+    onCheckpoint: (c) => {
+      clearBar();
+      const m = Object.entries(c.metrics)
+        .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toPrecision(4) : v}`)
+        .join(' ');
+      err.write(`checkpoint ${c.version} (step ${c.step})${c.active ? ' [active]' : ''}${m ? ` ${m}` : ''}\n  ${c.dir}\n`);
+    },
+  });
+  clearBar();
+  process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigint);
+  err.write(
+    `train: ${result.stopped ? 'stopped' : 'done'}: ${result.steps} steps in ${fmtDuration(result.seconds)} ` +
+      `(${result.imagesPerSecond.toFixed(1)} img/s), now at step ${result.step}, D updates frozen ${result.freezeCount}x in total\n`,
+  );
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`\ntrain: ${err.message}\n`);
+    process.exit(1);
+  },
+);

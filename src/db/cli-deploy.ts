@@ -1,0 +1,65 @@
+/**
+ * `npm run db:deploy`: applies pending migrations from prisma/migrations to DATABASE_URL, offline
+ * (WebAssembly schema engine), recording them in `_prisma_migrations` as `prisma migrate deploy` does.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { config } from '../config/env.ts';
+import { migrate, MigrationError } from './migrate.ts';
+import { MIGRATIONS_DIR, UnsupportedDatabaseError } from './paths.ts';
+
+const HELP = `Apply pending database migrations (offline; same result as \`prisma migrate deploy\`).
+
+Usage: npm run db:deploy [-- options]
+
+  --url <url>        database URL (default: DATABASE_URL from the environment or .env,
+                     else file:./data/shoebot.db; relative paths resolve from the current folder)
+  --migrations <dir> migrations folder (default prisma/migrations)
+  -h, --help         show this help
+
+Safe to run repeatedly: applied migrations are skipped. The bot runs the same step when it starts.
+`;
+
+/** A path relative to the working folder when it is inside it, else absolute. */
+function show(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        url: { type: 'string' },
+        migrations: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const url = args.url ?? config().DATABASE_URL;
+  const migrationsDir = path.resolve(args.migrations ?? MIGRATIONS_DIR);
+  const result = await migrate(url, { migrationsDir });
+  const where = show(result.dbPath);
+  process.stdout.write(`${result.total} migration(s) found in ${show(migrationsDir)}\n`);
+  if (result.applied.length === 0) process.stdout.write(`No pending migrations to apply (${where}).\n`);
+  else process.stdout.write(`Applied to ${where}:\n${result.applied.map((n) => `  ${n}`).join('\n')}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const known = e instanceof MigrationError || e instanceof UnsupportedDatabaseError || (e as Error)?.name === 'ConfigError';
+    process.stderr.write(`db:deploy failed: ${known ? (e as Error).message : String((e as Error)?.stack ?? e)}\n`);
+    process.exit(1);
+  },
+);

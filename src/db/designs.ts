@@ -1,0 +1,86 @@
+/**
+ * Designs: every sneaker the bot showed, with what it takes to draw it again (latent vector, seed,
+ * grid position, checkpoint version) and where it was posted (guild/channel/message ids).
+ */
+import type { Design, PrismaClient } from './generated/client.ts';
+
+export type { Design };
+export type DesignKind = 'shoe' | 'variation' | 'upscale' | 'blend';
+
+export interface NewDesign {
+  seed: number;
+  gridIndex: number;
+  /** The latent vector (nz float32 values), or its bytes as produced by latentToBytes. */
+  latent: Float32Array | Uint8Array;
+  checkpointVersion: string;
+  kind?: DesignKind;
+  parentId?: number | null;
+  guildId?: string | null;
+  channelId: string;
+  /** Usually unknown until the reply is posted; see attachMessage. */
+  messageId?: string | null;
+  requesterId: string;
+}
+
+/** float32 values -> little-endian bytes (the stored form, the same on every host). */
+export function latentToBytes(latent: Float32Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(latent.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < latent.length; i++) view.setFloat32(i * 4, latent[i], true);
+  return out;
+}
+
+/** Stored little-endian bytes -> float32 values. */
+export function bytesToLatent(bytes: Uint8Array): Float32Array {
+  if (bytes.byteLength % 4 !== 0) throw new Error(`A latent vector needs a multiple of 4 bytes, got ${bytes.byteLength}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.byteLength / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+function toBytes(latent: Float32Array | Uint8Array): Uint8Array<ArrayBuffer> {
+  return latent instanceof Float32Array ? latentToBytes(latent) : new Uint8Array(latent);
+}
+
+/** Stores a batch of designs (one grid) in one statement; returns them in input order with ids. */
+export async function createDesigns(db: PrismaClient, designs: NewDesign[]): Promise<Design[]> {
+  if (designs.length === 0) return [];
+  const rows = await db.design.createManyAndReturn({
+    data: designs.map((d) => ({ ...d, latent: toBytes(d.latent) })),
+  });
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+/** The designs shown in one Discord message, by grid position. */
+export async function findDesignsByMessage(db: PrismaClient, messageId: string): Promise<Design[]> {
+  return db.design.findMany({ where: { messageId }, orderBy: [{ gridIndex: 'asc' }, { id: 'asc' }] });
+}
+
+/** Records the message the designs were posted in; returns how many designs were updated. */
+export async function attachMessage(db: PrismaClient, ids: number[], messageId: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  const { count } = await db.design.updateMany({ where: { id: { in: ids } }, data: { messageId } });
+  return count;
+}
+
+/** One design, or null. */
+export async function getDesign(db: PrismaClient, id: number): Promise<Design | null> {
+  return db.design.findUnique({ where: { id } });
+}
+
+export type RankedDesign = Design & { votes: number };
+
+/**
+ * The most-voted designs of a guild (null: direct messages), most votes first, older first on ties.
+ * Designs without votes are left out.
+ */
+export async function topDesigns(db: PrismaClient, guildId: string | null, limit = 10): Promise<RankedDesign[]> {
+  const rows = await db.design.findMany({
+    where: { guildId, votes: { some: {} } },
+    orderBy: [{ votes: { _count: 'desc' } }, { id: 'asc' }],
+    take: limit,
+    include: { _count: { select: { votes: true } } },
+  });
+  return rows.map(({ _count, ...d }) => ({ ...d, votes: _count.votes }));
+}

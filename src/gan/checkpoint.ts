@@ -1,0 +1,552 @@
+/**
+ * Checkpoints: one directory per version under `<MODELS_DIR>/checkpoints/`:
+ *
+ *   checkpoint.json           metadata + trainer state + sha256 of every other file
+ *                             (and of itself, minus the `sha256` field)
+ *   generator/model.json      TF.js layers format (loadable by tf.loadLayersModel
+ *   generator/weights.bin      elsewhere too)
+ *   discriminator/model.json
+ *   discriminator/weights.bin
+ *   optimizer.bin             float32: G's Adam m then v, D's Adam m then v
+ *
+ * A checkpoint is written into `<MODELS_DIR>/.tmp-<version>-<pid>` and renamed
+ * into place, so a crash never leaves a half checkpoint under checkpoints/.
+ * `<MODELS_DIR>/manifest.json` names the active version (written the same way).
+ * Loading verifies checksums, the configuration and every tensor's shape, and
+ * refuses anything else with a message naming the file.
+ *
+ * No tfjs-node here, so no file:// IO handler: models are serialised with
+ * tf.io.withSaveHandler and read back with tf.io.fromMemory.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { tf } from '../tf/index.ts';
+import { validateGanConfig, type GanConfig } from './model.ts';
+import type { AdamSnapshot, GanTrainState, RunningMeans, TrainOptions } from './train-step.ts';
+import type { RngState } from './latent.ts';
+
+export const CHECKPOINT_FORMAT = 1;
+const META_FILE = 'checkpoint.json';
+const MANIFEST = 'manifest.json';
+
+/** Quality figures (src/gan/metrics.ts) stored with a checkpoint. */
+export interface CheckpointMetrics {
+  kid?: number;
+  fid?: number;
+  sneakerShare?: number;
+  [k: string]: number | undefined;
+}
+
+/** One logging window, kept for loss plots. */
+export interface HistoryPoint {
+  step: number;
+  lossD: number;
+  lossG: number;
+  dReal: number;
+  dFake: number;
+  freezeRate: number;
+  imagesPerSecond: number;
+}
+
+/** Everything besides tensors needed to continue a run exactly. */
+export interface TrainerStateMeta {
+  step: number;
+  freezeCount: number;
+  running: RunningMeans;
+  /** Latent noise RNG (advanced every step). */
+  noiseRng: RngState;
+  /** Data-order RNG as it was before drawing the current epoch's permutation. */
+  epochRng: RngState;
+  epoch: number;
+  /** Batches of the current epoch already consumed. */
+  batchInEpoch: number;
+  /** Seed the run (models' init, RNGs) started from. */
+  seed: number;
+  trainOptions: TrainOptions;
+  datasetFingerprint: string;
+  datasetName?: string;
+  /** Wall-clock seconds of training over the model's life. */
+  trainSeconds: number;
+  backend?: string;
+  history: HistoryPoint[];
+}
+
+export interface CheckpointMeta {
+  format: number;
+  version: string;
+  createdAt: string;
+  step: number;
+  config: GanConfig;
+  metrics: CheckpointMetrics;
+  /** Version this one continued from (none for a run from scratch). */
+  parent?: string;
+  trainer: TrainerStateMeta;
+  optimizer: {
+    g: { t: number; sizes: number[] };
+    d: { t: number; sizes: number[] };
+  };
+  /** sha256 (hex) of every file except checkpoint.json, by relative path. */
+  files: Record<string, string>;
+  /** sha256 of this JSON without this field. */
+  sha256?: string;
+}
+
+export interface CheckpointSummary {
+  version: string;
+  dir: string;
+  step: number;
+  createdAt: string;
+  config: GanConfig;
+  metrics: CheckpointMetrics;
+  parent?: string;
+  active: boolean;
+  /** Set when checkpoint.json could not be read; the checkpoint is unusable. */
+  error?: string;
+}
+
+export interface Manifest {
+  active: string | null;
+  updatedAt: string;
+  [k: string]: unknown;
+}
+
+/** Thrown for any unusable checkpoint; the message says which and why. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+const sha256 = (data: Uint8Array | string): string => crypto.createHash('sha256').update(data).digest('hex');
+
+export function checkpointsDir(modelsDir: string): string {
+  return path.join(modelsDir, 'checkpoints');
+}
+
+const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/;
+
+function checkVersion(version: string): void {
+  if (!VERSION_RE.test(version)) throw new CheckpointError(`invalid checkpoint version "${version}"`);
+}
+
+/** A new, sortable version name: `YYYYMMDD-HHMMSS-s<step>`. */
+export function newVersionName(step: number, now = new Date()): string {
+  const iso = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${iso}-s${String(step).padStart(6, '0')}`;
+}
+
+// ---------------------------------------------------------------- model IO
+
+interface LayersFiles {
+  modelJson: string;
+  weights: Uint8Array;
+}
+
+/** Serialises a layers model to TF.js layers-format bytes (model.json + one weights.bin). */
+export async function serializeModel(model: tf.LayersModel): Promise<LayersFiles> {
+  let out: LayersFiles | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const data = artifacts.weightData;
+      const buf = data === undefined ? new ArrayBuffer(0) : Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
+      const modelJson = {
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+        convertedBy: null,
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+      };
+      out = { modelJson: JSON.stringify(modelJson), weights: new Uint8Array(buf) };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return out!;
+}
+
+/** Builds a layers model from model.json text + weights bytes. */
+export async function deserializeModel(modelJson: string, weights: Uint8Array, what: string): Promise<tf.LayersModel> {
+  let parsed: { modelTopology?: object; weightsManifest?: { weights: tf.io.WeightsManifestEntry[] }[] };
+  try {
+    parsed = JSON.parse(modelJson);
+  } catch (err) {
+    throw new CheckpointError(`${what}/model.json is not valid JSON (${(err as Error).message})`);
+  }
+  if (!parsed.modelTopology || !Array.isArray(parsed.weightsManifest)) {
+    throw new CheckpointError(`${what}/model.json is not a TF.js layers model`);
+  }
+  const weightSpecs = parsed.weightsManifest.flatMap((g) => g.weights);
+  // Copy into a standalone ArrayBuffer: a Node Buffer may be a slice of a larger pool.
+  const weightData = weights.slice().buffer as ArrayBuffer;
+  try {
+    return await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: parsed.modelTopology, weightSpecs, weightData }));
+  } catch (err) {
+    throw new CheckpointError(`${what}: cannot rebuild the model (${(err as Error).message})`);
+  }
+}
+
+function checkModelShapes(model: tf.LayersModel, cfg: GanConfig, kind: 'generator' | 'discriminator', where: string): void {
+  const S = cfg.imageSize;
+  const C = cfg.channels;
+  const want =
+    kind === 'generator'
+      ? { in: [null, cfg.nz], out: [null, S, S, C] }
+      : { in: [null, S, S, C], out: [null, 1] };
+  const got = { in: model.inputs[0]?.shape, out: model.outputs[0]?.shape };
+  if (JSON.stringify(got) !== JSON.stringify(want)) {
+    throw new CheckpointError(
+      `${where}: ${kind} maps ${JSON.stringify(got.in)} -> ${JSON.stringify(got.out)}, ` +
+        `but its configuration ${JSON.stringify(cfg)} needs ${JSON.stringify(want.in)} -> ${JSON.stringify(want.out)}`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- writing
+
+async function writeFileSynced(file: string, data: Uint8Array | string): Promise<void> {
+  const fh = await fsp.open(file, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function sealMeta(meta: CheckpointMeta): string {
+  const { sha256: _drop, ...body } = meta;
+  const text = JSON.stringify(body);
+  return JSON.stringify({ ...body, sha256: sha256(text) }, null, 1);
+}
+
+function floatBytes(arrays: Float32Array[]): Uint8Array {
+  const total = arrays.reduce((n, a) => n + a.length, 0);
+  const out = new Float32Array(total);
+  let o = 0;
+  for (const a of arrays) {
+    out.set(a, o);
+    o += a.length;
+  }
+  return new Uint8Array(out.buffer);
+}
+
+export interface SaveCheckpointInput {
+  state: GanTrainState;
+  config: GanConfig;
+  trainer: Omit<TrainerStateMeta, 'step' | 'freezeCount' | 'running' | 'trainOptions'>;
+  metrics?: CheckpointMetrics;
+  parent?: string;
+  /** Defaults to newVersionName(step). */
+  version?: string;
+}
+
+/**
+ * Writes a complete checkpoint (generator, discriminator, both Adam states,
+ * trainer state) atomically. Does not change the active version.
+ * Returns the version name and its directory.
+ */
+export async function saveCheckpoint(modelsDir: string, input: SaveCheckpointInput): Promise<{ version: string; dir: string }> {
+  const { state, config } = input;
+  const root = checkpointsDir(modelsDir);
+  await fsp.mkdir(root, { recursive: true });
+  let version = input.version ?? newVersionName(state.step);
+  checkVersion(version);
+  if (!input.version) {
+    for (let i = 2; fs.existsSync(path.join(root, version)); i++) version = `${newVersionName(state.step)}-${i}`;
+  } else if (fs.existsSync(path.join(root, version))) {
+    throw new CheckpointError(`checkpoint ${version} already exists in ${root}`);
+  }
+  const tmp = path.join(modelsDir, `.tmp-${version}-${process.pid}`);
+  await fsp.rm(tmp, { recursive: true, force: true });
+  await fsp.mkdir(path.join(tmp, 'generator'), { recursive: true });
+  await fsp.mkdir(path.join(tmp, 'discriminator'), { recursive: true });
+  try {
+    const files: Record<string, Uint8Array | string> = {};
+    const g = await serializeModel(state.generator);
+    const d = await serializeModel(state.discriminator);
+    files['generator/model.json'] = g.modelJson;
+    files['generator/weights.bin'] = g.weights;
+    files['discriminator/model.json'] = d.modelJson;
+    files['discriminator/weights.bin'] = d.weights;
+    const og: AdamSnapshot = state.optG.snapshot();
+    const od: AdamSnapshot = state.optD.snapshot();
+    files['optimizer.bin'] = floatBytes([...og.m, ...og.v, ...od.m, ...od.v]);
+
+    const hashes: Record<string, string> = {};
+    for (const [rel, data] of Object.entries(files)) {
+      await writeFileSynced(path.join(tmp, rel), data);
+      hashes[rel] = sha256(data);
+    }
+    const meta: CheckpointMeta = {
+      format: CHECKPOINT_FORMAT,
+      version,
+      createdAt: new Date().toISOString(),
+      step: state.step,
+      config,
+      metrics: input.metrics ?? {},
+      ...(input.parent ? { parent: input.parent } : {}),
+      trainer: {
+        ...input.trainer,
+        step: state.step,
+        freezeCount: state.freezeCount,
+        running: { ...state.running },
+        trainOptions: state.opts,
+      },
+      optimizer: {
+        g: { t: og.t, sizes: og.m.map((a) => a.length) },
+        d: { t: od.t, sizes: od.m.map((a) => a.length) },
+      },
+      files: hashes,
+    };
+    await writeFileSynced(path.join(tmp, META_FILE), sealMeta(meta));
+    await fsp.rename(tmp, path.join(root, version));
+    return { version, dir: path.join(root, version) };
+  } catch (err) {
+    await fsp.rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Replaces a checkpoint's metrics (e.g. after `npm run eval`), atomically. */
+export async function updateCheckpointMetrics(modelsDir: string, version: string, metrics: CheckpointMetrics): Promise<void> {
+  const dir = versionDir(modelsDir, version);
+  const meta = await readMeta(dir, version);
+  meta.metrics = { ...meta.metrics, ...metrics };
+  const tmp = path.join(dir, `${META_FILE}.tmp-${process.pid}`);
+  await writeFileSynced(tmp, sealMeta(meta));
+  await fsp.rename(tmp, path.join(dir, META_FILE));
+}
+
+// ---------------------------------------------------------------- manifest
+
+/** Reads manifest.json; `{active: null}` when there is none. */
+export async function readManifest(modelsDir: string): Promise<Manifest> {
+  const file = path.join(modelsDir, MANIFEST);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { active: null, updatedAt: '' };
+    throw new CheckpointError(`${file}: unreadable (${(err as Error).message})`);
+  }
+  try {
+    const m = JSON.parse(text) as Manifest;
+    if (m.active !== null && typeof m.active !== 'string') throw new Error('"active" must be a version name or null');
+    return m;
+  } catch (err) {
+    throw new CheckpointError(`${file}: invalid (${(err as Error).message}); fix it or run: npm run train -- --activate <version>`);
+  }
+}
+
+/**
+ * Makes `version` the active checkpoint (after verifying it loads), keeping
+ * any other fields of the manifest. Atomic (temp file + rename).
+ */
+export async function setActiveCheckpoint(modelsDir: string, version: string, opts: { verify?: boolean } = {}): Promise<void> {
+  checkVersion(version);
+  if (opts.verify !== false) await verifyCheckpoint(modelsDir, version);
+  const manifest = await readManifest(modelsDir).catch(() => ({ active: null, updatedAt: '' }) as Manifest);
+  const next: Manifest = { ...manifest, active: version, updatedAt: new Date().toISOString() };
+  const file = path.join(modelsDir, MANIFEST);
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFileSynced(tmp, JSON.stringify(next, null, 2) + '\n');
+  await fsp.rename(tmp, file);
+}
+
+// ---------------------------------------------------------------- reading
+
+function versionDir(modelsDir: string, version: string): string {
+  checkVersion(version);
+  return path.join(checkpointsDir(modelsDir), version);
+}
+
+async function readMeta(dir: string, version: string): Promise<CheckpointMeta> {
+  const file = path.join(dir, META_FILE);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CheckpointError(
+      code === 'ENOENT' ? `checkpoint ${version} not found (no ${file})` : `checkpoint ${version}: ${file} unreadable (${(err as Error).message})`,
+    );
+  }
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(text) as CheckpointMeta;
+  } catch {
+    throw new CheckpointError(`checkpoint ${version} is corrupted: ${META_FILE} is not valid JSON`);
+  }
+  const { sha256: claimed, ...body } = meta;
+  if (!claimed || sha256(JSON.stringify(body)) !== claimed) {
+    throw new CheckpointError(`checkpoint ${version} is corrupted: ${META_FILE} does not match its checksum`);
+  }
+  if (meta.format !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(`checkpoint ${version} has format ${meta.format}; this shoebot reads format ${CHECKPOINT_FORMAT}`);
+  }
+  try {
+    validateGanConfig(meta.config);
+  } catch (err) {
+    throw new CheckpointError(`checkpoint ${version}: ${(err as Error).message}`);
+  }
+  return meta;
+}
+
+async function readVerified(dir: string, version: string, meta: CheckpointMeta, rel: string): Promise<Buffer> {
+  const expected = meta.files[rel];
+  if (!expected) throw new CheckpointError(`checkpoint ${version} is incomplete: ${rel} is not listed in ${META_FILE}`);
+  let data: Buffer;
+  try {
+    data = await fsp.readFile(path.join(dir, rel));
+  } catch {
+    throw new CheckpointError(`checkpoint ${version} is incomplete: ${rel} is missing`);
+  }
+  if (sha256(data) !== expected) {
+    throw new CheckpointError(`checkpoint ${version} is corrupted: ${rel} does not match its sha256 checksum; roll back to another version`);
+  }
+  return data;
+}
+
+async function loadNet(
+  dir: string,
+  version: string,
+  meta: CheckpointMeta,
+  kind: 'generator' | 'discriminator',
+): Promise<tf.LayersModel> {
+  const json = await readVerified(dir, version, meta, `${kind}/model.json`);
+  const weights = await readVerified(dir, version, meta, `${kind}/weights.bin`);
+  const model = await deserializeModel(json.toString('utf8'), weights, `checkpoint ${version}: ${kind}`);
+  try {
+    checkModelShapes(model, meta.config, kind, `checkpoint ${version}`);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
+}
+
+async function resolveVersion(modelsDir: string, version?: string): Promise<string> {
+  if (version) return version;
+  const m = await readManifest(modelsDir);
+  if (!m.active) {
+    throw new CheckpointError(
+      `no active checkpoint in ${path.join(modelsDir, MANIFEST)}; train one with "npm run train" or activate one with "npm run train -- --activate <version>"`,
+    );
+  }
+  return m.active;
+}
+
+export interface LoadedGenerator {
+  model: tf.LayersModel;
+  config: GanConfig;
+  version: string;
+  step: number;
+  metrics: CheckpointMetrics;
+  createdAt: string;
+}
+
+/**
+ * Loads a checkpoint's generator (default: the active one) after verifying
+ * its checksums and shapes. The caller owns (and disposes) `model`.
+ */
+export async function loadGeneratorCheckpoint(modelsDir: string, version?: string): Promise<LoadedGenerator> {
+  const v = await resolveVersion(modelsDir, version);
+  const dir = versionDir(modelsDir, v);
+  const meta = await readMeta(dir, v);
+  const model = await loadNet(dir, v, meta, 'generator');
+  return { model, config: meta.config, version: v, step: meta.step, metrics: meta.metrics, createdAt: meta.createdAt };
+}
+
+export interface LoadedTraining {
+  generator: tf.LayersModel;
+  discriminator: tf.LayersModel;
+  meta: CheckpointMeta;
+  optG: AdamSnapshot;
+  optD: AdamSnapshot;
+}
+
+/** Loads everything needed to resume training from a checkpoint (default: the active one). */
+export async function loadTrainingCheckpoint(modelsDir: string, version?: string): Promise<LoadedTraining> {
+  const v = await resolveVersion(modelsDir, version);
+  const dir = versionDir(modelsDir, v);
+  const meta = await readMeta(dir, v);
+  const generator = await loadNet(dir, v, meta, 'generator');
+  let discriminator: tf.LayersModel | undefined;
+  try {
+    discriminator = await loadNet(dir, v, meta, 'discriminator');
+    const bytes = await readVerified(dir, v, meta, 'optimizer.bin');
+    const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    let o = 0;
+    const take = (sizes: number[]): Float32Array[] =>
+      sizes.map((n) => {
+        const a = all.slice(o, o + n);
+        o += n;
+        return a;
+      });
+    const { g, d } = meta.optimizer;
+    const optG = { t: g.t, m: take(g.sizes), v: take(g.sizes) };
+    const optD = { t: d.t, m: take(d.sizes), v: take(d.sizes) };
+    if (o !== all.length) throw new CheckpointError(`checkpoint ${v}: optimizer.bin has ${all.length} values, expected ${o}`);
+    return { generator, discriminator, meta, optG, optD };
+  } catch (err) {
+    generator.dispose();
+    discriminator?.dispose();
+    throw err;
+  }
+}
+
+/** Verifies every file of a checkpoint (checksums, shapes); throws CheckpointError if unusable. */
+export async function verifyCheckpoint(modelsDir: string, version: string): Promise<CheckpointMeta> {
+  const loaded = await loadTrainingCheckpoint(modelsDir, version);
+  loaded.generator.dispose();
+  loaded.discriminator.dispose();
+  return loaded.meta;
+}
+
+/** Reads a checkpoint's metadata (checksum-verified JSON only; weights not read). */
+export async function readCheckpointMeta(modelsDir: string, version?: string): Promise<CheckpointMeta> {
+  const v = await resolveVersion(modelsDir, version);
+  return readMeta(versionDir(modelsDir, v), v);
+}
+
+/** All checkpoints under `<modelsDir>/checkpoints`, oldest first (by creation time). */
+export async function listCheckpoints(modelsDir: string): Promise<CheckpointSummary[]> {
+  const root = checkpointsDir(modelsDir);
+  let names: string[];
+  try {
+    names = (await fsp.readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const active = (await readManifest(modelsDir).catch(() => ({ active: null }) as Manifest)).active;
+  const out: CheckpointSummary[] = [];
+  for (const name of names) {
+    if (!VERSION_RE.test(name)) continue;
+    const dir = path.join(root, name);
+    try {
+      const meta = await readMeta(dir, name);
+      out.push({
+        version: name,
+        dir,
+        step: meta.step,
+        createdAt: meta.createdAt,
+        config: meta.config,
+        metrics: meta.metrics,
+        ...(meta.parent ? { parent: meta.parent } : {}),
+        active: name === active,
+      });
+    } catch (err) {
+      out.push({
+        version: name,
+        dir,
+        step: -1,
+        createdAt: '',
+        config: undefined as unknown as GanConfig,
+        metrics: {},
+        active: name === active,
+        error: (err as Error).message,
+      });
+    }
+  }
+  return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.version.localeCompare(b.version));
+}

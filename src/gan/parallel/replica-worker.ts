@@ -1,0 +1,80 @@
+/**
+ * The second data-parallel replica, in a worker thread with its own
+ * TensorFlow.js backend (WASM under Node is single-threaded, so a second
+ * thread with its own WASM instance is how the second core gets used).
+ * Messages are defined in ./index.ts (WorkerRequest / WorkerReply).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { tf, initTf, backendInfo } from '../../tf/index.ts';
+import { buildDiscriminator, buildGenerator } from '../model.ts';
+import { GanTrainState, trainStep, type StepResult } from '../train-step.ts';
+import { SharedReducer } from './allreduce.ts';
+import { attachReducer, batchNormStats, restoreReplica, setBatchNormStats, snapshotReplica } from './replica.ts';
+import type { WorkerData, WorkerReply, WorkerRequest } from './index.ts';
+
+const port = parentPort!;
+const init = workerData as WorkerData;
+const reply = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+async function main(): Promise<void> {
+  await initTf(init.backend);
+  const state = new GanTrainState(buildGenerator(init.config), buildDiscriminator(init.config), init.trainOptions);
+  restoreReplica(state, init.snapshot);
+  const reducer = new SharedReducer(init.reducer, 1, init.timeoutMs);
+  const hooks = attachReducer(state, reducer);
+
+  port.on('message', (msg: WorkerRequest) => {
+    try {
+      switch (msg.type) {
+        case 'step': {
+          hooks.weight = msg.weight;
+          const saved = { ...state.running };
+          const real = tf.tensor4d(msg.real, msg.realShape);
+          const z = tf.tensor2d(msg.z, msg.zShape);
+          let r: StepResult;
+          try {
+            r = trainStep(state, real, z);
+          } finally {
+            tf.dispose([real, z]);
+          }
+          const [lossD, lossG, dReal, dFake] = reducer.reduceScalars([r.lossD, r.lossG, r.dReal, r.dFake], msg.weight);
+          state.running = { lossDSum: saved.lossDSum + lossD, lossGSum: saved.lossGSum + lossG, count: saved.count + 1 };
+          reply({ type: 'stepDone', result: { lossD, lossG, dReal, dFake, frozen: r.frozen }, numTensors: tf.memory().numTensors });
+          break;
+        }
+        case 'sync':
+          restoreReplica(state, msg.snapshot);
+          reply({ type: 'synced' });
+          break;
+        case 'getBatchNormStats': {
+          const stats = batchNormStats(state);
+          reply({ type: 'batchNormStats', stats }, stats.map((s) => s.buffer as ArrayBuffer));
+          break;
+        }
+        case 'setBatchNormStats':
+          setBatchNormStats(state, msg.stats);
+          reply({ type: 'synced' });
+          break;
+        case 'resetRunningMeans':
+          state.resetRunningMeans();
+          reply({ type: 'synced' });
+          break;
+        case 'snapshot':
+          reply({ type: 'snapshot', snapshot: snapshotReplica(state) });
+          break;
+        case 'close':
+          hooks.detach();
+          state.dispose();
+          reply({ type: 'closed' });
+          port.close();
+          break;
+      }
+    } catch (err) {
+      reducer.abort();
+      reply({ type: 'error', message: (err as Error).message, stack: (err as Error).stack });
+    }
+  });
+  reply({ type: 'ready', backend: backendInfo()?.name ?? 'unknown' });
+}
+
+main().catch((err: Error) => reply({ type: 'error', message: err.message, stack: err.stack }));

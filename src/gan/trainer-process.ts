@@ -1,0 +1,122 @@
+/**
+ * Entry of the trainer child process the bot forks (child_process.fork with
+ * execArgv ['--import', 'tsx'] and an IPC channel). Speaks src/gan/protocol.ts:
+ * sends started / progress / checkpoint / done, or error; handles {type:'stop'}
+ * (stop at the next step boundary, write a consistent checkpoint, exit 0).
+ *
+ * Takes the same flags as `npm run train` (default --steps: TRAIN_STEPS).
+ * Continues from the active checkpoint when there is one (from scratch with
+ * the flags' architecture otherwise). Unlike the CLI it does NOT activate the
+ * new checkpoint by default: the bot applies its quality gate and hot-swaps
+ * (pass --activate-result to make it activate anyway). Quality metrics are
+ * computed for the new checkpoint unless --no-eval.
+ *
+ * Also stops cleanly (with a checkpoint) on SIGTERM/SIGINT and when the parent
+ * disappears (IPC disconnect). Exit codes: 0 done or stopped, 1 error, 2 bad flags.
+ */
+import { config } from '../config/env.ts';
+import { createLogger } from '../log.ts';
+import { initTf } from '../tf/index.ts';
+import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
+import { readManifest } from './checkpoint.ts';
+import { runTraining } from './trainer.ts';
+import type { BotToTrainer, TrainerToBot } from './protocol.ts';
+import { parseTrainArgs, UsageError } from '../cli/train-args.ts';
+
+function send(m: TrainerToBot): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) {
+      // Run by hand without IPC: one JSON line per message on stdout.
+      process.stdout.write(JSON.stringify(m) + '\n');
+      resolve();
+      return;
+    }
+    process.send(m, undefined, {}, () => resolve());
+  });
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const activateResult = argv.includes('--activate-result');
+  let args;
+  try {
+    args = parseTrainArgs(argv.filter((a) => a !== '--activate-result'));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      await send({ type: 'error', message: `trainer: ${err.message}` });
+      return 2;
+    }
+    throw err;
+  }
+  const cfg = config();
+  const logger = createLogger({ name: 'trainer', level: cfg.LOG_LEVEL, destination: process.stderr as never });
+  const modelsDir = args.modelsDir ?? cfg.MODELS_DIR;
+
+  let stop = false;
+  const requestStop = (why: string) => () => {
+    if (!stop) logger.info({ why }, 'stop requested: finishing the step and writing a checkpoint');
+    stop = true;
+  };
+  process.on('message', (m: BotToTrainer) => {
+    if (m && typeof m === 'object' && m.type === 'stop') requestStop('stop message')();
+  });
+  process.on('disconnect', requestStop('parent disconnected'));
+  process.on('SIGTERM', requestStop('SIGTERM'));
+  process.on('SIGINT', requestStop('SIGINT'));
+
+  const info = await initTf(args.backend ?? cfg.TF_BACKEND);
+  const hasActive = Boolean((await readManifest(modelsDir)).active);
+  const datasetDir = resolveDatasetDir(args.dataset ?? DEFAULT_DATASET, cfg.DATA_DIR);
+
+  const result = await runTraining({
+    modelsDir,
+    dataset: datasetDir,
+    steps: args.steps ?? cfg.TRAIN_STEPS,
+    resume: args.resume || hasActive,
+    config: args.config,
+    trainOptions: args.trainOptions,
+    ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
+    ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),
+    ...(args.maxMinutes !== undefined ? { maxSeconds: args.maxMinutes * 60 } : {}),
+    activate: activateResult,
+    evaluate: args.evaluate,
+    shouldStop: () => stop,
+    logger,
+    onStarted: (s) => {
+      void send({
+        type: 'started',
+        runStartStep: s.runStartStep,
+        targetStep: s.targetStep,
+        backend: info.label,
+        config: { ...s.config, ...s.trainOptions, ...(s.resumedFrom ? { resumedFrom: s.resumedFrom } : {}) },
+      });
+    },
+    onProgress: (p) => void send(p),
+    onCheckpoint: (c) => void send({ type: 'checkpoint', version: c.version, dir: c.dir, step: c.step, metrics: c.metrics }),
+  });
+  await send({
+    type: 'done',
+    stopped: result.stopped,
+    steps: result.steps,
+    freezeCount: result.freezeCount,
+    imagesPerSecond: result.imagesPerSecond,
+    lossD: result.lossD,
+    lossG: result.lossG,
+  });
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Close the IPC channel so the process can exit once the last message is flushed.
+    if (process.connected) process.disconnect();
+  },
+  async (err: Error) => {
+    await send({ type: 'error', message: err.message }).catch(() => {});
+    process.stderr.write(`trainer: ${err.message}\n`);
+    process.exitCode = 1;
+    if (process.connected) process.disconnect();
+  },
+);

@@ -1,0 +1,359 @@
+/**
+ * The training loop: dataset -> [-1, 1] batches in a seeded order -> trainStep
+ * -> per-window figures -> a checkpoint at the end (and optionally every N
+ * steps). Used by `npm run train` and by the trainer child process the bot
+ * forks; both render progress through the `onProgress` callback.
+ *
+ * Exact resume: a checkpoint holds the weights, both Adam states, BN
+ * statistics, both RNG states (latent noise; data order as it was at the start
+ * of the current epoch, so the epoch's permutation is redrawn identically) and
+ * the position inside the epoch. N steps + resume + M steps == N+M steps.
+ *
+ * The loop yields to the event loop after every step so a stop request
+ * (Ctrl-C, IPC message) is seen at the next step boundary; then a consistent
+ * checkpoint is written.
+ */
+import type { Logger } from 'pino';
+import { tf, backendInfo } from '../tf/index.ts';
+import { loadDataset, type Dataset } from '../data/dataset.ts';
+import { buildDiscriminator, buildGenerator, DEFAULT_GAN_CONFIG, validateGanConfig, type GanConfig } from './model.ts';
+import { Rng, type RngState } from './latent.ts';
+import { DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep, type TrainOptions } from './train-step.ts';
+import {
+  loadTrainingCheckpoint,
+  readManifest,
+  saveCheckpoint,
+  setActiveCheckpoint,
+  type CheckpointMetrics,
+  type HistoryPoint,
+} from './checkpoint.ts';
+import type { TrainProgress } from './protocol.ts';
+
+/** Most history points kept in a checkpoint (for loss plots). */
+const HISTORY_LIMIT = 2000;
+
+export interface TrainRunOptions {
+  modelsDir: string;
+  /** A packed dataset directory (src/data/dataset.ts), or an already loaded one. */
+  dataset: string | Dataset;
+  /** Steps to run now. */
+  steps: number;
+  /** Continue from a checkpoint: true = the active one, a string = that version. */
+  resume?: boolean | string;
+  /** Architecture when starting from scratch (ignored on resume, where the checkpoint's applies). */
+  config?: Partial<GanConfig>;
+  /** Overrides of the training options (on resume: of the checkpoint's options). */
+  trainOptions?: Partial<TrainOptions>;
+  /** Seed for initialisation, latent noise and data order (from scratch). */
+  seed?: number;
+  /** Steps per logging window (default 25). */
+  logEvery?: number;
+  /** Also write a checkpoint every N steps (0 = only at the end). */
+  checkpointEvery?: number;
+  /** Stop (with a checkpoint) after this many seconds of training. */
+  maxSeconds?: number;
+  /** Make the final checkpoint the active one (default true). */
+  activate?: boolean;
+  /** Compute quality metrics for the final checkpoint (default false). */
+  evaluate?: boolean | ((generator: tf.LayersModel, cfg: GanConfig, data: Dataset) => Promise<CheckpointMetrics>);
+  /** Polled between steps; true = stop at this step boundary and checkpoint. */
+  shouldStop?: () => boolean;
+  onStarted?: (info: { runStartStep: number; targetStep: number; backend: string; config: GanConfig; trainOptions: TrainOptions; resumedFrom?: string }) => void;
+  onProgress?: (p: TrainProgress) => void;
+  /** Called after every step (cheap): for progress bars. */
+  onStep?: (info: { step: number; runStepsDone: number; runStepsTotal: number; lossD: number; lossG: number; elapsed: number }) => void;
+  onCheckpoint?: (c: { version: string; dir: string; step: number; metrics: CheckpointMetrics; active: boolean }) => void;
+  logger?: Logger;
+}
+
+export interface TrainRunResult {
+  version: string;
+  dir: string;
+  step: number;
+  steps: number;
+  stopped: boolean;
+  freezeCount: number;
+  seconds: number;
+  imagesPerSecond: number;
+  lossD: number;
+  lossG: number;
+  metrics: CheckpointMetrics;
+}
+
+/** Copies `indices` images of `data` (uint8 NHWC) into one [-1, 1] float batch. */
+function gatherBatch(data: Uint8Array, per: number, indices: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(indices.length * per);
+  for (let b = 0; b < indices.length; b++) {
+    const src = indices[b] * per;
+    const dst = b * per;
+    for (let i = 0; i < per; i++) out[dst + i] = data[src + i] / 127.5 - 1;
+  }
+  return out;
+}
+
+async function defaultEvaluate(generator: tf.LayersModel, cfg: GanConfig, data: Dataset, logger?: Logger): Promise<CheckpointMetrics> {
+  try {
+    const metrics = (await import('./metrics.ts')) as Record<string, unknown>;
+    const fn = metrics.evaluateGenerator as
+      | ((m: tf.LayersModel, c: GanConfig, heldout: Uint8Array, o: Record<string, unknown>) => Promise<CheckpointMetrics>)
+      | undefined;
+    if (typeof fn !== 'function') throw new Error('src/gan/metrics.ts has no evaluateGenerator');
+    const r = await fn(generator, cfg, data.heldout, {});
+    const out: CheckpointMetrics = {};
+    for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+    return out;
+  } catch (err) {
+    logger?.warn({ err: (err as Error).message }, 'quality metrics unavailable; checkpoint saved without them');
+    return {};
+  }
+}
+
+/**
+ * Runs (or continues) training for `opts.steps` steps and writes a checkpoint.
+ * Tensors: none leak; the models live until the function returns.
+ */
+export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult> {
+  const logger = opts.logger;
+  if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new Error(`steps must be a positive integer, got ${opts.steps}`);
+  const data = typeof opts.dataset === 'string' ? await loadDataset(opts.dataset) : opts.dataset;
+  const logEvery = Math.max(1, opts.logEvery ?? 25);
+
+  // ---- models, optimisers, RNGs: from a checkpoint or from scratch
+  let cfg: GanConfig;
+  let trainOpts: TrainOptions;
+  let state: GanTrainState;
+  let noiseRng: Rng;
+  let epochRng: Rng;
+  let epochStart: RngState;
+  let epoch = 0;
+  let batchInEpoch = 0;
+  let seed: number;
+  let trainSeconds = 0;
+  let history: HistoryPoint[] = [];
+  let parent: string | undefined;
+  let needNewEpoch = true;
+
+  const resumeVersion =
+    opts.resume === true ? ((await readManifest(opts.modelsDir)).active ?? undefined) : opts.resume || undefined;
+  if (opts.resume === true && !resumeVersion) {
+    throw new Error(`--resume: no active checkpoint in ${opts.modelsDir}/manifest.json (train from scratch without --resume)`);
+  }
+  if (resumeVersion) {
+    const ck = await loadTrainingCheckpoint(opts.modelsDir, resumeVersion);
+    const t = ck.meta.trainer;
+    cfg = ck.meta.config;
+    trainOpts = { ...DEFAULT_TRAIN_OPTIONS, ...t.trainOptions, ...opts.trainOptions };
+    state = new GanTrainState(ck.generator, ck.discriminator, trainOpts);
+    try {
+      state.optG.restore(ck.optG);
+      state.optD.restore(ck.optD);
+    } catch (err) {
+      state.dispose();
+      ck.generator.dispose();
+      ck.discriminator.dispose();
+      throw new Error(`checkpoint ${resumeVersion}: ${(err as Error).message}`);
+    }
+    state.step = t.step;
+    state.freezeCount = t.freezeCount;
+    state.running = { ...t.running };
+    noiseRng = Rng.fromState(t.noiseRng);
+    epochStart = t.epochRng;
+    epochRng = Rng.fromState(t.epochRng);
+    epoch = t.epoch;
+    batchInEpoch = t.batchInEpoch;
+    seed = t.seed;
+    trainSeconds = t.trainSeconds;
+    history = t.history ?? [];
+    parent = resumeVersion;
+    if (t.datasetFingerprint !== data.meta.fingerprint) {
+      // Different pixels: the stored permutation means nothing; start a fresh epoch.
+      logger?.warn({ was: t.datasetFingerprint, now: data.meta.fingerprint }, 'dataset differs from the checkpoint\'s; starting a new epoch');
+      epochStart = epochRng.getState();
+      batchInEpoch = Number.MAX_SAFE_INTEGER;
+    }
+    needNewEpoch = false;
+  } else {
+    cfg = { ...DEFAULT_GAN_CONFIG, ...opts.config } as GanConfig;
+    validateGanConfig(cfg);
+    trainOpts = { ...DEFAULT_TRAIN_OPTIONS, ...opts.trainOptions };
+    seed = opts.seed ?? 1;
+    const master = new Rng(seed);
+    const gSeed = master.nextU32();
+    const dSeed = master.nextU32();
+    noiseRng = new Rng(master.nextU32());
+    epochRng = new Rng(master.nextU32());
+    epochStart = epochRng.getState();
+    state = new GanTrainState(buildGenerator(cfg, gSeed), buildDiscriminator(cfg, dSeed), trainOpts);
+  }
+
+  try {
+    const { meta } = data;
+    if (meta.height !== cfg.imageSize || meta.width !== cfg.imageSize || meta.channels !== cfg.channels) {
+      throw new Error(
+        `dataset ${meta.name} has ${meta.width}x${meta.height}x${meta.channels} images but the model is ` +
+          `${cfg.imageSize}x${cfg.imageSize}x${cfg.channels}; re-import the data at that size or choose a matching --image-size/--channels`,
+      );
+    }
+    const B = trainOpts.batchSize;
+    const N = meta.trainCount;
+    if (!Number.isInteger(B) || B < 2) throw new Error(`batch size must be an integer >= 2, got ${B}`);
+    if (N < B) throw new Error(`dataset ${meta.name} has ${N} training images, fewer than one batch of ${B}`);
+    const stepsPerEpoch = Math.floor(N / B); // the last partial batch is dropped: BN sees constant batch sizes
+    const per = meta.height * meta.width * meta.channels;
+
+    let perm: Uint32Array;
+    if (needNewEpoch) {
+      epochStart = epochRng.getState();
+      perm = epochRng.permutation(N);
+    } else {
+      // Redraw the current epoch's permutation from its starting RNG state.
+      epochRng = Rng.fromState(epochStart);
+      perm = epochRng.permutation(N);
+    }
+
+    const runStartStep = state.step;
+    const targetStep = runStartStep + opts.steps;
+    const backend = backendInfo()?.label ?? tf.getBackend();
+    opts.onStarted?.({ runStartStep, targetStep, backend, config: cfg, trainOptions: trainOpts, ...(parent ? { resumedFrom: parent } : {}) });
+    logger?.info({ runStartStep, targetStep, backend, config: cfg, trainOptions: trainOpts, resumedFrom: parent }, 'training started');
+
+    const t0 = performance.now();
+    let win = { steps: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, frozen: 0, t: t0 };
+    let last = { lossD: NaN, lossG: NaN };
+    let stopped = false;
+    let lastVersion: { version: string; dir: string } | undefined;
+    let lastMetrics: CheckpointMetrics = {};
+
+    const checkpoint = async (final: boolean): Promise<void> => {
+      const elapsed = (performance.now() - t0) / 1000;
+      let metrics: CheckpointMetrics = {};
+      if (final && opts.evaluate) {
+        metrics =
+          typeof opts.evaluate === 'function'
+            ? await opts.evaluate(state.generator, cfg, data)
+            : await defaultEvaluate(state.generator, cfg, data, logger);
+      }
+      const saved = await saveCheckpoint(opts.modelsDir, {
+        state,
+        config: cfg,
+        metrics,
+        ...(parent ? { parent } : {}),
+        trainer: {
+          noiseRng: noiseRng.getState(),
+          epochRng: epochStart,
+          epoch,
+          batchInEpoch,
+          seed,
+          datasetFingerprint: meta.fingerprint,
+          datasetName: meta.name,
+          trainSeconds: trainSeconds + elapsed,
+          backend,
+          history: history.slice(-HISTORY_LIMIT),
+        },
+      });
+      const activate = final && opts.activate !== false;
+      if (activate) await setActiveCheckpoint(opts.modelsDir, saved.version, { verify: true });
+      parent = saved.version;
+      lastVersion = saved;
+      lastMetrics = metrics;
+      logger?.info({ version: saved.version, step: state.step, metrics, active: activate }, 'checkpoint written');
+      opts.onCheckpoint?.({ ...saved, step: state.step, metrics, active: activate });
+    };
+
+    for (let i = 0; i < opts.steps; i++) {
+      if (opts.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      if (opts.maxSeconds !== undefined && (performance.now() - t0) / 1000 >= opts.maxSeconds) {
+        stopped = true;
+        logger?.info({ maxSeconds: opts.maxSeconds }, 'time limit reached');
+        break;
+      }
+      if (batchInEpoch >= stepsPerEpoch) {
+        epoch += 1;
+        batchInEpoch = 0;
+        epochStart = epochRng.getState();
+        perm = epochRng.permutation(N);
+        state.resetRunningMeans();
+      }
+      const idx = perm.subarray(batchInEpoch * B, (batchInEpoch + 1) * B);
+      const real = tf.tensor4d(gatherBatch(data.train, per, idx), [B, meta.height, meta.width, meta.channels]);
+      const z = tf.tensor2d(noiseRng.normalArray(B * cfg.nz), [B, cfg.nz]);
+      let r;
+      try {
+        r = trainStep(state, real, z);
+      } finally {
+        real.dispose();
+        z.dispose();
+      }
+      batchInEpoch += 1;
+      last = { lossD: r.lossD, lossG: r.lossG };
+      win.steps += 1;
+      win.lossD += r.lossD;
+      win.lossG += r.lossG;
+      win.dReal += r.dReal;
+      win.dFake += r.dFake;
+      win.frozen += r.frozen ? 1 : 0;
+      const now = performance.now();
+      opts.onStep?.({ step: state.step, runStepsDone: i + 1, runStepsTotal: opts.steps, lossD: r.lossD, lossG: r.lossG, elapsed: (now - t0) / 1000 });
+      if (win.steps === logEvery || i === opts.steps - 1) {
+        const secs = (now - win.t) / 1000;
+        const done = i + 1;
+        const rate = (now - t0) / 1000 / done;
+        const p: TrainProgress = {
+          type: 'progress',
+          step: state.step,
+          targetStep,
+          runStepsDone: done,
+          runStepsTotal: opts.steps,
+          lossD: win.lossD / win.steps,
+          lossG: win.lossG / win.steps,
+          dReal: win.dReal / win.steps,
+          dFake: win.dFake / win.steps,
+          freezeRate: win.frozen / win.steps,
+          imagesPerSecond: secs > 0 ? (win.steps * B) / secs : 0,
+          etaSeconds: rate * (opts.steps - done),
+        };
+        history.push({
+          step: p.step,
+          lossD: p.lossD,
+          lossG: p.lossG,
+          dReal: p.dReal,
+          dFake: p.dFake,
+          freezeRate: p.freezeRate,
+          imagesPerSecond: p.imagesPerSecond,
+        });
+        if (history.length > HISTORY_LIMIT * 2) history = history.slice(-HISTORY_LIMIT);
+        opts.onProgress?.(p);
+        logger?.debug(p, 'training progress');
+        win = { steps: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, frozen: 0, t: now };
+      }
+      if (opts.checkpointEvery && (i + 1) % opts.checkpointEvery === 0 && i + 1 < opts.steps) await checkpoint(false);
+      // Let signals and IPC messages in (a stop request lands between steps).
+      await new Promise<void>((res) => setImmediate(res));
+    }
+    const steps = state.step - runStartStep;
+    const seconds = (performance.now() - t0) / 1000;
+    if (steps > 0 || !lastVersion) await checkpoint(true);
+    const result: TrainRunResult = {
+      version: lastVersion!.version,
+      dir: lastVersion!.dir,
+      step: state.step,
+      steps,
+      stopped,
+      freezeCount: state.freezeCount,
+      seconds,
+      imagesPerSecond: seconds > 0 ? (steps * B) / seconds : 0,
+      lossD: last.lossD,
+      lossG: last.lossG,
+      metrics: lastMetrics,
+    };
+    logger?.info(result, stopped ? 'training stopped early' : 'training finished');
+    return result;
+  } finally {
+    state.dispose();
+    state.generator.dispose();
+    state.discriminator.dispose();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Votes from reactions, end to end through the real client and Prisma:
+ * added, removed, replayed/duplicated, on uncached messages (partials), and
+ * ignored for the bot's own reactions, other emoji and other messages.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { VoteEvent } from '../../src/bot/votes.ts';
+import { ALICE, BOB, expectNoUnhandled, sleep, startHarness, tinyGenerator, type Harness } from './harness.ts';
+
+let h: Harness;
+const events: VoteEvent[] = [];
+const waiters: { pred: (e: VoteEvent) => boolean; resolve: () => void }[] = [];
+
+function waitForVote(pred: (e: VoteEvent) => boolean, timeoutMs = 5000): Promise<void> {
+  if (events.some(pred)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timed out waiting for a vote event')), timeoutMs);
+    waiters.push({ pred, resolve: () => (clearTimeout(t), resolve()) });
+  });
+}
+
+beforeAll(async () => {
+  h = await startHarness({
+    bot: {
+      onVote: (e) => {
+        events.push(e);
+        for (const w of [...waiters]) if (w.pred(e)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+      },
+    },
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+afterEach(() => expectNoUnhandled());
+
+async function postShoe(count: number, user = ALICE) {
+  const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count }, user }));
+  const last = count === 1 ? '👍' : ['1️⃣', '2️⃣', '3️⃣', '4️⃣'][count - 1];
+  await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${last}/@me`));
+  return { message: reply.message, designs: await h.bot.ctx.store.findDesignsByMessage(reply.message.id) };
+}
+
+const votesFor = (designId: number) => h.bot.ctx.store.db.vote.findMany({ where: { designId }, orderBy: { userId: 'asc' } });
+
+describe('votes from reactions', () => {
+  it("counts a member's reaction once, ignores the bot's own, other emoji and replays, and removes on un-react", async () => {
+    const { message, designs } = await postShoe(4);
+    // The bot's own four seeded reactions reached it over the gateway too: no votes.
+    await sleep(100);
+    expect(await h.bot.ctx.store.db.vote.count({ where: { designId: { in: designs.map((d) => d.id) } } })).toBe(0);
+
+    h.fake.addReaction({ messageId: message.id, emoji: '🔥', user: ALICE }); // not a vote emoji
+    h.fake.addReaction({ messageId: message.id, emoji: '2️⃣', user: ALICE });
+    await waitForVote((e) => e.kind === 'add' && e.userId === ALICE && e.designId === designs[1].id);
+    // Replays of the same event (Discord redelivers after a resume) count once.
+    h.fake.addReaction({ messageId: message.id, emoji: '2️⃣', user: ALICE, record: false });
+    h.fake.addReaction({ messageId: message.id, emoji: '2️⃣', user: ALICE, record: false });
+    h.fake.addReaction({ messageId: message.id, emoji: '4️⃣', user: BOB });
+    h.fake.addReaction({ messageId: message.id, emoji: '2️⃣', user: BOB });
+    await waitForVote((e) => e.userId === BOB && e.designId === designs[1].id);
+    await waitForVote((e) => e.userId === BOB && e.designId === designs[3].id);
+    await sleep(100);
+    expect((await votesFor(designs[1].id)).map((v) => v.userId)).toEqual([ALICE, BOB]);
+    expect((await votesFor(designs[3].id)).map((v) => v.userId)).toEqual([BOB]);
+    expect(await votesFor(designs[0].id)).toEqual([]);
+    const dup = events.filter((e) => e.userId === ALICE && e.designId === designs[1].id && e.kind === 'add');
+    expect(dup.map((e) => e.changed)).toEqual([true, false, false]);
+
+    h.fake.removeReaction({ messageId: message.id, emoji: '2️⃣', user: ALICE });
+    await waitForVote((e) => e.kind === 'remove' && e.userId === ALICE);
+    expect((await votesFor(designs[1].id)).map((v) => v.userId)).toEqual([BOB]);
+    // Removing twice is harmless.
+    h.fake.removeReaction({ messageId: message.id, emoji: '2️⃣', user: ALICE });
+    await waitForVote((e) => e.kind === 'remove' && e.userId === ALICE && !e.changed);
+    expect((await votesFor(designs[1].id)).map((v) => v.userId)).toEqual([BOB]);
+  });
+
+  it('uses 👍 for a single design and ignores digits there', async () => {
+    const { message, designs } = await postShoe(1);
+    h.fake.addReaction({ messageId: message.id, emoji: '1️⃣', user: BOB });
+    h.fake.addReaction({ messageId: message.id, emoji: '👍', user: BOB });
+    await waitForVote((e) => e.userId === BOB && e.designId === designs[0].id);
+    await sleep(50);
+    expect((await votesFor(designs[0].id)).map((v) => v.userId)).toEqual([BOB]);
+  });
+
+  it('ignores emoji past the number of designs and messages that are not designs', async () => {
+    const { message, designs } = await postShoe(2);
+    const n0 = events.length;
+    h.fake.addReaction({ messageId: message.id, emoji: '3️⃣', user: BOB });
+    h.fake.addReaction({ messageId: '123456789012345678', emoji: '1️⃣', user: BOB });
+    h.fake.addReaction({ messageId: message.id, emoji: '1️⃣', user: BOB });
+    await waitForVote((e) => e.userId === BOB && e.designId === designs[0].id);
+    await sleep(100);
+    expect(events.slice(n0).map((e) => e.designId)).toEqual([designs[0].id]);
+  });
+
+  it('counts reactions on messages the client never saw (from before a restart)', async () => {
+    // A design message posted by an earlier run of the bot: only in the database.
+    const gen = tinyGenerator();
+    gen.model.dispose();
+    const [d1, d2] = await h.bot.ctx.store.createDesigns(
+      [0, 1].map((i) => ({
+        seed: 5,
+        gridIndex: i,
+        latent: new Float32Array(16),
+        checkpointVersion: 'old',
+        kind: 'shoe' as const,
+        guildId: h.fake.guild.id,
+        channelId: h.fake.channelId,
+        requesterId: ALICE,
+      })),
+    );
+    const oldMessageId = '987654321098765432';
+    await h.bot.ctx.store.attachMessage([d1.id, d2.id], oldMessageId);
+    expect(h.bot.client.channels.cache.get(h.fake.channelId)).toBeDefined();
+    h.fake.addReaction({ messageId: oldMessageId, emoji: '2️⃣', user: BOB });
+    await waitForVote((e) => e.messageId === oldMessageId && e.userId === BOB);
+    expect((await votesFor(d2.id)).map((v) => v.userId)).toEqual([BOB]);
+    h.fake.removeReaction({ messageId: oldMessageId, emoji: '2️⃣', user: BOB });
+    await waitForVote((e) => e.messageId === oldMessageId && e.kind === 'remove');
+    expect(await votesFor(d2.id)).toEqual([]);
+  });
+
+  it('receives reaction events only because it asked for the GuildMessageReactions intent', () => {
+    const identify = h.fake.gatewayLog.find((g) => g.dir === 'in' && g.op === 2);
+    expect(identify!.d.intents & (1 << 10)).toBeTruthy();
+  });
+});
