@@ -53,6 +53,8 @@ export interface TrainerRunnerOptions {
   stopTimeoutMs?: number;
   /** Schedule runs with TRAIN_CRON (default true). */
   schedule?: boolean;
+  /** Copy the trainer's stderr (its logs) to ours (default true). */
+  forwardStderr?: boolean;
 }
 
 export type TrainerState = 'idle' | 'running' | 'stopping';
@@ -262,7 +264,7 @@ export class TrainerRunner {
       }
       this.child = child;
       child.stderr?.on('data', (b: Buffer) => {
-        process.stderr.write(b);
+        if (this.opts.forwardStderr !== false) process.stderr.write(b);
         stderrTail.push(b.toString());
         while (stderrTail.length > 20) stderrTail.shift();
       });

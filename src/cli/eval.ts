@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { config } from '../config/env.ts';
-import { initTf, backendInfo, tf } from '../tf/index.ts';
+import { initTf, backendInfo } from '../tf/index.ts';
 import { DEFAULT_DATASET, loadDataset, resolveDatasetDir, type Dataset } from '../data/dataset.ts';
 import { compareToReal, evaluateGenerator, type QualityMetrics } from '../gan/metrics.ts';
 import { loadGeneratorCheckpoint, readCheckpointMeta, updateCheckpointMetrics } from '../gan/checkpoint.ts';
@@ -129,7 +129,7 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify({ dataset: ds.meta.name, heldout: ds.meta.heldoutCount, backend: backendInfo()?.name, rows: rows.map((r) => ({ label: r.label, ...r.m, seconds: r.seconds })) }, null, 2) + '\n');
     return 0;
   }
-  process.stdout.write(`dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; backend ${backendInfo()?.label}; tensors alive ${tf.memory().numTensors}\n\n`);
+  process.stdout.write(`dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; backend ${backendInfo()?.label}\n\n`);
   const w = Math.max(...rows.map((r) => r.label.length), 10);
   process.stdout.write(`${'source'.padEnd(w)}  ${'n'.padStart(5)}  ${'KID'.padStart(17)}  ${'FID'.padStart(8)}  ${'sneaker share'.padStart(13)}  ${'time'.padStart(6)}\n`);
   for (const r of rows) {

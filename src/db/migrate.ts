@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import {
   bindMigrationAwareSqlAdapterFactory,
+  DriverAdapterError,
   type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
   type SqlQuery,
@@ -40,6 +41,9 @@ const NO_FILTER: SchemaFilter = { externalTables: [], externalEnums: [] };
  * differ from those `prisma migrate deploy` writes.
  */
 export const TIMESTAMP_FORMAT = 'unixepoch-ms' as const;
+
+/** How long the migrator waits for another process's lock (e.g. a second bot starting). */
+const BUSY_TIMEOUT_MS = 15_000;
 
 let engineModule: Promise<EngineModule> | undefined;
 
@@ -99,6 +103,14 @@ function patchAdapter(adapter: SqlDriverAdapter, onJsError: (e: Error) => void):
   const queryRaw = adapter.queryRaw.bind(adapter);
   const executeScript = adapter.executeScript.bind(adapter);
   const note = (e: unknown): never => {
+    if (e instanceof DriverAdapterError && e.cause.kind === 'SocketTimeout') {
+      // The adapter reports SQLITE_BUSY as SocketTimeout, a kind this engine build cannot decode.
+      throw new DriverAdapterError({
+        kind: 'sqlite',
+        extendedCode: 1, // not 5 (BUSY): the engine would turn that back into a vague "socket timeout"
+        message: `database is locked: another process kept it busy for over ${BUSY_TIMEOUT_MS / 1000} s`,
+      });
+    }
     if (e instanceof Error && e.name !== 'DriverAdapterError') onJsError(e);
     throw e;
   };
@@ -144,7 +156,7 @@ async function runEngine<T>(
   fn: (engine: SchemaEngine) => Promise<T>,
 ): Promise<T> {
   const mod = await loadEngine();
-  const inner = new PrismaBetterSqlite3({ url: dbPath }, { timestampFormat: TIMESTAMP_FORMAT });
+  const inner = new PrismaBetterSqlite3({ url: dbPath, timeout: BUSY_TIMEOUT_MS }, { timestampFormat: TIMESTAMP_FORMAT });
   const opened: SqlDriverAdapter[] = [];
   let lastJsError: Error | undefined;
   const track = async (p: Promise<SqlDriverAdapter>) => {

@@ -95,10 +95,11 @@ async function defaultEvaluate(generator: tf.LayersModel, cfg: GanConfig, data: 
   try {
     const metrics = (await import('./metrics.ts')) as Record<string, unknown>;
     const fn = metrics.evaluateGenerator as
-      | ((m: tf.LayersModel, c: GanConfig, heldout: Uint8Array, o: Record<string, unknown>) => Promise<CheckpointMetrics>)
+      | ((m: tf.LayersModel, c: GanConfig, heldout: Dataset, o: Record<string, unknown>) => Promise<CheckpointMetrics>)
       | undefined;
     if (typeof fn !== 'function') throw new Error('src/gan/metrics.ts has no evaluateGenerator');
-    const r = await fn(generator, cfg, data.heldout, {});
+    // The whole dataset (not just its pixels): metrics need the background colour in meta.
+    const r = await fn(generator, cfg, data, {});
     const out: CheckpointMetrics = {};
     for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
     return out;

@@ -95,23 +95,39 @@ function resampleTaps(src: number, dst: number, kernel: UpscaleKernel): { idx: I
  */
 export function resizeImage(img: Uint8Array, h: number, w: number, c: number, tile: number, kernel: UpscaleKernel): Uint8Array {
   if (tile === h && tile === w) return img;
+  if (c !== 1 && c !== 3) throw new Error(`resizeImage: 1 or 3 channels, got ${c}`);
   const tx = resampleTaps(w, tile, kernel);
   const ty = resampleTaps(h, tile, kernel);
-  // Horizontal pass into floats, then vertical pass with rounding.
-  const mid = new Float32Array(h * tile * c);
+  // Horizontal pass into floats (all channels of a pixel per tap), then vertical pass with rounding.
+  const mid = new Float64Array(h * tile * c);
+  const T = tx.taps;
   for (let y = 0; y < h; y++) {
+    const row = y * w * c;
     for (let o = 0; o < tile; o++) {
-      for (let k = 0; k < c; k++) {
-        let acc = 0;
-        for (let t = 0; t < tx.taps; t++) acc += tx.w[o * tx.taps + t] * img[(y * w + tx.idx[o * tx.taps + t]) * c + k];
-        mid[(y * tile + o) * c + k] = acc;
+      const m = (y * tile + o) * c;
+      if (c === 1) {
+        let a0 = 0;
+        for (let t = 0; t < T; t++) a0 += tx.w[o * T + t] * img[row + tx.idx[o * T + t]];
+        mid[m] = a0;
+      } else {
+        let a0 = 0, a1 = 0, a2 = 0;
+        for (let t = 0; t < T; t++) {
+          const wt = tx.w[o * T + t];
+          const si = row + tx.idx[o * T + t] * 3;
+          a0 += wt * img[si];
+          a1 += wt * img[si + 1];
+          a2 += wt * img[si + 2];
+        }
+        mid[m] = a0;
+        mid[m + 1] = a1;
+        mid[m + 2] = a2;
       }
     }
   }
   // Vertical pass row by row: contiguous memory, few index computations.
   const rowLen = tile * c;
   const out = new Uint8Array(tile * rowLen);
-  const acc = new Float32Array(rowLen);
+  const acc = new Float64Array(rowLen);
   for (let o = 0; o < tile; o++) {
     acc.fill(0);
     for (let t = 0; t < ty.taps; t++) {

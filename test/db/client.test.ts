@@ -64,6 +64,16 @@ describe('openDatabase', () => {
     expect(fs.existsSync(`${file}-wal`)).toBe(true);
   });
 
+  it('opens the same fresh file twice at once without a lock-up, migrating it once', async () => {
+    const url = tempDbUrl();
+    const [a, b] = await Promise.all([openDatabase(url), openDatabase(url)]);
+    open.push(a, b);
+    const names = await a.$queryRawUnsafe<{ migration_name: string }[]>('SELECT migration_name FROM _prisma_migrations');
+    expect(new Set(names.map((n) => n.migration_name)).size).toBe(names.length);
+    await a.design.count();
+    await b.design.count();
+  });
+
   it('rejects a PostgreSQL URL with a clear message and no secret in it', async () => {
     const err = await openDatabase('postgresql://bot:hunter2secret@db:5432/shoebot').catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/PostgreSQL support is not available yet/);

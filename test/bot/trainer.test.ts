@@ -1,0 +1,219 @@
+/**
+ * Scheduled training from the bot's side, with the real trainer child process
+ * (src/gan/trainer-process.ts) on a tiny model and dataset: /train for admins
+ * and others, a run from scratch that becomes the generator, a run during
+ * which /shoe keeps answering and the event loop stays responsive, a
+ * hot-swap under continuous requests, stop, a crash, rollback.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeDataset } from '../../src/data/dataset.ts';
+import { TrainerRunner, qualityVerdict, type LastRunInfo, type SwapEvent } from '../../src/bot/trainer-runner.ts';
+import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, type Harness } from './harness.ts';
+
+let h: Harness;
+let datasetDir: string;
+const TINY_FLAGS = ['--ngf', '8', '--ndf', '8', '--nz', '16', '--batch-size', '8', '--log-every', '2', '--no-eval', '--seed', '3'];
+
+async function makeDataset(dir: string): Promise<void> {
+  const per = 32 * 32;
+  const mk = (n: number) => {
+    const a = new Uint8Array(n * per);
+    for (let i = 0; i < n; i++) for (let y = 8; y < 24; y++) for (let x = 4 + (i % 4); x < 28; x++) a[i * per + y * 32 + x] = 200;
+    return a;
+  };
+  await writeDataset(dir, { name: 'tiny', source: 'test', height: 32, width: 32, channels: 1, background: 'black', train: mk(64), heldout: mk(16) });
+}
+
+function nextEvent<T extends 'run-finished' | 'swap'>(type: T, timeoutMs = 90_000): Promise<T extends 'swap' ? SwapEvent : LastRunInfo> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => (off(), reject(new Error(`timed out waiting for ${type}`))), timeoutMs);
+    const off = h.bot.ctx.trainer!.on((e) => {
+      if (e.type !== type) return;
+      clearTimeout(t);
+      off();
+      resolve((e.type === 'swap' ? e.swap : e.run) as never);
+    });
+  });
+}
+
+beforeAll(async () => {
+  h = await startHarness({
+    generator: null,
+    bot: { trainer: { schedule: false, stopTimeoutMs: 60_000, forwardStderr: false } },
+  });
+  datasetDir = path.join(h.dir, 'dataset');
+  await makeDataset(datasetDir);
+  // The runner was built by startBot; give it the tiny model's flags.
+  (h.bot.ctx.trainer as unknown as { opts: { args: string[] } }).opts.args = ['--dataset', datasetDir, ...TINY_FLAGS];
+});
+afterAll(async () => {
+  await h?.close();
+});
+afterEach(() => expectNoUnhandled());
+
+describe('quality gate', () => {
+  it('accepts without a comparable figure, rejects a candidate worse by more than the margin', () => {
+    expect(qualityVerdict({}, undefined, 0.1).accept).toBe(true);
+    expect(qualityVerdict({ kid: 1 }, {}, 0.1).accept).toBe(true);
+    expect(qualityVerdict({ kid: 1.05 }, { kid: 1 }, 0.1).accept).toBe(true);
+    expect(qualityVerdict({ kid: 1.2 }, { kid: 1 }, 0.1)).toMatchObject({ accept: false });
+    expect(qualityVerdict({ fid: 50 }, { fid: 100 }, 0.1).accept).toBe(true);
+    expect(qualityVerdict({ sneakerShare: 0.5 }, { sneakerShare: 0.9 }, 0.1).accept).toBe(false);
+  });
+});
+
+describe('/train and scheduled training', () => {
+  it('explains that no generator is loaded yet', async () => {
+    const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', user: ALICE }));
+    expect(r.ephemeral).toBe(true);
+    expect(r.message.content).toContain('No sneaker generator is loaded yet');
+  });
+
+  it('/train is for admins only', async () => {
+    for (const subcommand of ['status', 'run', 'stop', 'rollback']) {
+      const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand, user: BOB }));
+      expect(r.ephemeral).toBe(true);
+      expect(r.message.content).toContain('Only shoebot admins');
+    }
+    expect(h.bot.ctx.trainer!.state).toBe('idle');
+  });
+
+  it('/train status for an admin: state, backend, schedule, and a loss plot PNG', async () => {
+    const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
+    expect(r.ephemeral).toBe(true);
+    expect(r.message.content).toContain('State: **idle**');
+    expect(r.message.content).toContain('Active checkpoint: none');
+    expect(r.message.content).toContain('Backend: WASM');
+    expect(r.message.content).toContain('Last run: none yet');
+    expect(r.message.attachments[0].filename).toBe('losses.png');
+    expect(pngSize(r.message.attachments[0].data)).toEqual({ width: 640, height: 320 });
+  });
+
+  it('an admin starts a run from scratch; its checkpoint becomes the generator', async () => {
+    const finished = nextEvent('run-finished');
+    const swapped = nextEvent('swap');
+    const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }));
+    expect(r.message.content).toContain('Training started (4 steps');
+    const again = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', user: ADMIN_ID }));
+    expect(again.message.content).toContain('already going');
+    const swap = await swapped;
+    const run = await finished;
+    expect(run.status).toBe('succeeded');
+    expect(run.steps).toBe(4);
+    expect(swap).toMatchObject({ accepted: true, version: run.checkpointVersion });
+    expect(h.bot.ctx.generation.active?.version).toBe(run.checkpointVersion);
+    const rows = await h.bot.ctx.store.db.trainingRun.findMany();
+    expect(rows.map((x) => [x.status, x.trigger, x.steps, x.checkpointVersion])).toEqual([['succeeded', 'admin', 4, run.checkpointVersion]]);
+    expect((await h.bot.ctx.store.db.checkpoint.findUnique({ where: { version: run.checkpointVersion! } }))?.status).toBe('active');
+    const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 2 }, user: ALICE }));
+    expect(shoe.message.content).toContain(`checkpoint \`${run.checkpointVersion}\``);
+  });
+
+  it('keeps answering /shoe during a run (event loop responsive) and swaps without failing a request', async () => {
+    const before = h.bot.ctx.generation.active!.version;
+    // Baseline: the same request pattern without training. The machine is shared, so the
+    // bound below is relative to it (training runs in another process and must not add delay).
+    const baseline = monitorEventLoopDelay({ resolution: 5 });
+    baseline.enable();
+    for (let k = 0; k < 15; k++) await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 77 }, user: ADMIN_ID }));
+    baseline.disable();
+    const histogram = monitorEventLoopDelay({ resolution: 5 });
+    const swapped = nextEvent('swap');
+    const finished = nextEvent('run-finished');
+    expect(h.bot.ctx.trainer!.runNow('admin', 8)).toEqual({ started: true });
+    histogram.enable();
+
+    // Status while running.
+    while (!h.bot.ctx.trainer!.currentRun?.progress) await sleep(50);
+    const st = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
+    expect(st.message.content).toMatch(/State: \*\*running\*\*/);
+    expect(st.message.content).toMatch(/Current run #\d+ \(admin\): step \d+\/\d+/);
+    expect(st.message.content).toMatch(/Last losses: D \d/);
+    expect(st.message.content).toContain('Label smoothing: on (real = 0.9)');
+
+    // Continuous requests across the swap.
+    let swapDone = false;
+    void swapped.then(() => (swapDone = true));
+    const replies: { version: string; afterSwap: boolean }[] = [];
+    let after = 0;
+    let i = 0;
+    while (after < 3) {
+      const wasSwapped = swapDone;
+      const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 77 }, user: ADMIN_ID }), { timeoutMs: 30_000 });
+      expect(r.ephemeral, r.message.content).toBe(false);
+      const version = /checkpoint `([^`]+)`/.exec(r.message.content)![1];
+      replies.push({ version, afterSwap: wasSwapped });
+      if (wasSwapped) after++;
+      if (++i > 2000) throw new Error('no swap happened');
+    }
+    histogram.disable();
+    const swap = await swapped;
+    await finished;
+    expect(swap.accepted).toBe(true);
+    expect(swap.previous).toBe(before);
+    expect(replies.filter((r) => r.afterSwap).every((r) => r.version === swap.version)).toBe(true);
+    expect(replies.filter((r) => !r.afterSwap).every((r) => r.version === before || r.version === swap.version)).toBe(true);
+    const p99 = histogram.percentile(99) / 1e6;
+    const base99 = baseline.percentile(99) / 1e6;
+    console.log(
+      `event-loop delay: without training p50 ${(baseline.percentile(50) / 1e6).toFixed(1)} ms p99 ${base99.toFixed(1)} ms; ` +
+        `during training p50 ${(histogram.percentile(50) / 1e6).toFixed(1)} ms p99 ${p99.toFixed(1)} ms max ${(histogram.max / 1e6).toFixed(1)} ms; ` +
+        `${replies.length} /shoe replies; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
+    );
+    // 50 ms on an idle machine; on a loaded, shared one, no worse than 3x the no-training baseline.
+    expect(p99).toBeLessThan(Math.max(50, 3 * base99));
+  });
+
+  it('an admin stops a run: it ends as stopped, with a checkpoint', async () => {
+    const finished = nextEvent('run-finished');
+    expect(h.bot.ctx.trainer!.runNow('admin', 100_000).started).toBe(true);
+    while (!h.bot.ctx.trainer!.currentRun?.progress) await sleep(50);
+    const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'stop', user: ADMIN_ID }));
+    expect(r.message.content).toContain('Stopping');
+    const run = await finished;
+    expect(run.status).toBe('stopped');
+    expect(run.steps).toBeLessThan(100_000);
+    expect(run.checkpointVersion).toBeTruthy();
+  });
+
+  it('a trainer crash is recorded as a failed run and changes nothing for users', async () => {
+    const active = h.bot.ctx.generation.active!.version;
+    const crashing = new TrainerRunner({
+      config: h.config,
+      store: h.bot.ctx.store,
+      generation: h.bot.ctx.generation,
+      log: h.bot.ctx.log,
+      schedule: false,
+      forwardStderr: false,
+      args: ['--dataset', path.join(h.dir, 'no-such-dataset'), ...TINY_FLAGS],
+    });
+    expect(crashing.runNow('cron', 4).started).toBe(true);
+    await crashing.waitIdle();
+    expect(crashing.lastRun?.status).toBe('failed');
+    expect(crashing.lastRun?.error).toContain('no-such-dataset');
+    const row = await h.bot.ctx.store.db.trainingRun.findUnique({ where: { id: crashing.lastRun!.runId } });
+    expect(row?.status).toBe('failed');
+    expect(row?.error).toContain('not found');
+    expect(h.bot.ctx.generation.active!.version).toBe(active);
+    const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
+    expect(shoe.message.content).toContain(`checkpoint \`${active}\``);
+  });
+
+  it('/train status lists checkpoints with their status; rollback switches back', async () => {
+    const active = h.bot.ctx.generation.active!.version;
+    const st = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
+    expect(st.message.content).toContain(`\`${active}\` · active`);
+    expect(st.message.content).toMatch(/Last run #\d+: \*\*(failed|stopped)\*\*/);
+    expect(st.message.content).toContain('Checkpoints (newest first)');
+    const bad = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'rollback', options: { version: 'nope' }, user: ADMIN_ID }));
+    expect(bad.message.content).toContain('Rollback failed: no usable checkpoint named nope');
+    const rb = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'rollback', user: ADMIN_ID }));
+    expect(rb.message.content).toMatch(/Active checkpoint is now `[^`]+`/);
+    expect(h.bot.ctx.generation.active!.version).not.toBe(active);
+    const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
+    expect(shoe.message.content).toContain(`checkpoint \`${h.bot.ctx.generation.active!.version}\``);
+  });
+});
