@@ -247,7 +247,8 @@ export class TrainerRunner {
         child = fork(this.opts.entry ?? TRAINER_ENTRY, ['--steps', String(steps), ...(this.opts.args ?? [])], {
           execArgv: ['--import', 'tsx'],
           env: {
-            ...process.env,
+            // The trainer never talks to Discord: it does not get the token.
+            ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DISCORD_TOKEN')),
             MODELS_DIR: config.MODELS_DIR,
             DATA_DIR: config.DATA_DIR,
             TF_BACKEND: config.TF_BACKEND,

@@ -121,8 +121,8 @@ async function main(): Promise<number> {
       const now = Date.now();
       if (now - lastBar < 200 && s.runStepsDone < s.runStepsTotal) return;
       lastBar = now;
-      const frac = s.runStepsDone / s.runStepsTotal;
-      const eta = (s.elapsed / s.runStepsDone) * (s.runStepsTotal - s.runStepsDone);
+      const frac = s.fraction;
+      const eta = s.etaSeconds;
       const width = 30;
       const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '-');
       err.write(

@@ -61,7 +61,18 @@ export interface TrainRunOptions {
   onStarted?: (info: { runStartStep: number; targetStep: number; backend: string; config: GanConfig; trainOptions: TrainOptions; resumedFrom?: string }) => void;
   onProgress?: (p: TrainProgress) => void;
   /** Called after every step (cheap): for progress bars. */
-  onStep?: (info: { step: number; runStepsDone: number; runStepsTotal: number; lossD: number; lossG: number; elapsed: number }) => void;
+  onStep?: (info: {
+    step: number;
+    runStepsDone: number;
+    runStepsTotal: number;
+    lossD: number;
+    lossG: number;
+    elapsed: number;
+    /** Seconds left (the step count or the time limit, whichever ends the run first). */
+    etaSeconds: number;
+    /** Share of the run done (0..1), by steps or by time. */
+    fraction: number;
+  }) => void;
   onCheckpoint?: (c: { version: string; dir: string; step: number; metrics: CheckpointMetrics; active: boolean }) => void;
   logger?: Logger;
 }
@@ -143,6 +154,15 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     const ck = await loadTrainingCheckpoint(opts.modelsDir, resumeVersion);
     const t = ck.meta.trainer;
     cfg = ck.meta.config;
+    const clash = Object.entries(opts.config ?? {}).filter(([k, v]) => v !== undefined && cfg[k as keyof GanConfig] !== v);
+    if (clash.length) {
+      ck.generator.dispose();
+      ck.discriminator.dispose();
+      throw new Error(
+        `checkpoint ${resumeVersion} is ${clash.map(([k]) => `${k}=${cfg[k as keyof GanConfig]}`).join(', ')}, ` +
+          `not ${clash.map(([k, v]) => `${k}=${v}`).join(', ')}: a resumed run keeps its architecture (drop those flags, or train from scratch without --resume)`,
+      );
+    }
     trainOpts = { ...DEFAULT_TRAIN_OPTIONS, ...t.trainOptions, ...opts.trainOptions };
     state = new GanTrainState(ck.generator, ck.discriminator, trainOpts);
     try {
@@ -297,7 +317,21 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       win.dFake += r.dFake;
       win.frozen += r.frozen ? 1 : 0;
       const now = performance.now();
-      opts.onStep?.({ step: state.step, runStepsDone: i + 1, runStepsTotal: opts.steps, lossD: r.lossD, lossG: r.lossG, elapsed: (now - t0) / 1000 });
+      if (opts.onStep) {
+        const elapsed = (now - t0) / 1000;
+        const bySteps = (elapsed / (i + 1)) * (opts.steps - i - 1);
+        const byTime = opts.maxSeconds !== undefined ? Math.max(0, opts.maxSeconds - elapsed) : Infinity;
+        opts.onStep({
+          step: state.step,
+          runStepsDone: i + 1,
+          runStepsTotal: opts.steps,
+          lossD: r.lossD,
+          lossG: r.lossG,
+          elapsed,
+          etaSeconds: Math.min(bySteps, byTime),
+          fraction: Math.max((i + 1) / opts.steps, opts.maxSeconds ? Math.min(1, elapsed / opts.maxSeconds) : 0),
+        });
+      }
       if (win.steps === logEvery || i === opts.steps - 1) {
         const secs = (now - win.t) / 1000;
         const done = i + 1;
@@ -314,7 +348,11 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
           dFake: win.dFake / win.steps,
           freezeRate: win.frozen / win.steps,
           imagesPerSecond: secs > 0 ? (win.steps * B) / secs : 0,
-          etaSeconds: rate * (opts.steps - done),
+          // A time limit can end the run before its step count does.
+          etaSeconds: Math.min(
+            rate * (opts.steps - done),
+            opts.maxSeconds !== undefined ? Math.max(0, opts.maxSeconds - (now - t0) / 1000) : Infinity,
+          ),
         };
         history.push({
           step: p.step,

@@ -5,13 +5,15 @@
  * which /shoe keeps answering and the event loop stays responsive, a
  * hot-swap under continuous requests, stop, a crash, rollback.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../../src/data/dataset.ts';
+import { createLogger } from '../../src/log.ts';
 import { TrainerRunner, qualityVerdict, type LastRunInfo, type SwapEvent } from '../../src/bot/trainer-runner.ts';
-import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, type Harness } from './harness.ts';
+import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tempDir, type Harness } from './harness.ts';
 
 let h: Harness;
 let datasetDir: string;
@@ -40,17 +42,16 @@ function nextEvent<T extends 'run-finished' | 'swap'>(type: T, timeoutMs = 90_00
 }
 
 beforeAll(async () => {
+  datasetDir = path.join(tempDir(), 'dataset');
+  await makeDataset(datasetDir);
   h = await startHarness({
     generator: null,
-    bot: { trainer: { schedule: false, stopTimeoutMs: 60_000, forwardStderr: false } },
+    bot: { trainer: { schedule: false, stopTimeoutMs: 60_000, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] } },
   });
-  datasetDir = path.join(h.dir, 'dataset');
-  await makeDataset(datasetDir);
-  // The runner was built by startBot; give it the tiny model's flags.
-  (h.bot.ctx.trainer as unknown as { opts: { args: string[] } }).opts.args = ['--dataset', datasetDir, ...TINY_FLAGS];
 });
 afterAll(async () => {
   await h?.close();
+  fs.rmSync(path.dirname(datasetDir), { recursive: true, force: true });
 });
 afterEach(() => expectNoUnhandled());
 
@@ -215,5 +216,29 @@ describe('/train and scheduled training', () => {
     expect(h.bot.ctx.generation.active!.version).not.toBe(active);
     const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
     expect(shoe.message.content).toContain(`checkpoint \`${h.bot.ctx.generation.active!.version}\``);
+  });
+
+  it('cron starts runs on TRAIN_CRON, one at a time (ticks during a run are skipped and logged)', async () => {
+    const lines: string[] = [];
+    const runner = new TrainerRunner({
+      config: { ...h.config, TRAIN_CRON: '* * * * * *' }, // every second
+      store: h.bot.ctx.store,
+      generation: h.bot.ctx.generation,
+      log: createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }),
+      forwardStderr: false,
+      // A run that fails after start-up (several seconds): long enough to see ticks skipped.
+      args: ['--dataset', path.join(h.dir, 'no-such-dataset'), ...TINY_FLAGS],
+    });
+    const runs0 = await h.bot.ctx.store.db.trainingRun.count({ where: { trigger: 'cron' } });
+    runner.start();
+    expect(runner.nextRun()).toBeInstanceOf(Date);
+    while (!runner.currentRun) await sleep(50);
+    await runner.waitIdle();
+    await runner.stop();
+    const cronRuns = await h.bot.ctx.store.db.trainingRun.findMany({ where: { trigger: 'cron' }, orderBy: { id: 'asc' } });
+    expect(cronRuns.length - runs0).toBe(1);
+    expect(cronRuns.at(-1)?.status).toBe('failed');
+    expect(lines.some((l) => l.includes('scheduled training skipped'))).toBe(true);
+    expect(runner.nextRun()).toBeNull();
   });
 });

@@ -44,6 +44,12 @@ async function postShoe(count: number, user = ALICE) {
 const votesFor = (designId: number) => h.bot.ctx.store.db.vote.findMany({ where: { designId }, orderBy: { userId: 'asc' } });
 
 describe('votes from reactions', () => {
+  it('/gallery before any vote says how to get one', async () => {
+    const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'gallery', user: ALICE }));
+    expect(r.ephemeral).toBe(true);
+    expect(r.message.content).toContain('No votes yet in this server');
+  });
+
   it("counts a member's reaction once, ignores the bot's own, other emoji and replays, and removes on un-react", async () => {
     const { message, designs } = await postShoe(4);
     // The bot's own four seeded reactions reached it over the gateway too: no votes.
@@ -126,5 +132,23 @@ describe('votes from reactions', () => {
   it('receives reaction events only because it asked for the GuildMessageReactions intent', () => {
     const identify = h.fake.gatewayLog.find((g) => g.dir === 'in' && g.op === 2);
     expect(identify!.d.intents & (1 << 10)).toBeTruthy();
+  });
+
+  it('/gallery shows the most-voted designs of the server with their counts', async () => {
+    const { message, designs } = await postShoe(3, BOB);
+    for (const u of ['400000000000000001', '400000000000000002', '400000000000000003']) h.fake.addReaction({ messageId: message.id, emoji: '3️⃣', user: u });
+    await waitForVote((e) => e.userId === '400000000000000003' && e.designId === designs[2].id);
+    await waitForVote((e) => e.userId === '400000000000000001' && e.designId === designs[2].id);
+    await waitForVote((e) => e.userId === '400000000000000002' && e.designId === designs[2].id);
+    const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'gallery', options: { top: 3 }, user: ALICE }));
+    expect(r.ephemeral).toBe(false);
+    const lines = r.message.content.split('\n');
+    expect(lines[0]).toBe('**Top 3 sneaker designs of this server**');
+    expect(lines[1]).toContain(`1. design #${designs[2].id} · 3 votes · by <@${BOB}>`);
+    expect(lines[2]).toMatch(/^2\. design #\d+ · 1 vote/);
+    expect(r.message.attachments[0].filename).toBe('gallery.png');
+    const bad = await h.fake.waitForReply(h.fake.sendCommand({ name: 'gallery', options: { top: 99 }, user: ALICE }));
+    expect(bad.ephemeral).toBe(true);
+    expect(bad.message.content).toContain('`top` must be a whole number from 1 to 16');
   });
 });

@@ -143,6 +143,14 @@ describe('training + checkpoints', () => {
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
   });
 
+  it('refuses to resume a checkpoint with a different architecture', async () => {
+    const dir = newDir();
+    await runTraining({ modelsDir: dir, dataset: data, steps: 1, config: TINY, trainOptions, seed: 3 });
+    await expect(runTraining({ modelsDir: dir, dataset: data, steps: 1, resume: true, config: { ngf: 8 } })).rejects.toThrow(
+      /is ngf=4, not ngf=8: a resumed run keeps its architecture/,
+    );
+  });
+
   it('refuses a dataset that does not fit the model', async () => {
     await expect(
       runTraining({ modelsDir: newDir(), dataset: data, steps: 1, config: { ...TINY, imageSize: 64 }, trainOptions }),

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initTf, switchBackend, tf } from '../../src/tf/index.ts';
 import { fastKernelsActive, registerFastKernels, restoreStockKernels } from '../../src/gan/kernels/index.ts';
+import { clearPhaseFilterCache, phaseFilterCacheSize } from '../../src/gan/kernels/conv-grads.ts';
 import { Rng } from '../../src/gan/latent.ts';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -31,6 +32,9 @@ const CASES: Case[] = [
   { name: 'odd sizes stride 2 same', x: [2, 9, 7, 2], f: [4, 4, 2, 3], s: 2, pad: 'same' },
   { name: 'stride 2 valid', x: [2, 9, 9, 3], f: [4, 4, 3, 4], s: 2, pad: 'valid' },
   { name: 'stride 1 same', x: [2, 6, 6, 3], f: [4, 4, 3, 4], s: 1, pad: 'same' },
+  // Wider layers take the per-phase path (few-channel ones the combined convolution).
+  { name: 'G middle layer, per-phase path', x: [2, 8, 8, 12], f: [4, 4, 12, 6], s: 2, pad: 'same' },
+  { name: 'per-phase path, odd sizes, explicit pads', x: [3, 9, 7, 10], f: [4, 4, 10, 4], s: 2, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] },
 ];
 
 const rng = new Rng(1234);
@@ -150,6 +154,36 @@ describe.each(['cpu', 'wasm'] as const)('fast kernels on %s', (backend) => {
     for (const out of [filterGrad(x, dy, c), inputGrad(dy, w, c), tconv(dy, w, c), tf.tile(w, [2, 1, 3, 1])]) out.dispose();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, w, dy]);
+  });
+
+  it('caches phase filters per weight tensor and frees them with it', () => {
+    const c = CASES[2];
+    const d = inputs.get(c.name)!;
+    const backendIds = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+    clearPhaseFilterCache();
+    const ids0 = backendIds();
+    const t0 = tf.memory().numTensors;
+    const init = tf.tensor4d(d.w, c.f);
+    const w = tf.variable(init);
+    init.dispose(); // else the variable's first data stays alive through it
+    const dy = tf.tensor4d(d.dy, d.dyShape);
+    const a = tconv(dy, w, c);
+    const b = tconv(dy, w, c);
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    expect(phaseFilterCacheSize()).toBe(1);
+    // An optimiser-style update gives the variable new data: new filters, the old set is freed.
+    tf.tidy(() => w.assign(tf.mul(w, 2)));
+    const c2 = tconv(dy, w, c);
+    expect(relErr(c2.dataSync() as Float32Array, Float32Array.from(a.dataSync(), (v) => 2 * v))).toBeLessThan(1e-5);
+    expect(phaseFilterCacheSize()).toBe(1);
+    w.dispose();
+    const w2 = tf.tensor4d(d.w, c.f);
+    tf.dispose([tconv(dy, w2, c), a, b, c2]);
+    expect(phaseFilterCacheSize()).toBe(1); // only w2's
+    tf.dispose([w2, dy]);
+    expect(tf.memory().numTensors).toBe(t0); // cached filters are never engine tensors
+    clearPhaseFilterCache();
+    expect(backendIds()).toBe(ids0);
   });
 
   it('tiles like the stock kernel (float32 and int32, the BN-gradient pattern)', () => {

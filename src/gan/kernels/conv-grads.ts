@@ -136,31 +136,20 @@ export function conv2dInputGrad(
   const mw = Math.ceil(W / sw);
   const rowPlans = Array.from({ length: sh }, (_, a) => axisPhase(a, sh, fh, top, ho, mh));
   const colPlans = Array.from({ length: sw }, (_, b) => axisPhase(b, sw, fw, left, wo, mw));
-  // In/out-swapped filter [fh,fw,Co,Ci] (one fast transpose on the backend),
-  // then each phase's flipped taps are gathered in JS: every (i,j) tap is a
-  // contiguous Co*Ci block, and the backends' Reverse/StridedSlice are slow loops.
-  const swapped = tf.tidy(() => tf.transpose(filter, [0, 1, 3, 2]));
-  const wt = swapped.dataSync() as Float32Array;
-  swapped.dispose();
-  const block = co * ci;
+  if (sh * sw > 1 && sh * sw * ci <= COMBINED_MAX_CHANNELS) {
+    return combinedPhases(dy, filter, rowPlans, colPlans, [n, H, W, ci], mh, mw, sh, sw, `${sh},${sw},${top},${left},combined`);
+  }
+  const phaseFilters = cachedPhaseFilters(filter, `${sh},${sw},${top},${left}`, (b) => buildPhaseFilters(filter, rowPlans, colPlans, sh, sw, b));
   return tf.tidy(() => {
     const phases: tf.Tensor4D[] = [];
+    let p = 0;
     for (const rows of rowPlans) {
       for (const cols of colPlans) {
-        if (rows.taps === 0 || cols.taps === 0) {
+        const gt = phaseFilters[p++];
+        if (!gt) {
           phases.push(tf.zeros([n, mh, mw, ci]));
           continue;
         }
-        const g = new Float32Array(rows.taps * cols.taps * block);
-        for (let k = 0; k < rows.taps; k++) {
-          const i = fh - 1 - (rows.start + sh * k); // flipped tap k -> original row
-          for (let l = 0; l < cols.taps; l++) {
-            const j = fw - 1 - (cols.start + sw * l);
-            const src = (i * fw + j) * block;
-            g.set(wt.subarray(src, src + block), (k * cols.taps + l) * block);
-          }
-        }
-        const gt = tf.tensor4d(g, [rows.taps, cols.taps, co, ci]);
         // Crop dy where the padding is negative, pad the rest inside conv2d.
         const cropT = Math.max(0, -rows.before);
         const cropB = Math.max(0, -rows.after);
@@ -173,14 +162,227 @@ export function conv2dInputGrad(
           [Math.max(0, cols.before), Math.max(0, cols.after)],
           [0, 0],
         ];
-        phases.push(tf.conv2d(src, gt, 1, pads));
+        phases.push(conv2dRaw(src, gt, pads));
       }
     }
     if (phases.length === 1) {
       const out = phases[0];
       return out.shape[1] === H && out.shape[2] === W ? out : tf.slice(out, [0, 0, 0, 0], [n, H, W, ci]);
     }
-    return interleavePhases(phases, sh, sw, [n, H, W, ci]);
+    return interleavePhases(
+      phases.map((t) => ({ data: t.dataSync() as Float32Array, pixelStride: ci, channelOffset: 0 })),
+      mh,
+      mw,
+      sh,
+      sw,
+      [n, H, W, ci],
+    );
+  });
+}
+
+/** Filter data written straight to a backend (not an engine tensor; see cachedPhaseFilters). */
+interface RawFilter {
+  dataId: object;
+  shape: Shape4;
+  dtype: 'float32';
+}
+interface RawBackend {
+  write(values: Float32Array, shape: number[], dtype: 'float32'): object;
+  disposeData(dataId: object, force?: boolean): boolean;
+}
+
+/**
+ * The stride-1 correlation filter of every output phase ([taps_r, taps_c, Co, Ci],
+ * flipped), or null for a phase no tap reaches. The in/out swap is one fast
+ * transpose on the backend; the flipped taps are gathered in JS (each tap is a
+ * contiguous Co*Ci block; the backends' Reverse/StridedSlice are slow loops).
+ */
+function buildPhaseFilters(filter: tf.Tensor4D, rowPlans: AxisPhase[], colPlans: AxisPhase[], sh: number, sw: number, backend: RawBackend): Array<RawFilter | null> {
+  const [fh, fw, ci, co] = filter.shape;
+  const swapped = tf.tidy(() => tf.transpose(filter, [0, 1, 3, 2]));
+  const wt = swapped.dataSync() as Float32Array;
+  swapped.dispose();
+  const block = co * ci;
+  const out: Array<RawFilter | null> = [];
+  for (const rows of rowPlans) {
+    for (const cols of colPlans) {
+      if (rows.taps === 0 || cols.taps === 0) {
+        out.push(null);
+        continue;
+      }
+      const g = new Float32Array(rows.taps * cols.taps * block);
+      for (let k = 0; k < rows.taps; k++) {
+        const i = fh - 1 - (rows.start + sh * k); // flipped tap k -> original row
+        for (let l = 0; l < cols.taps; l++) {
+          const j = fw - 1 - (cols.start + sw * l);
+          const src = (i * fw + j) * block;
+          g.set(wt.subarray(src, src + block), (k * cols.taps + l) * block);
+        }
+      }
+      const shape: Shape4 = [rows.taps, cols.taps, co, ci];
+      out.push({ dataId: backend.write(g, shape, 'float32'), shape, dtype: 'float32' });
+    }
+  }
+  return out;
+}
+
+/**
+ * Phase filters cached per filter tensor (keyed by its dataId: tfjs data is
+ * immutable and a Variable gets a new dataId on every assign). Inference
+ * reuses a generator's weights call after call; keeping the same filter data
+ * also lets the WASM backend reuse its packed XNNPACK operators (~30% of a
+ * small generator's time). The cached filters live directly in the backend,
+ * not as engine tensors, so they never show up in tf.memory().numTensors
+ * (leak checks around a generate() call stay exact); entries whose source
+ * filter is gone (disposed model, old weights after an update) are freed on
+ * the next call.
+ */
+interface CacheEntry {
+  backend: RawBackend;
+  params: string;
+  filters: Array<RawFilter | null>;
+}
+const phaseCache = new Map<object, CacheEntry>();
+/** Upper bound on cached filter sets (a safety net; sweeping normally keeps it small). */
+const PHASE_CACHE_LIMIT = 64;
+
+function dataAlive(dataId: object): boolean {
+  // The engine drops a dataId from tensorInfo when its last tensor is disposed.
+  const info = (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, unknown> } }).state.tensorInfo;
+  return info.has(dataId);
+}
+
+function disposeEntry(e: CacheEntry): void {
+  for (const f of e.filters) if (f) e.backend.disposeData(f.dataId, true);
+}
+
+function cachedPhaseFilters(filter: tf.Tensor4D, params: string, build: (backend: RawBackend) => Array<RawFilter | null>): Array<RawFilter | null> {
+  const backend = tf.engine().backend as unknown as RawBackend;
+  for (const [id, e] of phaseCache) {
+    if (!dataAlive(id)) {
+      disposeEntry(e);
+      phaseCache.delete(id);
+    }
+  }
+  const key = filter.dataId as object;
+  const hit = phaseCache.get(key);
+  if (hit && hit.params === params && hit.backend === backend) return hit.filters;
+  if (hit) disposeEntry(hit);
+  const filters = build(backend);
+  phaseCache.delete(key);
+  phaseCache.set(key, { backend, params, filters });
+  if (phaseCache.size > PHASE_CACHE_LIMIT) {
+    const [oldest, e] = phaseCache.entries().next().value as [object, CacheEntry];
+    disposeEntry(e);
+    phaseCache.delete(oldest);
+  }
+  return filters;
+}
+
+/** Frees every cached phase filter. */
+export function clearPhaseFilterCache(): void {
+  for (const e of phaseCache.values()) disposeEntry(e);
+  phaseCache.clear();
+}
+
+/** Number of filter tensors whose phase filters are cached (tests). */
+export function phaseFilterCacheSize(): number {
+  return phaseCache.size;
+}
+
+/** Stride-1 NHWC conv2d of `x` with a backend-resident filter, run through the active backend's Conv2D kernel. */
+function conv2dRaw(x: tf.Tensor4D, filter: RawFilter, pad: tf.backend_util.ExplicitPadding): tf.Tensor4D {
+  const engine = tf.engine();
+  const kernel = tf.getKernel('Conv2D', engine.backendName);
+  if (!kernel) throw new Error(`no Conv2D kernel on backend ${engine.backendName}`);
+  const attrs = { strides: 1, pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
+  const out = kernel.kernelFunc({ inputs: { x, filter } as unknown as tf.NamedTensorInfoMap, backend: engine.backend, attrs: attrs as unknown as tf.NamedAttrMap });
+  return engine.makeTensorFromTensorInfo(out as tf.TensorInfo) as tf.Tensor4D;
+}
+
+/**
+ * Few output channels (the generator's last layer, the discriminator's
+ * first-layer input gradient: 1 or 3 channels): per-phase convolutions with
+ * 1-3 output channels run XNNPACK at a fraction of its speed. Instead all
+ * phases are computed by ONE stride-1 convolution whose output channels are
+ * the phases' channels side by side, with each phase's taps placed at its
+ * offset in a common window (zeros elsewhere). More multiply-adds (2.25x for
+ * 4x4 stride 2) but a GEMM shape XNNPACK runs ~2.5x faster here.
+ */
+const COMBINED_MAX_CHANNELS = 32;
+
+function combinedPhases(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  rowPlans: AxisPhase[],
+  colPlans: AxisPhase[],
+  outShape: Shape4,
+  mh: number,
+  mw: number,
+  sh: number,
+  sw: number,
+  params: string,
+): tf.Tensor4D {
+  const [n, , , ci] = outShape;
+  const [, ho, wo, co] = dy.shape;
+  const live = (p: AxisPhase[]) => p.filter((x) => x.taps > 0);
+  const padT = Math.max(...live(rowPlans).map((p) => p.before));
+  const padL = Math.max(...live(colPlans).map((p) => p.before));
+  const kh = Math.max(...live(rowPlans).map((p) => padT - p.before + p.taps));
+  const kw = Math.max(...live(colPlans).map((p) => padL - p.before + p.taps));
+  const phasesN = sh * sw;
+  const [combined] = cachedPhaseFilters(filter, params, (backend) => {
+    const [fh, fw] = filter.shape;
+    const swapped = tf.tidy(() => tf.transpose(filter, [0, 1, 3, 2])); // [fh, fw, co, ci]
+    const wt = swapped.dataSync() as Float32Array;
+    swapped.dispose();
+    const cout = phasesN * ci;
+    const g = new Float32Array(kh * kw * co * cout);
+    rowPlans.forEach((rows, a) =>
+      colPlans.forEach((cols, b) => {
+        const p = a * sw + b;
+        for (let k = 0; k < rows.taps; k++) {
+          const i = fh - 1 - (rows.start + sh * k);
+          const r = padT - rows.before + k;
+          for (let l = 0; l < cols.taps; l++) {
+            const j = fw - 1 - (cols.start + sw * l);
+            const c = padL - cols.before + l;
+            for (let o = 0; o < co; o++) {
+              const src = ((i * fw + j) * co + o) * ci;
+              const dst = ((r * kw + c) * co + o) * cout + p * ci;
+              for (let q = 0; q < ci; q++) g[dst + q] = wt[src + q];
+            }
+          }
+        }
+      }),
+    );
+    const shape: Shape4 = [kh, kw, co, cout];
+    return [{ dataId: backend.write(g, shape, 'float32'), shape, dtype: 'float32' }];
+  });
+  return tf.tidy(() => {
+    const padB = mh + kh - 1 - ho - padT;
+    const padR = mw + kw - 1 - wo - padL;
+    const cropT = Math.max(0, -padT);
+    const cropB = Math.max(0, -padB);
+    const cropL = Math.max(0, -padL);
+    const cropR = Math.max(0, -padR);
+    const src = cropT || cropB || cropL || cropR ? tf.slice(dy, [0, cropT, cropL, 0], [n, ho - cropT - cropB, wo - cropL - cropR, co]) : dy;
+    const pads: tf.backend_util.ExplicitPadding = [
+      [0, 0],
+      [Math.max(0, padT), Math.max(0, padB)],
+      [Math.max(0, padL), Math.max(0, padR)],
+      [0, 0],
+    ];
+    const all = conv2dRaw(src, combined!, pads); // [n, mh, mw, phases*ci]
+    const data = all.dataSync() as Float32Array;
+    return interleavePhases(
+      Array.from({ length: phasesN }, (_, p) => ({ data, pixelStride: phasesN * ci, channelOffset: p * ci })),
+      mh,
+      mw,
+      sh,
+      sw,
+      outShape,
+    );
   });
 }
 
@@ -190,30 +392,35 @@ export function conv2dInputGrad(
  * Done in JS with block copies of ci values: the backends' Concat along the
  * channel axis plus Transpose/DepthToSpace cost 10-40x more on WASM when ci is small.
  */
-function interleavePhases(phases: tf.Tensor4D[], sh: number, sw: number, outShape: Shape4): tf.Tensor4D {
+function interleavePhases(phases: PhaseSource[], mh: number, mw: number, sh: number, sw: number, outShape: Shape4): tf.Tensor4D {
   const [n, H, W, ci] = outShape;
-  const [, mh, mw] = phases[0].shape;
   const out = new Float32Array(n * H * W * ci);
-  phases.forEach((p, idx) => {
+  phases.forEach(({ data: src, pixelStride, channelOffset }, idx) => {
     const a = Math.floor(idx / sw);
     const b = idx % sw;
-    const src = p.dataSync() as Float32Array;
     const rows = Math.min(mh, Math.ceil((H - a) / sh));
     const cols = Math.min(mw, Math.ceil((W - b) / sw));
+    const step = sw * ci;
     for (let i = 0; i < n; i++) {
       for (let m = 0; m < rows; m++) {
-        let si = ((i * mh + m) * mw) * ci;
+        let si = (i * mh + m) * mw * pixelStride + channelOffset;
         let di = ((i * H + m * sh + a) * W + b) * ci;
-        const step = sw * ci;
         if (ci === 1) {
-          for (let k = 0; k < cols; k++, si += 1, di += step) out[di] = src[si];
+          for (let k = 0; k < cols; k++, si += pixelStride, di += step) out[di] = src[si];
         } else if (ci <= 8) {
-          for (let k = 0; k < cols; k++, di += step) for (let c = 0; c < ci; c++) out[di + c] = src[si++];
+          for (let k = 0; k < cols; k++, si += pixelStride, di += step) for (let c = 0; c < ci; c++) out[di + c] = src[si + c];
         } else {
-          for (let k = 0; k < cols; k++, si += ci, di += step) out.set(src.subarray(si, si + ci), di);
+          for (let k = 0; k < cols; k++, si += pixelStride, di += step) out.set(src.subarray(si, si + ci), di);
         }
       }
     }
   });
   return tf.tensor4d(out, outShape);
+}
+
+/** One phase's values: pixel (i, m, k) starts at ((i*mh + m)*mw + k)*pixelStride + channelOffset. */
+interface PhaseSource {
+  data: Float32Array;
+  pixelStride: number;
+  channelOffset: number;
 }

@@ -1,0 +1,180 @@
+/**
+ * `npm run bench:bot [-- --requests N --users U --train --json]`: the bot
+ * under load against the fake Discord, in this process: /shoe latency (as a
+ * member sees it: command sent -> image posted), forward passes and batch
+ * sizes, and the bot's event-loop delay — idle, under /shoe load, and under
+ * the same load while a training run goes on in the trainer child process.
+ *
+ * Uses the active checkpoint under MODELS_DIR (else an untrained generator of
+ * the default size: same speed) and, with --train, the dataset under DATA_DIR.
+ * Figures depend on the machine's load: run it on a quiet machine.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loadConfig } from '../src/config/env.ts';
+import { createLogger } from '../src/log.ts';
+import { initTf } from '../src/tf/index.ts';
+import { buildGenerator, DEFAULT_GAN_CONFIG } from '../src/gan/model.ts';
+import { loadGeneratorCheckpoint } from '../src/gan/checkpoint.ts';
+import { DEFAULT_DATASET, resolveDatasetDir } from '../src/data/dataset.ts';
+import { startBot } from '../src/bot/bot.ts';
+import type { GeneratorInfo } from '../src/bot/generation.ts';
+import { FakeDiscord } from '../test/fake-discord/server.ts';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: number) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : dflt;
+};
+if (argv.includes('--help')) {
+  console.log(
+    'Usage: npm run bench:bot -- [--requests N (60)] [--rate R (2 /shoe per second; 0 = as fast as --users allow)] [--users U (4)] [--count C (4)] [--train] [--json]',
+  );
+  process.exit(0);
+}
+const REQUESTS = opt('--requests', 60);
+const USERS = opt('--users', 4);
+const COUNT = opt('--count', 4);
+const RATE = opt('--rate', 2);
+const withTraining = argv.includes('--train');
+const asJson = argv.includes('--json');
+
+const base = loadConfig();
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-bench-'));
+const info = await initTf(base.TF_BACKEND);
+
+let generator: GeneratorInfo;
+try {
+  generator = await loadGeneratorCheckpoint(base.MODELS_DIR);
+} catch {
+  generator = { model: buildGenerator(DEFAULT_GAN_CONFIG), config: DEFAULT_GAN_CONFIG, version: 'untrained-default', step: 0, createdAt: new Date().toISOString(), metrics: {} };
+}
+
+let dataset: string | undefined;
+if (withTraining) {
+  try {
+    dataset = resolveDatasetDir(DEFAULT_DATASET, base.DATA_DIR);
+  } catch {
+    console.error(`--train: no dataset under ${base.DATA_DIR} (npm run data:import -- --source fashion-mnist); skipped`);
+  }
+}
+
+const fake = await FakeDiscord.start();
+const admin = '200000000000000001';
+const config = loadConfig(
+  {
+    ...process.env,
+    DISCORD_TOKEN: fake.token,
+    DISCORD_API_BASE: fake.apiBase,
+    DISCORD_GUILD_ID: fake.guild.id,
+    DATABASE_URL: `file:${path.join(work, 'bench.db')}`,
+    // Training (with --train) writes throw-away checkpoints here, never to the operator's models.
+    MODELS_DIR: path.join(work, 'models'),
+    ADMIN_USER_IDS: admin,
+    LOG_LEVEL: 'warn',
+  },
+  { dotenv: false },
+);
+const bot = await startBot({
+  config,
+  log: createLogger({ level: 'warn', destination: { write: () => undefined } }),
+  generator,
+  trainer: { schedule: false, forwardStderr: false, args: dataset ? ['--dataset', dataset, '--no-eval', '--log-every', '5'] : [] },
+});
+await bot.ready;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+
+async function phase(name: string, load: boolean) {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const passes0 = bot.ctx.generation.stats.passes;
+  const images0 = bot.ctx.generation.stats.images;
+  const latencies: number[] = [];
+  let failures = 0;
+  h.enable();
+  const t0 = performance.now();
+  const one = async () => {
+    const s = performance.now();
+    const r = await fake.waitForReply(fake.sendCommand({ name: 'shoe', options: { count: COUNT }, user: admin }), { timeoutMs: 60_000 });
+    if (r.ephemeral) failures++;
+    latencies.push(performance.now() - s);
+  };
+  if (load && RATE > 0) {
+    // Open loop: requests arrive at a steady rate, as from a busy server's members.
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < REQUESTS; i++) {
+      pending.push(one());
+      await new Promise((r) => setTimeout(r, 1000 / RATE));
+    }
+    await Promise.all(pending);
+  } else if (load) {
+    let next = 0;
+    // Users are admins here so the per-user rate limit does not throttle the benchmark.
+    await Promise.all(
+      Array.from({ length: USERS }, async () => {
+        while (next < REQUESTS) {
+          next++;
+          await one();
+        }
+      }),
+    );
+  } else {
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  h.disable();
+  const passes = bot.ctx.generation.stats.passes - passes0;
+  const images = bot.ctx.generation.stats.images - images0;
+  return {
+    phase: name,
+    requests: latencies.length,
+    failures,
+    latencyP50Ms: +pct(latencies, 50).toFixed(1),
+    latencyP95Ms: +pct(latencies, 95).toFixed(1),
+    requestsPerSecond: +(latencies.length / seconds).toFixed(2),
+    passes,
+    imagesPerPass: passes ? +(images / passes).toFixed(2) : 0,
+    loopP50Ms: +(h.percentile(50) / 1e6).toFixed(1),
+    loopP99Ms: +(h.percentile(99) / 1e6).toFixed(1),
+    loopMaxMs: +(h.max / 1e6).toFixed(1),
+  };
+}
+
+const loadName = RATE > 0 ? `/shoe ${RATE}/s x${REQUESTS}` : `/shoe x${REQUESTS} (${USERS} users back to back)`;
+const rows = [await phase('idle', false), await phase(loadName, true)];
+if (dataset) {
+  const trainer = bot.ctx.trainer!;
+  {
+    trainer.runNow('cli', 1_000_000);
+    while (!trainer.currentRun?.progress) await new Promise((r) => setTimeout(r, 100));
+    rows.push(await phase('idle, training', false), await phase(`${loadName}, training`, true));
+    const progress = trainer.currentRun?.progress;
+    trainer.requestStop();
+    await trainer.waitIdle();
+    if (progress) console.error(`trainer: ${progress.imagesPerSecond.toFixed(1)} img/s while serving`);
+  }
+}
+
+await bot.stop();
+await fake.close();
+fs.rmSync(work, { recursive: true, force: true });
+
+const meta = {
+  backend: info.label,
+  generator: `${generator.version} (${generator.config.imageSize}px x${generator.config.channels}, ngf ${generator.config.ngf})`,
+  maxBatch: bot.ctx.generation.maxBatch,
+  loadAverage: +os.loadavg()[0].toFixed(2),
+  cores: os.cpus().length,
+};
+if (asJson) {
+  console.log(JSON.stringify({ ...meta, rows }, null, 2));
+} else {
+  console.log(`backend ${meta.backend} · generator ${meta.generator} · maxBatch ${meta.maxBatch} · load ${meta.loadAverage} on ${meta.cores} cores`);
+  console.table(rows);
+}
+process.exit(0);
