@@ -14,6 +14,7 @@ import type { BotContext } from '../src/bot/types.ts';
 
 const DEFAULT_LIMIT = 8;
 const MAX_LIMIT = 16;
+const MAX_OLD_CHECKPOINTS = 3;
 
 export const data = new SlashCommandBuilder()
   .setName('gallery')
@@ -30,8 +31,15 @@ async function drawAll(ctx: BotContext, designs: DesignRow[]): Promise<{ pixels:
   designs.forEach((d, i) => byVersion.set(d.checkpointVersion, [...(byVersion.get(d.checkpointVersion) ?? []), i]));
 
   const viaActive: number[] = [];
+  // Loading a checkpoint costs time: redraw with at most a few old ones, the rest with the active one.
+  let oldLoads = 0;
   for (const [version, idx] of byVersion) {
     if (version === active?.version) {
+      viaActive.push(...idx);
+      continue;
+    }
+    if (++oldLoads > MAX_OLD_CHECKPOINTS) {
+      for (const i of idx) substituted[i] = true;
       viaActive.push(...idx);
       continue;
     }
@@ -94,6 +102,6 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   });
   const lines = shown.map((t, k) => `${k + 1}. design #${t.design.id} · ${t.votes} vote${t.votes === 1 ? '' : 's'} · by <@${t.design.requesterId}> · seed \`${t.design.seed}\``);
   const content = [`**Top ${shown.length} sneaker design${shown.length === 1 ? '' : 's'} of this server**`, ...lines];
-  if (shown.some((t) => t.sub)) content.push(`* redrawn with the current checkpoint \`${ctx.generation.active?.version}\` (the original is gone)`);
+  if (shown.some((t) => t.sub)) content.push(`* redrawn with the current checkpoint \`${ctx.generation.active?.version}\``);
   await interaction.editReply({ content: content.join('\n'), files: [{ attachment: png, name: 'gallery.png' }], allowedMentions: { parse: [] } });
 }

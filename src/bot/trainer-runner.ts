@@ -211,12 +211,15 @@ export class TrainerRunner {
     }
     this.stateValue = 'running';
     // The run row is created before forking so a crash at start-up is recorded too.
-    this.finishing = this.execute(trigger, steps).finally(() => {
-      this.finishing = undefined;
-      this.stateValue = 'idle';
-      this.current = undefined;
-      this.child = undefined;
-    });
+    this.finishing = this.execute(trigger, steps)
+      // A database failure while recording must not become an unhandled rejection.
+      .catch((err) => this.opts.log.error({ err, trigger }, 'training run could not be recorded'))
+      .finally(() => {
+        this.finishing = undefined;
+        this.stateValue = 'idle';
+        this.current = undefined;
+        this.child = undefined;
+      });
     return { started: true };
   }
 
@@ -303,7 +306,8 @@ export class TrainerRunner {
         }
       });
       child.on('error', (err) => resolve({ code: null, signal: null, spawnError: err }));
-      child.on('exit', (code, signal) => resolve({ code, signal }));
+      // 'close' (not 'exit'): after the last IPC message and stderr chunk have arrived.
+      child.on('close', (code, signal) => resolve({ code, signal }));
     });
     await Promise.allSettled(pending);
 

@@ -18,7 +18,8 @@ const HELP = `Usage: npm run eval -- [options]
 Quality of a generator checkpoint against the held-out real images:
   KID   kernel distance (unbiased MMD^2, cubic kernel) on the classifier's 128-d features; 0 = same distribution
   FID   Fréchet distance of Gaussian fits of the same features; 0 = same distribution
-  sneaker share   share of generated images the Fashion-MNIST classifier calls "Sneaker"
+  sneaker   share of generated images the Fashion-MNIST classifier calls "Sneaker" (arg-max)
+  p>0.9     share it calls "Sneaker" with probability > 0.9 (stricter: blobs pass arg-max, not this)
 Figures use shoebot's own small classifier (models/classifier), not Inception: compare
 them with each other and with the --reference rows, not with published FID values.
 
@@ -121,7 +122,14 @@ async function main(): Promise<number> {
   }
   if (ckpt && args.save) {
     const m = rows[0].m;
-    await updateCheckpointMetrics(modelsDir, ckpt.version, { kid: m.kid, kidStd: m.kidStd, fid: m.fid, sneakerShare: m.sneakerShare, evalN: m.n });
+    await updateCheckpointMetrics(modelsDir, ckpt.version, {
+      kid: m.kid,
+      kidStd: m.kidStd,
+      fid: m.fid,
+      sneakerShare: m.sneakerShare,
+      confidentSneakerShare: m.confidentSneakerShare,
+      evalN: m.n,
+    });
   }
   ckpt?.model.dispose();
 
@@ -131,11 +139,11 @@ async function main(): Promise<number> {
   }
   process.stdout.write(`dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; backend ${backendInfo()?.label}\n\n`);
   const w = Math.max(...rows.map((r) => r.label.length), 10);
-  process.stdout.write(`${'source'.padEnd(w)}  ${'n'.padStart(5)}  ${'KID'.padStart(17)}  ${'FID'.padStart(8)}  ${'sneaker share'.padStart(13)}  ${'time'.padStart(6)}\n`);
+  process.stdout.write(`${'source'.padEnd(w)}  ${'n'.padStart(5)}  ${'KID'.padStart(17)}  ${'FID'.padStart(8)}  ${'sneaker'.padStart(7)}  ${'p>0.9'.padStart(6)}  ${'time'.padStart(6)}\n`);
   for (const r of rows) {
     const kid = `${r.m.kid.toFixed(4)} ± ${r.m.kidStd.toFixed(4)}`;
     process.stdout.write(
-      `${r.label.padEnd(w)}  ${String(r.m.n).padStart(5)}  ${kid.padStart(17)}  ${r.m.fid.toFixed(2).padStart(8)}  ${(100 * r.m.sneakerShare).toFixed(1).padStart(12)}%  ${r.seconds.toFixed(1).padStart(5)}s\n`,
+      `${r.label.padEnd(w)}  ${String(r.m.n).padStart(5)}  ${kid.padStart(17)}  ${r.m.fid.toFixed(2).padStart(8)}  ${(100 * r.m.sneakerShare).toFixed(1).padStart(6)}%  ${(100 * r.m.confidentSneakerShare).toFixed(1).padStart(5)}%  ${r.seconds.toFixed(1).padStart(5)}s\n`,
     );
   }
   if (ckpt && args.save) process.stdout.write(`\nstored in checkpoint ${ckpt.version}\n`);

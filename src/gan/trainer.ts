@@ -18,7 +18,7 @@ import { tf, backendInfo } from '../tf/index.ts';
 import { loadDataset, type Dataset } from '../data/dataset.ts';
 import { buildDiscriminator, buildGenerator, DEFAULT_GAN_CONFIG, validateGanConfig, type GanConfig } from './model.ts';
 import { Rng, type RngState } from './latent.ts';
-import { DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep, type TrainOptions } from './train-step.ts';
+import { DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep, type StepResult, type TrainOptions } from './train-step.ts';
 import {
   loadTrainingCheckpoint,
   readManifest,
@@ -56,6 +56,11 @@ export interface TrainRunOptions {
   activate?: boolean;
   /** Compute quality metrics for the final checkpoint (default false). */
   evaluate?: boolean | ((generator: tf.LayersModel, cfg: GanConfig, data: Dataset) => Promise<CheckpointMetrics>);
+  /**
+   * Replaces the single-thread trainStep (e.g. a data-parallel step over
+   * worker threads). Must update `state` exactly as trainStep does.
+   */
+  stepFn?: (state: GanTrainState, real: tf.Tensor4D, z: tf.Tensor2D) => StepResult | Promise<StepResult>;
   /** Polled between steps; true = stop at this step boundary and checkpoint. */
   shouldStop?: () => boolean;
   onStarted?: (info: { runStartStep: number; targetStep: number; backend: string; config: GanConfig; trainOptions: TrainOptions; resumedFrom?: string }) => void;
@@ -301,9 +306,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       const idx = perm.subarray(batchInEpoch * B, (batchInEpoch + 1) * B);
       const real = tf.tensor4d(gatherBatch(data.train, per, idx), [B, meta.height, meta.width, meta.channels]);
       const z = tf.tensor2d(noiseRng.normalArray(B * cfg.nz), [B, cfg.nz]);
-      let r;
+      let r: StepResult;
       try {
-        r = trainStep(state, real, z);
+        r = opts.stepFn ? await opts.stepFn(state, real, z) : trainStep(state, real, z);
       } finally {
         real.dispose();
         z.dispose();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config/env.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, setRootLogger } from '../../src/log.ts';
 import { initTf, tf } from '../../src/tf/index.ts';
 import { buildGenerator, type GanConfig } from '../../src/gan/model.ts';
 import { startBot, type Bot, type BotOptions } from '../../src/bot/bot.ts';
@@ -88,6 +88,8 @@ export async function startHarness(
   const logLines: string[] = [];
   const dest: DestinationStream = { write: (l: string) => void logLines.push(l) };
   const log = createLogger({ level: 'debug', destination: dest });
+  // Modules that log through the root logger (database migrations) write there too.
+  setRootLogger(log);
   const bot = await startBot({
     config,
     log,

@@ -12,6 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../../src/data/dataset.ts';
 import { createLogger } from '../../src/log.ts';
+import { loadGeneratorCheckpoint, readManifest } from '../../src/gan/checkpoint.ts';
 import { TrainerRunner, qualityVerdict, type LastRunInfo, type SwapEvent } from '../../src/bot/trainer-runner.ts';
 import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tempDir, type Harness } from './harness.ts';
 
@@ -240,5 +241,49 @@ describe('/train and scheduled training', () => {
     expect(cronRuns.at(-1)?.status).toBe('failed');
     expect(lines.some((l) => l.includes('scheduled training skipped'))).toBe(true);
     expect(runner.nextRun()).toBeNull();
+  });
+
+  it('the quality gate keeps a worse candidate as rejected and leaves the generator alone', async () => {
+    // Pretend the active checkpoint is excellent (KID ~0); the candidate is measured for real.
+    const activeVersion = h.bot.ctx.generation.active!.version;
+    const reloaded = await loadGeneratorCheckpoint(h.config.MODELS_DIR, activeVersion);
+    await h.bot.ctx.generation.swap({ ...reloaded, metrics: { kid: 1e-6 } });
+    const gated = new TrainerRunner({
+      config: h.config,
+      store: h.bot.ctx.store,
+      generation: h.bot.ctx.generation,
+      log: h.bot.ctx.log,
+      schedule: false,
+      forwardStderr: false,
+      args: ['--dataset', datasetDir, ...TINY_FLAGS.filter((f) => f !== '--no-eval')],
+    });
+    const swaps: SwapEvent[] = [];
+    gated.on((e) => void (e.type === 'swap' && swaps.push(e.swap)));
+    expect(gated.runNow('cron', 2).started).toBe(true);
+    await gated.waitIdle();
+    expect(gated.lastRun?.status).toBe('succeeded');
+    expect(swaps).toHaveLength(1);
+    expect(swaps[0]).toMatchObject({ accepted: false, previous: activeVersion });
+    expect(swaps[0].reason).toMatch(/^KID [\d.]+ is worse than active 0\.00000100 by more than 10%$/);
+    const row = await h.bot.ctx.store.db.checkpoint.findUnique({ where: { version: swaps[0].version } });
+    expect(row?.status).toBe('rejected');
+    expect(row?.kid).toBeGreaterThan(0);
+    expect(h.bot.ctx.generation.active!.version).toBe(activeVersion);
+    expect((await readManifest(h.config.MODELS_DIR)).active).toBe(activeVersion);
+    const st = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
+    expect(st.message.content).toContain(`\`${swaps[0].version}\` · rejected`);
+  });
+
+  it('shutting the bot down lets a running trainer write its checkpoint (run recorded as stopped)', async () => {
+    const trainer = h.bot.ctx.trainer!;
+    expect(trainer.runNow('admin', 100_000).started).toBe(true);
+    while (!trainer.currentRun?.progress) await sleep(50);
+    const runId = trainer.currentRun.runId;
+    await h.bot.stop();
+    const row = await h.bot.ctx.store.db.trainingRun.findUnique({ where: { id: runId } });
+    expect(row?.status).toBe('stopped');
+    expect(row?.checkpointVersion).toBeTruthy();
+    expect(row?.endedAt).toBeInstanceOf(Date);
+    expect(h.fake.connectedSessions).toBe(0);
   });
 });

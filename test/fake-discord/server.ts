@@ -10,6 +10,15 @@
  * it (`waitForRequest`, `waitForReply`, `gatewayLog`).
  *
  * It models just enough of Discord for shoebot; it is not a general emulator.
+ *
+ *   const fake = await FakeDiscord.start();            // 127.0.0.1, random port
+ *   // bot: DISCORD_API_BASE=fake.apiBase, DISCORD_TOKEN=fake.token, DISCORD_GUILD_ID=fake.guild.id
+ *   const it = fake.sendCommand({ name: 'shoe', options: { count: 2 }, user: '1000…' });
+ *   const reply = await fake.waitForReply(it);         // message, attachments (bytes), ephemeral
+ *   fake.pressButton({ message: reply.message, customId: 'shoe:…' });
+ *   fake.addReaction({ messageId: reply.message.id, emoji: '1️⃣', user: '1000…' });
+ *   fake.dropConnections();                             // the client RESUMEs
+ *   await client.destroy(); await fake.close();         // in this order
  */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -552,6 +561,11 @@ export class FakeDiscord {
   waitForRequest(pred: (r: RecordedRequest) => boolean, opts: { since?: number; timeoutMs?: number } = {}): Promise<RecordedRequest> {
     const since = opts.since ?? 0;
     return this.wait(this.requestWaiters, this.requests.slice(since), (r) => r.seq >= since && pred(r), opts.timeoutMs ?? 10_000, 'a REST request');
+  }
+
+  /** Alias of waitForRequest: `await fake.waitFor((r) => r.method === 'PUT' && …)`. */
+  waitFor(pred: (r: RecordedRequest) => boolean, opts: { since?: number; timeoutMs?: number } = {}): Promise<RecordedRequest> {
+    return this.waitForRequest(pred, opts);
   }
 
   /** Resolves with the first gateway frame (at or after `since`) matching `pred`. */

@@ -95,6 +95,29 @@ describe('DataParallel', () => {
     expect(w.optD.t).toBe(state.optD.t);
   });
 
+  it('follows the main replica options and counters (freezing decided identically)', async () => {
+    state.opts.freezing = true;
+    state.opts.freezeRatio = 10; // freezes whenever there is a running mean
+    state.resetRunningMeans(); // on the main replica only: the worker copies it
+    const frozen: boolean[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { real, z } = batch(20 + i, 2 * HALF);
+      frozen.push((await par.step(state, real, z)).frozen);
+      tf.dispose([real, z]);
+    }
+    expect(frozen).toEqual([false, true]);
+    const w = await par.workerSnapshot();
+    expect(w.freezeCount).toBe(state.freezeCount);
+    expect(w.optD.t).toBe(state.optD.t);
+    const mine = trainable(state);
+    const theirs = [...state.generator.weights, ...state.discriminator.weights]
+      .map((v, i) => ({ v, i }))
+      .filter(({ v }) => v.trainable)
+      .map(({ i }) => [...w.generator, ...w.discriminator][i]);
+    for (let k = 0; k < mine.length; k++) expect(Array.from(theirs[k])).toEqual(Array.from(mine[k]));
+    state.opts.freezing = false;
+  });
+
   it('averages the BN statistics into both replicas', async () => {
     await par.averageBatchNormStats(state);
     const w = await par.workerSnapshot();

@@ -142,6 +142,7 @@ describe('quality metric with the shipped classifier', () => {
   it('calls real sneakers sneakers and other clothes not', async () => {
     const ex = await loadFeatureExtractor();
     expect(ex.featureDim).toBe(128);
+    await expect(loadFeatureExtractor('/nonexistent/classifier')).rejects.toThrow(/npm run classifier:train/);
     const before = tf.memory().numTensors;
     const fs = await extractFeatures(ex, sneakers, { batchSize: 50 });
     const fo = await extractFeatures(ex, others);
@@ -165,7 +166,10 @@ describe('quality metric with the shipped classifier', () => {
     expect(bad.kid).toBeGreaterThan(5 * Math.max(real.kid, 0.01 * bad.kid));
     expect(bad.fid).toBeGreaterThan(3 * real.fid);
     expect(real.sneakerShare).toBeGreaterThan(0.85);
+    expect(real.confidentSneakerShare).toBeGreaterThan(0.6);
+    expect(real.confidentSneakerShare).toBeLessThanOrEqual(real.sneakerShare);
     expect(bad.sneakerShare).toBeLessThan(0.1);
+    expect(bad.confidentSneakerShare).toBeLessThan(0.05);
     expect(bad).toMatchObject({ n: 64, nReal: 32 });
   });
 

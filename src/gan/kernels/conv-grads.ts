@@ -65,7 +65,8 @@ export function conv2dFilterGrad(
       const n = x.shape[0];
       const xm = tf.reshape(xp, [n, fh * fw * info.inChannels]);
       const dym = tf.reshape(dy, [n, info.outChannels]);
-      return tf.reshape(tf.matMul(xm, dym, true, false), filterShape) as tf.Tensor4D;
+      // Explicit transpose: the WASM matMul with transposeA takes a slow loop.
+      return tf.reshape(tf.matMul(tf.transpose(xm), dym), filterShape) as tf.Tensor4D;
     }
     const xt = tf.transpose(xp, [3, 1, 2, 0]); // [Ci, H', W', N]
     const dyt = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
@@ -105,9 +106,8 @@ function axisPhase(a: number, s: number, f: number, padBefore: number, inLen: nu
  * Input gradient of an NHWC conv2d, i.e. the forward pass of a transposed
  * convolution: dy [N,Ho,Wo,Co], filter [fh,fw,Ci,Co] -> dx [N,H,W,Ci]
  * (inputShape). A stride-s transposed conv is split into s*s stride-1
- * correlations, one per output phase, whose results are interleaved.
- * Returns null when the shape is not handled (the caller then uses the stock
- * kernel).
+ * correlations, one per output phase, whose results are interleaved
+ * (few output channels: one combined correlation, see combinedPhases).
  */
 export function conv2dInputGrad(
   dy: tf.Tensor4D,
@@ -116,7 +116,7 @@ export function conv2dInputGrad(
   strides: number | [number, number],
   pad: Pad,
   dimRoundingMode?: Rounding,
-): tf.Tensor4D | null {
+): tf.Tensor4D {
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: ci, outChannels: co } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, outHeight: ho, outWidth: wo } = info;
@@ -126,8 +126,9 @@ export function conv2dInputGrad(
     // A 1x1 input spread over the whole filter window (the generator's first
     // layer, the discriminator's last): one matrix product.
     return tf.tidy(() => {
-      const w2 = tf.reshape(filter, [fh * fw * ci, co]);
-      const out = tf.matMul(tf.reshape(dy, [n, co]), w2, false, true);
+      // Explicit transpose: the WASM matMul with transposeB takes a slow loop.
+      const w2 = tf.transpose(tf.reshape(filter, [fh * fw * ci, co])); // [co, fh*fw*ci]
+      const out = tf.matMul(tf.reshape(dy, [n, co]), w2);
       return tf.reshape(out, [n, H, W, ci]) as tf.Tensor4D;
     });
   }

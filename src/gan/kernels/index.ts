@@ -1,14 +1,17 @@
 /**
- * shoebot's own convolution-gradient kernels for the WASM and pure-JS CPU
- * backends (see conv-grads.ts for the maths):
+ * shoebot's own kernels for the WASM and pure-JS CPU backends (the maths is
+ * in conv-grads.ts and tile.ts):
  * - Conv2DBackpropFilter: stock WASM has none (no conv net can train there);
  *   the stock CPU one is a slow JS loop (~20x slower than this rewrite).
  * - Conv2DBackpropInput: the forward pass of every transposed convolution
- *   (tf.layers.conv2dTranspose) and the input gradient of every conv2d; the
- *   stock WASM kernel is a naive loop, the phase split runs on XNNPACK.
- * The gradients of these kernels (tfjs-core's) call Conv2D and the two
- * kernels above, so the generator's and discriminator's backward passes all
- * go through fast paths.
+ *   (tf.layers.conv2dTranspose, i.e. the whole generator) and the input
+ *   gradient of every conv2d; the stock WASM kernel is a naive loop, the
+ *   phase split runs on XNNPACK.
+ * - Tile: batch norm's gradient tiles per-channel vectors to the activation's
+ *   shape; the stock WASM Tile costs ~100 ms per call at DCGAN sizes.
+ * The gradients of the two convolution kernels (tfjs-core's) call Conv2D and
+ * these kernels again, so the generator's and discriminator's backward
+ * passes all take the fast paths.
  */
 import { tf } from '../../tf/index.ts';
 import { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
@@ -28,9 +31,24 @@ type MarkedConfig = tf.KernelConfig & { [MARK]?: tf.KernelConfig | null };
 /** Stock kernels we replaced, per backend, for fallbacks and for restoreStockKernels(). */
 const stock = new Map<string, tf.KernelConfig | null>();
 
-function asTensor(info: tf.TensorInfo): tf.Tensor4D {
-  // Ops pass real Tensors; a bare TensorInfo (direct runKernel callers) gets wrapped.
-  return ('rank' in info ? info : tf.engine().makeTensorFromTensorInfo(info)) as tf.Tensor4D;
+/**
+ * Runs `fn` on the inputs as Tensors. Ops pass real Tensors; bare TensorInfos
+ * (direct runKernel callers) are wrapped for the call and released after.
+ */
+function withTensors<T>(infos: Array<tf.TensorInfo | undefined>, fn: (...ts: tf.Tensor4D[]) => T): T {
+  const owned: tf.Tensor[] = [];
+  const ts = infos.map((info) => {
+    if (!info) throw new Error('missing kernel input');
+    if ('rank' in info) return info as tf.Tensor4D;
+    const t = tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor4D;
+    owned.push(t);
+    return t;
+  });
+  try {
+    return fn(...ts);
+  } finally {
+    tf.dispose(owned);
+  }
 }
 
 function isNhwc(dataFormat: unknown): boolean {
@@ -54,7 +72,7 @@ function filterGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     if (!isNhwc(a.dataFormat) && orig) return orig.kernelFunc(args);
     if (!isNhwc(a.dataFormat)) throw new Error(`Conv2DBackpropFilter: only NHWC is supported on this backend (got ${a.dataFormat})`);
-    return conv2dFilterGrad(asTensor(x!), asTensor(dy!), a.filterShape, a.strides, a.pad, a.dimRoundingMode);
+    return withTensors([x, dy], (xt, dyt) => conv2dFilterGrad(xt, dyt, a.filterShape, a.strides, a.pad, a.dimRoundingMode));
   };
 }
 
@@ -62,11 +80,10 @@ function inputGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   return (args) => {
     const { dy, filter } = args.inputs as unknown as tf.Conv2DBackpropInputInputs;
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    const out = isNhwc(a.dataFormat)
-      ? conv2dInputGrad(asTensor(dy!), asTensor(filter!), a.inputShape, a.strides, a.pad, a.dimRoundingMode)
-      : null;
-    if (out) return out;
-    if (!orig) throw new Error('Conv2DBackpropInput: no stock kernel to fall back to');
+    if (isNhwc(a.dataFormat)) {
+      return withTensors([dy, filter], (dyt, ft) => conv2dInputGrad(dyt, ft, a.inputShape, a.strides, a.pad, a.dimRoundingMode));
+    }
+    if (!orig) throw new Error(`Conv2DBackpropInput: only NHWC is supported on this backend (got ${a.dataFormat})`);
     return orig.kernelFunc(args);
   };
 }

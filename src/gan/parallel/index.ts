@@ -19,7 +19,10 @@
  *   const par = await DataParallel.start(state, cfg);   // copies state to the worker
  *   r = await par.step(state, real, z);                  // instead of trainStep(state, real, z)
  *   await par.averageBatchNormStats(state);              // before saving a checkpoint
- *   await par.sync(state);  // after changing state outside step() (resume, restore)
+ *   await par.sync(state);  // after changing weights/Adam outside step() (resume, restore)
+ * Counters (step, freezeCount, running means) and options are taken from the
+ * main replica at every step, so resetting running means or changing options
+ * on `state` needs no call.
  *   await par.close();
  */
 import { Worker } from 'node:worker_threads';
@@ -27,7 +30,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { tf, backendInfo } from '../../tf/index.ts';
 import type { GanConfig } from '../model.ts';
-import { trainStep, type GanTrainState, type StepResult, type TrainOptions } from '../train-step.ts';
+import { trainStep, type GanTrainState, type RunningMeans, type StepResult, type TrainOptions } from '../train-step.ts';
 import { SharedReducer, type SharedReducerInit } from './allreduce.ts';
 import { attachReducer, batchNormStats, setBatchNormStats, snapshotReplica, type ReplicaHooks, type ReplicaSnapshot } from './replica.ts';
 
@@ -44,11 +47,22 @@ export interface WorkerData {
 }
 
 export type WorkerRequest =
-  | { type: 'step'; real: Float32Array; realShape: [number, number, number, number]; z: Float32Array; zShape: [number, number]; weight: number }
+  | {
+      type: 'step';
+      real: Float32Array;
+      realShape: [number, number, number, number];
+      z: Float32Array;
+      zShape: [number, number];
+      weight: number;
+      /** The main replica's counters and options are authoritative; the worker copies them every step. */
+      running: RunningMeans;
+      step: number;
+      freezeCount: number;
+      opts: TrainOptions;
+    }
   | { type: 'sync'; snapshot: ReplicaSnapshot }
   | { type: 'getBatchNormStats' }
   | { type: 'setBatchNormStats'; stats: Float32Array[] }
-  | { type: 'resetRunningMeans' }
   | { type: 'snapshot' }
   | { type: 'close' };
 
@@ -182,7 +196,18 @@ export class DataParallel {
     const zHalf = (z1.dataSync() as Float32Array).slice();
     tf.dispose([r1, z1]);
     const done = this.request(
-      { type: 'step', real: realHalf, realShape: [b1, real.shape[1], real.shape[2], real.shape[3]], z: zHalf, zShape: [b1, z.shape[1]], weight: 1 - w0 },
+      {
+        type: 'step',
+        real: realHalf,
+        realShape: [b1, real.shape[1], real.shape[2], real.shape[3]],
+        z: zHalf,
+        zShape: [b1, z.shape[1]],
+        weight: 1 - w0,
+        running: { ...state.running },
+        step: state.step,
+        freezeCount: state.freezeCount,
+        opts: { ...state.opts },
+      },
       [realHalf.buffer, zHalf.buffer],
     );
     done.catch(() => {}); // observed below; avoid an unhandled rejection while we compute
@@ -206,12 +231,6 @@ export class DataParallel {
   /** Copies `state` (weights, BN statistics, Adam, counters) to the worker replica. */
   async sync(state: GanTrainState): Promise<void> {
     await this.request({ type: 'sync', snapshot: snapshotReplica(state) });
-  }
-
-  /** Resets the freezing running means on both replicas (the trainer does this at every epoch start). */
-  async resetRunningMeans(state: GanTrainState): Promise<void> {
-    state.resetRunningMeans();
-    await this.request({ type: 'resetRunningMeans' });
   }
 
   /**

@@ -28,6 +28,10 @@ async function main(): Promise<void> {
       switch (msg.type) {
         case 'step': {
           hooks.weight = msg.weight;
+          Object.assign(state.opts, msg.opts);
+          state.running = { ...msg.running };
+          state.step = msg.step;
+          state.freezeCount = msg.freezeCount;
           const saved = { ...state.running };
           const real = tf.tensor4d(msg.real, msg.realShape);
           const z = tf.tensor2d(msg.z, msg.zShape);
@@ -53,10 +57,6 @@ async function main(): Promise<void> {
         }
         case 'setBatchNormStats':
           setBatchNormStats(state, msg.stats);
-          reply({ type: 'synced' });
-          break;
-        case 'resetRunningMeans':
-          state.resetRunningMeans();
           reply({ type: 'synced' });
           break;
         case 'snapshot':
