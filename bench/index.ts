@@ -43,11 +43,19 @@ PyTorch (one thread) when /usr/bin/python3 can import torch, with the ratio.
 interface Timing {
   medianMs: number;
   bestMs: number;
+  /** CPU time per call (process, all threads), when measured. */
+  cpuMs?: number;
 }
 interface TrainFigure extends Timing {
   imagesPerSecond: number;
   /** Process CPU time per step (all threads). */
   cpuMsPerStep: number;
+  /**
+   * Images/s the CPU time allows when the threads get whole cores:
+   * batch / (cpu time per step / threads). On a shared machine this is the
+   * steadier figure; wall-clock images/s is what this run actually got.
+   */
+  cpuImagesPerSecond: number;
 }
 interface ConfigResult {
   config: GanConfig;
@@ -79,17 +87,19 @@ async function timeGenerator(G: tf.LayersModel, nz: number, quick: boolean): Pro
     for (let i = 0; i < 2; i++) await generate(G, latents, n);
     const times: number[] = [];
     const budget = performance.now() + (quick ? 600 : 1500);
+    const cpu0 = process.cpuUsage();
     while (times.length < 5 || (performance.now() < budget && times.length < 40)) {
       const t0 = performance.now();
       await generate(G, latents, n);
       times.push(performance.now() - t0);
     }
-    out[n] = { medianMs: median(times), bestMs: Math.min(...times) };
+    const cpu = process.cpuUsage(cpu0);
+    out[n] = { medianMs: median(times), bestMs: Math.min(...times), cpuMs: (cpu.user + cpu.system) / 1000 / times.length };
   }
   return out;
 }
 
-async function timeTraining(step: () => Promise<unknown> | unknown, steps: number): Promise<TrainFigure> {
+async function timeTraining(step: () => Promise<unknown> | unknown, steps: number, threads: number): Promise<TrainFigure> {
   await step(); // warm-up: kernel set-up, XNNPACK operators
   const times: number[] = [];
   const cpu0 = process.cpuUsage();
@@ -100,7 +110,14 @@ async function timeTraining(step: () => Promise<unknown> | unknown, steps: numbe
   }
   const cpu = process.cpuUsage(cpu0);
   const med = median(times);
-  return { medianMs: med, bestMs: Math.min(...times), imagesPerSecond: (TRAIN_BATCH * 1000) / med, cpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps };
+  const cpuMsPerStep = (cpu.user + cpu.system) / 1000 / steps;
+  return {
+    medianMs: med,
+    bestMs: Math.min(...times),
+    imagesPerSecond: (TRAIN_BATCH * 1000) / med,
+    cpuMsPerStep,
+    cpuImagesPerSecond: (TRAIN_BATCH * 1000 * threads) / cpuMsPerStep,
+  };
 }
 
 function torchAvailable(): boolean {
@@ -114,15 +131,25 @@ function runTorch(configs: GanConfig[], steps: number): Map<string, NonNullable<
   const r = spawnSync('/usr/bin/python3', [script, args], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return `PyTorch run failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`;
   const parsed = JSON.parse(r.stdout) as {
-    results: Array<{ config: GanConfig; generatorMs: Record<string, { median: number; best: number }>; train: { stepMs: number; bestStepMs: number; imagesPerSecond: number } }>;
+    results: Array<{
+      config: GanConfig;
+      generatorMs: Record<string, { median: number; best: number; cpu: number }>;
+      train: { stepMs: number; bestStepMs: number; cpuMsPerStep: number; imagesPerSecond: number };
+    }>;
   };
   const out = new Map<string, NonNullable<ConfigResult['torch']>>();
   for (const res of parsed.results) {
     const gen: Record<string, Timing> = {};
-    for (const [k, v] of Object.entries(res.generatorMs)) gen[k] = { medianMs: v.median, bestMs: v.best };
+    for (const [k, v] of Object.entries(res.generatorMs)) gen[k] = { medianMs: v.median, bestMs: v.best, cpuMs: v.cpu };
     out.set(labelOf(res.config), {
       generatorMs: gen,
-      train: { medianMs: res.train.stepMs, bestMs: res.train.bestStepMs, imagesPerSecond: res.train.imagesPerSecond, cpuMsPerStep: NaN },
+      train: {
+        medianMs: res.train.stepMs,
+        bestMs: res.train.bestStepMs,
+        imagesPerSecond: res.train.imagesPerSecond,
+        cpuMsPerStep: res.train.cpuMsPerStep,
+        cpuImagesPerSecond: (TRAIN_BATCH * 1000) / res.train.cpuMsPerStep,
+      },
     });
   }
   return out;
@@ -136,43 +163,64 @@ function fmt(x: number | undefined, digits = 1): string {
   return x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits);
 }
 
+function grid(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || !Number.isFinite(a / b) ? '-' : `${(a / b).toFixed(2)}x`;
+}
+
 function table(backend: BackendInfo, results: ConfigResult[], meta: Record<string, unknown>): string {
   const lines: string[] = [];
   lines.push(`Backend: ${backend.label} (${backend.reason})`);
-  lines.push(`Load average at start/end: ${meta.loadStart} / ${meta.loadEnd} on ${os.cpus().length} cores${meta.torch ? `; PyTorch ${meta.torch}` : ''}`);
+  lines.push(`Load average (1 min) at start/end: ${meta.loadStart} / ${meta.loadEnd} on ${os.cpus().length} cores${meta.torch ? `; PyTorch ${meta.torch}, 1 thread` : ''}`);
   lines.push('');
-  const head = ['model', 'G b1 ms', 'G b4 ms', 'G b16 ms', 'train img/s', 'cpu ms/step', '2-thread img/s', 'torch img/s', 'torch G b4 ms', 'tfjs/torch train'];
-  const rows = results.map((r) => {
-    const best = Math.max(r.train.imagesPerSecond, r.trainParallel?.imagesPerSecond ?? 0);
-    return [
-      r.label,
-      fmt(r.generatorMs[1]?.medianMs),
-      fmt(r.generatorMs[4]?.medianMs),
-      fmt(r.generatorMs[16]?.medianMs),
-      fmt(r.train.imagesPerSecond),
-      fmt(r.train.cpuMsPerStep, 0),
-      fmt(r.trainParallel?.imagesPerSecond),
-      fmt(r.torch?.train.imagesPerSecond),
-      fmt(r.torch?.generatorMs[4]?.medianMs),
-      r.torch ? `${fmt(best / r.torch.train.imagesPerSecond, 2)}x` : '-',
-    ];
-  });
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  lines.push(line(head));
-  lines.push(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows) lines.push(line(r));
+  lines.push('Generator latency, ms: median wall clock (CPU ms per call)');
+  const g = (t: Timing | undefined) => (t ? `${fmt(t.medianMs)} (${fmt(t.cpuMs)})` : '-');
+  lines.push(
+    ...grid(
+      ['model', 'batch 1', 'batch 4', 'batch 16', 'torch b1', 'torch b4', 'torch b16'],
+      results.map((r) => [r.label, ...GEN_BATCHES.map((b) => g(r.generatorMs[b])), ...GEN_BATCHES.map((b) => g(r.torch?.generatorMs[b]))]),
+    ),
+  );
+  lines.push('');
+  lines.push(`Training, batch ${TRAIN_BATCH}, images/s: wall clock | from CPU time (threads given whole cores)`);
+  lines.push(
+    ...grid(
+      ['model', '1 thread', '(cpu)', '2 threads', '(cpu)', 'torch', '(cpu)', 'tfjs/torch', '(cpu)'],
+      results.map((r) => {
+        const bestWall = Math.max(r.train.imagesPerSecond, r.trainParallel?.imagesPerSecond ?? 0);
+        const bestCpu = Math.max(r.train.cpuImagesPerSecond, r.trainParallel?.cpuImagesPerSecond ?? 0);
+        return [
+          r.label,
+          fmt(r.train.imagesPerSecond),
+          fmt(r.train.cpuImagesPerSecond),
+          fmt(r.trainParallel?.imagesPerSecond),
+          fmt(r.trainParallel?.cpuImagesPerSecond),
+          fmt(r.torch?.train.imagesPerSecond),
+          fmt(r.torch?.train.cpuImagesPerSecond),
+          ratio(bestWall, r.torch?.train.imagesPerSecond),
+          ratio(bestCpu, r.torch?.train.cpuImagesPerSecond),
+        ];
+      }),
+    ),
+  );
   const stock = results.filter((r) => r.generatorStockMs);
   if (stock.length) {
     lines.push('');
-    lines.push('Generator with the stock TensorFlow.js kernels (ms, batch 1/4/16):');
+    lines.push('Generator with the stock TensorFlow.js kernels, ms (batch 1/4/16):');
     for (const r of stock) lines.push(`  ${r.label}: ${GEN_BATCHES.map((b) => fmt(r.generatorStockMs![b]?.medianMs)).join(' / ')}`);
   }
   lines.push('');
   lines.push(
-    `Generator: median latency of generate() (inference mode). Training: batch ${TRAIN_BATCH}, the trainer's trainStep ` +
-      '(D on real + fake, G non-saturating, Adam, weight decay; freezing off), median of the timed steps; ' +
-      '2-thread = src/gan/parallel data-parallel (half batch per thread). tfjs/torch uses the better tfjs figure.',
+    'Generator: generate() in inference mode. Training: the trainer\'s trainStep (D on real and fake, non-saturating G, ' +
+      'Adam, weight decay; freezing off), median of the timed steps; 2 threads = src/gan/parallel (half batch per thread). ' +
+      'PyTorch: bench/torch_dcgan.py, same architecture, canonical DCGAN step. tfjs/torch compares the better tfjs figure. ' +
+      '"cpu" columns: batch x threads / CPU time per step, i.e. the rate if the threads had whole cores; they move much ' +
+      'less than wall clock when other processes share the machine.',
   );
   return lines.join('\n');
 }
@@ -234,13 +282,13 @@ async function main(): Promise<void> {
     const real = tf.randomUniform([TRAIN_BATCH, config.imageSize, config.imageSize, config.channels], -1, 1, 'float32', 1) as tf.Tensor4D;
     const z = tf.randomNormal([TRAIN_BATCH, config.nz], 0, 1, 'float32', 2) as tf.Tensor2D;
     progress(`${label}: training, one thread (${steps} steps)`);
-    const train = await timeTraining(() => trainStep(state, real, z), steps);
+    const train = await timeTraining(() => trainStep(state, real, z), steps, 1);
     let trainParallel: TrainFigure | undefined;
     if (parallel) {
       progress(`${label}: training, two threads (${steps} steps)`);
-      const par = await DataParallel.start(state, config);
+      const par = await DataParallel.start(state);
       try {
-        trainParallel = await timeTraining(() => par.step(state, real, z), steps);
+        trainParallel = await timeTraining(() => par.step(state, real, z), steps, 2);
       } finally {
         await par.close();
       }

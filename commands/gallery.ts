@@ -6,7 +6,6 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { loadGeneratorCheckpoint } from '../src/gan/checkpoint.ts';
 import { generate } from '../src/gan/generate.ts';
-import { renderGrid } from '../src/render/grid.ts';
 import { intOption } from '../src/bot/design-message.ts';
 import { UserError } from '../src/bot/errors.ts';
 import { bytesToLatent, type DesignRow } from '../src/bot/store.ts';
@@ -95,7 +94,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const per = shape.h * shape.w * shape.c;
   const all = new Float32Array(shown.length * per);
   shown.forEach((t, k) => all.set(t.px!, k * per));
-  const png = await renderGrid(all, { n: shown.length, ...shape }, {
+  const png = await ctx.renderer.grid(all, { n: shown.length, ...shape }, {
     cols: Math.min(4, shown.length),
     tile: 192,
     labels: shown.map((t, k) => `${k + 1}. ${t.votes} VOTE${t.votes === 1 ? '' : 'S'}${t.sub ? '*' : ''}`),

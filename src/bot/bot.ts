@@ -14,6 +14,7 @@ import { initTf } from '../tf/index.ts';
 import { createClient } from './client.ts';
 import { loadCommands, registerCommands } from './commands.ts';
 import { GenerationService, type GenerationOptions, type GeneratorInfo } from './generation.ts';
+import { WorkerRenderer, inlineRenderer, type Renderer } from './render-pool.ts';
 import { createRouter, type Router } from './router.ts';
 import { Store } from './store.ts';
 import { TrainerRunner, type TrainerRunnerOptions } from './trainer-runner.ts';
@@ -31,6 +32,8 @@ export interface BotOptions {
   commandsDir?: string;
   /** Scheduled training: false disables it; an object overrides runner options. Default: on. */
   trainer?: boolean | Partial<TrainerRunnerOptions>;
+  /** PNG renderer; default a worker thread ('inline' renders on the event loop). */
+  renderer?: Renderer | 'inline';
   /** Register slash commands once ready (default true). */
   registerCommands?: boolean;
   onVote?: (e: VoteEvent) => void;
@@ -81,6 +84,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     client,
     store,
     generation,
+    renderer: opts.renderer === 'inline' ? inlineRenderer() : (opts.renderer ?? new WorkerRenderer(log.child({ part: 'render' }))),
     isAdmin: (id) => admins.has(id),
   };
   if (opts.trainer !== false) {
@@ -133,6 +137,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       await client.destroy();
       await ctx.trainer?.stop();
       await generation.close();
+      await ctx.renderer.close();
       if (ownsDb) await db.$disconnect();
       log.info('shut down');
     })());

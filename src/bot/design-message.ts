@@ -12,7 +12,6 @@ import {
   type ChatInputCommandInteraction,
   type Message,
 } from 'discord.js';
-import { renderGrid, renderSingle } from '../render/grid.ts';
 import type { DesignRow } from './store.ts';
 import type { BotContext } from './types.ts';
 import { UserError } from './errors.ts';
@@ -95,8 +94,8 @@ export async function postDesigns(
     })),
   );
   const png = req.single
-    ? await renderSingle(result.pixels, result.shape, 0, { size: 512 })
-    : await renderGrid(result.pixels, result.shape, {
+    ? await ctx.renderer.single(result.pixels, result.shape, 0, { size: 512 })
+    : await ctx.renderer.grid(result.pixels, result.shape, {
         cols: req.n <= 2 ? req.n : 2,
         tile: 256,
         // Grid numbers match the vote emoji; no ids, so the same seed gives the same PNG bytes.

@@ -10,6 +10,7 @@ import type {
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { GenerationService } from './generation.ts';
+import type { Renderer } from './render-pool.ts';
 import type { Store } from './store.ts';
 import type { TrainerRunner } from './trainer-runner.ts';
 
@@ -19,6 +20,8 @@ export interface BotContext {
   client: Client;
   store: Store;
   generation: GenerationService;
+  /** PNG rendering (a worker thread, off the event loop). */
+  renderer: Renderer;
   /** Absent when scheduled training is disabled (e.g. in some tests). */
   trainer?: TrainerRunner;
   isAdmin(userId: string): boolean;

@@ -56,7 +56,7 @@ export class Rng {
   }
 
   getState(): RngState {
-    return { s: [this.a, this.b, this.c, this.d], spare: this.spare };
+    return { s: [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0], spare: this.spare };
   }
 
   setState(state: RngState): void {

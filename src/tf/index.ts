@@ -55,13 +55,15 @@ function loadNative(): { pkg?: string; error?: string } {
  * import, so the whole activation is wrapped.
  */
 async function withoutNewCrashListeners<T>(fn: () => Promise<T>): Promise<T> {
-  const events = ['unhandledRejection', 'uncaughtException'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  // Typed loosely: Node's overloads don't accept a union of event names.
+  const proc = process as unknown as NodeJS.EventEmitter;
+  const events = ['unhandledRejection', 'uncaughtException'];
+  const before = new Map(events.map((e) => [e, new Set(proc.listeners(e))]));
   try {
     return await fn();
   } finally {
     for (const e of events) {
-      for (const l of process.listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l as never);
+      for (const l of proc.listeners(e)) if (!before.get(e)!.has(l)) proc.removeListener(e, l as (...a: unknown[]) => void);
     }
   }
 }

@@ -204,8 +204,9 @@ describe('/shoe', () => {
     expect(r2.message.attachments[0].data.equals(r1.message.attachments[0].data)).toBe(true);
   });
 
-  it('never writes the token to the logs', () => {
+  it('never writes the token to the logs, and rendered in the worker thread throughout', () => {
     expect(h.logLines.length).toBeGreaterThan(10);
     expect(h.logLines.join('\n')).not.toContain(h.fake.token);
+    expect(h.logLines.filter((l) => l.includes('render worker unavailable'))).toEqual([]);
   });
 });

@@ -247,7 +247,6 @@ export class FakeDiscord {
   private wss!: WebSocketServer;
   private sessions = new Map<string, Session>();
   private sockets = new Set<WebSocket>();
-  private counter = 0;
   private requestWaiters: Waiter<RecordedRequest>[] = [];
   private gatewayWaiters: Waiter<GatewayRecord>[] = [];
   private replyWaiters: Waiter<{ token: string; reply: InteractionReply }>[] = [];
@@ -256,7 +255,7 @@ export class FakeDiscord {
   private readonly onLog?: (line: string) => void;
   private closed = false;
 
-  private constructor(private readonly opts: FakeDiscordOptions) {
+  private constructor(opts: FakeDiscordOptions) {
     this.token = opts.token ?? `fake.${randomBytes(12).toString('hex')}`;
     this.applicationId = opts.applicationId ?? snowflake();
     this.botUser = { id: opts.botUser?.id ?? this.applicationId, username: opts.botUser?.username ?? 'shoebot', bot: true };

@@ -7,7 +7,9 @@ import { initTf, tf } from '../../src/tf/index.ts';
 import { buildDiscriminator, buildGenerator, type GanConfig } from '../../src/gan/model.ts';
 import { Adam, DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep, type StepResult } from '../../src/gan/train-step.ts';
 import { latentsForSeed, Rng } from '../../src/gan/latent.ts';
-import { DataParallel } from '../../src/gan/parallel/index.ts';
+import { createDataParallelStepper, DataParallel } from '../../src/gan/parallel/index.ts';
+import { runTraining } from '../../src/gan/trainer.ts';
+import { syntheticDataset, tmpModelsDir, TINY } from '../gan/helpers.ts';
 
 const CFG: GanConfig = { imageSize: 32, channels: 1, nz: 8, ngf: 4, ndf: 4 };
 const HALF = 3;
@@ -39,7 +41,7 @@ let par: DataParallel;
 beforeAll(async () => {
   await initTf('wasm');
   state = newState();
-  par = await DataParallel.start(state, CFG);
+  par = await DataParallel.start(state);
 });
 
 afterAll(async () => {
@@ -134,5 +136,28 @@ describe('DataParallel', () => {
     expect(state.optD.apply).toBe(Adam.prototype.apply);
     expect(state.optG.apply).toBe(Adam.prototype.apply);
     await expect(par.step(state, real, z)).rejects.toThrow(/closed/);
+  });
+});
+
+describe('createDataParallelStepper', () => {
+  it('drives runTraining as its stepFn and leaves nothing behind', async () => {
+    const dp = createDataParallelStepper();
+    const before = tf.memory().numTensors;
+    try {
+      const res = await runTraining({
+        modelsDir: tmpModelsDir(),
+        dataset: syntheticDataset(16),
+        steps: 3,
+        config: TINY,
+        trainOptions: { batchSize: 4 },
+        seed: 3,
+        stepFn: dp.stepFn,
+      });
+      expect(res.steps).toBe(3);
+      expect(Number.isFinite(res.lossD) && Number.isFinite(res.lossG)).toBe(true);
+    } finally {
+      await dp.close();
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

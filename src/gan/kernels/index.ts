@@ -104,12 +104,15 @@ function tileKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
 }
 
 /**
- * Registers shoebot's convolution-gradient kernels for `backend` (idempotent;
- * call after the backend is active). No tensors in or out.
+ * Registers shoebot's kernels for `backend` (idempotent; call after the
+ * backend is active). No tensors in or out. On the pure-JS CPU backend the
+ * phase-split Conv2DBackpropInput is not faster than the stock loop (the JS
+ * Conv2D it would call is no quicker), so only the filter gradient and Tile
+ * are replaced there.
  */
 export function registerFastKernels(backend: Backend): void {
   replace(backend, 'Conv2DBackpropFilter', filterGradKernel);
-  replace(backend, 'Conv2DBackpropInput', inputGradKernel);
+  if (backend === 'wasm') replace(backend, 'Conv2DBackpropInput', inputGradKernel);
   replace(backend, 'Tile', tileKernel);
 }
 
@@ -130,6 +133,6 @@ export function restoreStockKernels(backend: Backend): void {
 
 /** Whether shoebot's kernels are currently registered for `backend`. */
 export function fastKernelsActive(backend: Backend): boolean {
-  const k = tf.getKernel('Conv2DBackpropInput', backend) as MarkedConfig | undefined;
+  const k = tf.getKernel('Conv2DBackpropFilter', backend) as MarkedConfig | undefined;
   return !!k && MARK in k;
 }

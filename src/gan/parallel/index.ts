@@ -16,7 +16,7 @@
  * call averageBatchNormStats() before a checkpoint.
  *
  * Usage (in the trainer process, after initTf):
- *   const par = await DataParallel.start(state, cfg);   // copies state to the worker
+ *   const par = await DataParallel.start(state);         // copies state to the worker
  *   r = await par.step(state, real, z);                  // instead of trainStep(state, real, z)
  *   await par.averageBatchNormStats(state);              // before saving a checkpoint
  *   await par.sync(state);  // after changing weights/Adam outside step() (resume, restore)
@@ -29,7 +29,6 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { tf, backendInfo } from '../../tf/index.ts';
-import type { GanConfig } from '../model.ts';
 import { trainStep, type GanTrainState, type RunningMeans, type StepResult, type TrainOptions } from '../train-step.ts';
 import { SharedReducer, type SharedReducerInit } from './allreduce.ts';
 import { attachReducer, batchNormStats, setBatchNormStats, snapshotReplica, type ReplicaHooks, type ReplicaSnapshot } from './replica.ts';
@@ -39,7 +38,9 @@ export { SharedReducer, ReplicaAbortedError } from './allreduce.ts';
 /** Passed to the worker at start. */
 export interface WorkerData {
   backend: 'wasm' | 'cpu';
-  config: GanConfig;
+  /** Layers topologies (model.toJSON) of the generator and discriminator: the worker rebuilds exactly these. */
+  generatorTopology: unknown;
+  discriminatorTopology: unknown;
   trainOptions: TrainOptions;
   snapshot: ReplicaSnapshot;
   reducer: SharedReducerInit;
@@ -107,9 +108,14 @@ export class DataParallel {
     /** The backend the worker replica runs on. */
     readonly workerBackend: string,
   ) {
+    // Idle, the worker must not keep the process alive (a trainer that forgets
+    // close() still exits); during a request it must (or Node could exit while
+    // we await its reply).
+    worker.unref();
     worker.on('message', (m: WorkerReply) => {
       const p = this.pending;
       this.pending = undefined;
+      worker.unref();
       if (m.type === 'error') {
         this.broken ??= new Error(`training worker failed: ${m.message}`);
         p?.reject(this.broken);
@@ -131,7 +137,7 @@ export class DataParallel {
    * and hooks the all-reduce into `state`'s optimisers. Resolves once the
    * worker's backend is ready (a few seconds: WASM start-up + model build).
    */
-  static async start(state: GanTrainState, config: GanConfig, opts: DataParallelOptions = {}): Promise<DataParallel> {
+  static async start(state: GanTrainState, opts: DataParallelOptions = {}): Promise<DataParallel> {
     const active = backendInfo()?.name;
     const backend = opts.backend ?? (active === 'wasm' || active === 'cpu' ? active : undefined);
     if (!backend) throw new Error(`data-parallel training needs the wasm or cpu backend (active: ${active ?? 'none'})`);
@@ -140,7 +146,8 @@ export class DataParallel {
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const data: WorkerData = {
       backend,
-      config,
+      generatorTopology: state.generator.toJSON(undefined, false),
+      discriminatorTopology: state.discriminator.toJSON(undefined, false),
       trainOptions: state.opts,
       snapshot: snapshotReplica(state),
       reducer: init,
@@ -173,6 +180,7 @@ export class DataParallel {
     if (this.pending) return Promise.reject(new Error('DataParallel: one request at a time'));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
+      this.worker.ref();
       this.worker.postMessage(msg, transfer);
     });
   }
@@ -272,4 +280,48 @@ export class DataParallel {
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
   }
+}
+
+/** A trainer `stepFn` running data-parallel, started lazily on the first step. */
+export interface DataParallelStepper {
+  /** Pass as runTraining's `stepFn`. Same contract as trainStep; needs batch >= 2. */
+  stepFn: (state: GanTrainState, real: tf.Tensor4D, z: tf.Tensor2D) => Promise<StepResult>;
+  /** Averages BN statistics of both replicas into `state` (optional, before a checkpoint). */
+  averageBatchNormStats(state: GanTrainState): Promise<void>;
+  /** Stops the worker (call when training ends, also on errors). */
+  close(): Promise<void>;
+}
+
+/**
+ * Data-parallel training as a drop-in for trainStep: the worker replica is
+ * started from the state the first step sees (after any resume), and
+ * restarted if a later step brings a different state object.
+ *
+ *   const dp = createDataParallelStepper();
+ *   try { await runTraining({ ...opts, stepFn: dp.stepFn }); } finally { await dp.close(); }
+ */
+export function createDataParallelStepper(opts: DataParallelOptions = {}): DataParallelStepper {
+  let par: DataParallel | undefined;
+  let owner: GanTrainState | undefined;
+  return {
+    async stepFn(state, real, z) {
+      if (par && owner !== state) {
+        await par.close();
+        par = undefined;
+      }
+      if (!par) {
+        par = await DataParallel.start(state, opts);
+        owner = state;
+      }
+      return par.step(state, real, z);
+    },
+    async averageBatchNormStats(state) {
+      if (par && owner === state) await par.averageBatchNormStats(state);
+    },
+    async close() {
+      await par?.close();
+      par = undefined;
+      owner = undefined;
+    },
+  };
 }

@@ -6,7 +6,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { tf, initTf, backendInfo } from '../../tf/index.ts';
-import { buildDiscriminator, buildGenerator } from '../model.ts';
 import { GanTrainState, trainStep, type StepResult } from '../train-step.ts';
 import { SharedReducer } from './allreduce.ts';
 import { attachReducer, batchNormStats, restoreReplica, setBatchNormStats, snapshotReplica } from './replica.ts';
@@ -18,7 +17,8 @@ const reply = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage
 
 async function main(): Promise<void> {
   await initTf(init.backend);
-  const state = new GanTrainState(buildGenerator(init.config), buildDiscriminator(init.config), init.trainOptions);
+  const fromTopology = (t: unknown) => tf.models.modelFromJSON({ modelTopology: t as tf.io.ModelJSON['modelTopology'] });
+  const state = new GanTrainState(await fromTopology(init.generatorTopology), await fromTopology(init.discriminatorTopology), init.trainOptions);
   restoreReplica(state, init.snapshot);
   const reducer = new SharedReducer(init.reducer, 1, init.timeoutMs);
   const hooks = attachReducer(state, reducer);
