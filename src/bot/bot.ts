@@ -64,7 +64,13 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   const store = new Store(db);
 
   const admins = new Set(config.ADMIN_USER_IDS);
-  const generation = new GenerationService({ exemptUserIds: [...admins], log: log.child({ part: 'generation' }), ...opts.generation });
+  const generation = new GenerationService({
+    exemptUserIds: [...admins],
+    rateLimit: { count: config.SHOE_RATE_PER_MINUTE, windowMs: 60_000 },
+    maxQueue: config.SHOE_QUEUE_MAX,
+    log: log.child({ part: 'generation' }),
+    ...opts.generation,
+  });
   let generator = opts.generator;
   if (generator === undefined) {
     try {
@@ -92,6 +98,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       config,
       store,
       generation,
+      qualityMargin: config.QUALITY_MARGIN,
       log: log.child({ part: 'trainer' }),
       ...(typeof opts.trainer === 'object' ? opts.trainer : {}),
     });

@@ -35,6 +35,12 @@ const schema = z.object({
     .default('0 3 * * *')
     .refine((c) => validateCron(c), 'is not a valid cron expression (e.g. "0 3 * * *" = nightly at 03:00)'),
   TRAIN_STEPS: z.coerce.number().int().min(1).max(10_000_000).default(2000),
+  /** Relative margin of the hot-swap quality gate (0.1 = reject a candidate >10% worse). */
+  QUALITY_MARGIN: z.coerce.number().min(0).max(10).default(0.1),
+  /** Per-member /shoe requests allowed per minute (admins are exempt). */
+  SHOE_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1000).default(5),
+  /** Generation requests that may wait at once before members are told the bot is busy. */
+  SHOE_QUEUE_MAX: z.coerce.number().int().min(1).max(10_000).default(32),
   TF_BACKEND: z.enum(TF_BACKENDS).default('auto'),
   ADMIN_USER_IDS: z
     .string()
