@@ -9,7 +9,6 @@
  *   phase split runs on XNNPACK.
  * - Tile: batch norm's gradient tiles per-channel vectors to the activation's
  *   shape; the stock WASM Tile costs ~100 ms per call at DCGAN sizes.
- * - LeakyRelu (WASM): max(x, alpha*x), ~4x faster than the stock loop.
  * The gradients of the two convolution kernels (tfjs-core's) call Conv2D and
  * these kernels again, so the generator's and discriminator's backward
  * passes all take the fast paths.
@@ -22,8 +21,8 @@ export { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
 export { tileArray } from './tile.ts';
 
 type Backend = 'wasm' | 'cpu';
-type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile' | 'LeakyRelu';
-const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'LeakyRelu'];
+type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile';
+const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile'];
 
 /** Marks our kernel configs so registering twice never wraps our own kernel as the "original". */
 const MARK = Symbol.for('shoebot.fastKernel');
@@ -105,23 +104,6 @@ function tileKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
 }
 
 /**
- * LeakyRelu as max(x, alpha*x) (valid for 0 <= alpha <= 1): two vectorised
- * kernels, ~4x faster than WASM's own LeakyRelu loop (the discriminator runs it
- * on every activation three times per training step).
- */
-function leakyReluKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
-  return (args) => {
-    const x = (args.inputs as unknown as tf.LeakyReluInputs).x!;
-    const { alpha } = args.attrs as unknown as tf.LeakyReluAttrs;
-    if (x.dtype !== 'float32' || !(alpha >= 0 && alpha <= 1)) {
-      if (!orig) throw new Error(`LeakyRelu: unsupported dtype ${x.dtype} / alpha ${alpha}`);
-      return orig.kernelFunc(args);
-    }
-    return withTensors([x], (xt) => tf.tidy(() => tf.maximum(xt, tf.mul(xt, tf.scalar(alpha)))));
-  };
-}
-
-/**
  * Registers shoebot's kernels for `backend` (idempotent; call after the
  * backend is active). No tensors in or out. On the pure-JS CPU backend the
  * phase-split Conv2DBackpropInput is not faster than the stock loop (the JS
@@ -132,7 +114,6 @@ export function registerFastKernels(backend: Backend): void {
   replace(backend, 'Conv2DBackpropFilter', filterGradKernel);
   if (backend === 'wasm') replace(backend, 'Conv2DBackpropInput', inputGradKernel);
   replace(backend, 'Tile', tileKernel);
-  if (backend === 'wasm') replace(backend, 'LeakyRelu', leakyReluKernel);
 }
 
 /**
