@@ -25,6 +25,8 @@ Run:
   --no-activate         do not make the new checkpoint the active one
   --no-eval             skip the quality metrics (KID/FID/sneaker share) at the end
   --backend B           auto | wasm | cpu | tensorflow (default: TF_BACKEND)
+  --threads N           1, or 2 = data-parallel over two cores (WASM/CPU backends; a worker
+                        thread holds a second replica, gradients are averaged every step)
 
 Model (from scratch only; a resumed run keeps its checkpoint's):
   --image-size S        32 | 64 | 128 (default 32; must match the dataset)
@@ -68,6 +70,8 @@ export interface TrainCliArgs {
   activate: boolean;
   evaluate: boolean;
   backend?: 'auto' | 'wasm' | 'cpu' | 'tensorflow';
+  /** 1 = single thread; 2 = data-parallel (src/gan/parallel). */
+  threads?: number;
   config: Partial<GanConfig>;
   trainOptions: Partial<TrainOptions>;
 }
@@ -112,6 +116,7 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
         'no-activate': { type: 'boolean' },
         'no-eval': { type: 'boolean' },
         backend: { type: 'string' },
+        threads: { type: 'string' },
         'image-size': { type: 'string' },
         channels: { type: 'string' },
         nz: { type: 'string' },
@@ -200,5 +205,7 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
   const ce = num('checkpoint-every', v['checkpoint-every'], { int: true, min: 1 });
   if (ce !== undefined) out.checkpointEvery = ce;
   if (backend !== undefined) out.backend = backend as TrainCliArgs['backend'];
+  const threads = num('threads', v.threads, { int: true, min: 1, max: 2 });
+  if (threads !== undefined) out.threads = threads;
   return out;
 }

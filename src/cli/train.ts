@@ -9,7 +9,7 @@ import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { listCheckpoints, setActiveCheckpoint } from '../gan/checkpoint.ts';
-import { runTraining } from '../gan/trainer.ts';
+import { runTraining, threadingHooks } from '../gan/trainer.ts';
 import { parseTrainArgs, TRAIN_HELP, UsageError } from './train-args.ts';
 
 function fmtDuration(s: number): string {
@@ -90,8 +90,11 @@ async function main(): Promise<number> {
     barShown = false;
   };
 
-  err.write(`train: backend ${info.label} (${info.reason})\n`);
+  const threading = await threadingHooks(args.threads ?? 1);
+  err.write(`train: backend ${info.label} (${info.reason}); ${threading.description}\n`);
   const result = await runTraining({
+    ...(threading.stepFn ? { stepFn: threading.stepFn } : {}),
+    ...(threading.beforeCheckpoint ? { beforeCheckpoint: threading.beforeCheckpoint } : {}),
     modelsDir,
     dataset: datasetDir,
     steps,
@@ -146,6 +149,7 @@ async function main(): Promise<number> {
       err.write(`checkpoint ${c.version} (step ${c.step})${c.active ? ' [active]' : ''}${m ? ` ${m}` : ''}\n  ${c.dir}\n`);
     },
   });
+  await threading.close();
   clearBar();
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onSigint);

@@ -19,7 +19,7 @@ import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { readManifest } from './checkpoint.ts';
-import { runTraining } from './trainer.ts';
+import { runTraining, threadingHooks } from './trainer.ts';
 import type { BotToTrainer, TrainerToBot } from './protocol.ts';
 import { parseTrainArgs, UsageError } from '../cli/train-args.ts';
 
@@ -68,33 +68,41 @@ async function main(): Promise<number> {
   const hasActive = Boolean((await readManifest(modelsDir)).active);
   const datasetDir = resolveDatasetDir(args.dataset ?? DEFAULT_DATASET, cfg.DATA_DIR);
 
-  const result = await runTraining({
-    modelsDir,
-    dataset: datasetDir,
-    steps: args.steps ?? cfg.TRAIN_STEPS,
-    resume: args.resume || hasActive,
-    config: args.config,
-    trainOptions: args.trainOptions,
-    ...(args.seed !== undefined ? { seed: args.seed } : {}),
-    ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
-    ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),
-    ...(args.maxMinutes !== undefined ? { maxSeconds: args.maxMinutes * 60 } : {}),
-    activate: activateResult,
-    evaluate: args.evaluate,
-    shouldStop: () => stop,
-    logger,
-    onStarted: (s) => {
-      void send({
-        type: 'started',
-        runStartStep: s.runStartStep,
-        targetStep: s.targetStep,
-        backend: info.label,
-        config: { ...s.config, ...s.trainOptions, ...(s.resumedFrom ? { resumedFrom: s.resumedFrom } : {}) },
-      });
-    },
-    onProgress: (p) => void send(p),
-    onCheckpoint: (c) => void send({ type: 'checkpoint', version: c.version, dir: c.dir, step: c.step, metrics: c.metrics }),
-  });
+  const threading = await threadingHooks(args.threads ?? 1);
+  let result;
+  try {
+    result = await runTraining({
+      ...(threading.stepFn ? { stepFn: threading.stepFn } : {}),
+      ...(threading.beforeCheckpoint ? { beforeCheckpoint: threading.beforeCheckpoint } : {}),
+      modelsDir,
+      dataset: datasetDir,
+      steps: args.steps ?? cfg.TRAIN_STEPS,
+      resume: args.resume || hasActive,
+      config: args.config,
+      trainOptions: args.trainOptions,
+      ...(args.seed !== undefined ? { seed: args.seed } : {}),
+      ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
+      ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),
+      ...(args.maxMinutes !== undefined ? { maxSeconds: args.maxMinutes * 60 } : {}),
+      activate: activateResult,
+      evaluate: args.evaluate,
+      shouldStop: () => stop,
+      logger,
+      onStarted: (s) => {
+        void send({
+          type: 'started',
+          runStartStep: s.runStartStep,
+          targetStep: s.targetStep,
+          backend: info.label,
+          config: { ...s.config, ...s.trainOptions, ...(s.resumedFrom ? { resumedFrom: s.resumedFrom } : {}) },
+        });
+      },
+      onProgress: (p) => void send(p),
+      onCheckpoint: (c) => void send({ type: 'checkpoint', version: c.version, dir: c.dir, step: c.step, metrics: c.metrics }),
+    });
+  } finally {
+    await threading.close();
+  }
   await send({
     type: 'done',
     stopped: result.stopped,

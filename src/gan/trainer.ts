@@ -61,6 +61,8 @@ export interface TrainRunOptions {
    * worker threads). Must update `state` exactly as trainStep does.
    */
   stepFn?: (state: GanTrainState, real: tf.Tensor4D, z: tf.Tensor2D) => StepResult | Promise<StepResult>;
+  /** Awaited before every checkpoint is written (e.g. to average a data-parallel replica's BN statistics). */
+  beforeCheckpoint?: (state: GanTrainState) => Promise<void>;
   /** Polled between steps; true = stop at this step boundary and checkpoint. */
   shouldStop?: () => boolean;
   onStarted?: (info: { runStartStep: number; targetStep: number; backend: string; config: GanConfig; trainOptions: TrainOptions; resumedFrom?: string }) => void;
@@ -251,6 +253,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     let lastMetrics: CheckpointMetrics = {};
 
     const checkpoint = async (final: boolean): Promise<void> => {
+      await opts.beforeCheckpoint?.(state);
       const elapsed = (performance.now() - t0) / 1000;
       let metrics: CheckpointMetrics = {};
       if (final && opts.evaluate) {
@@ -400,4 +403,34 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     state.generator.dispose();
     state.discriminator.dispose();
   }
+}
+
+export interface ThreadingHooks {
+  stepFn?: TrainRunOptions['stepFn'];
+  beforeCheckpoint?: TrainRunOptions['beforeCheckpoint'];
+  /** Human description for logs. */
+  description: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Step hooks for `threads` (1 or 2). With 2 on the WASM/CPU backends, training
+ * runs data-parallel (src/gan/parallel: a worker-thread replica, gradients
+ * averaged every step; BN statistics averaged before each checkpoint). The
+ * native backend already uses every core, so 2 is ignored there.
+ */
+export async function threadingHooks(threads: number): Promise<ThreadingHooks> {
+  const backend = tf.getBackend();
+  if (threads < 2) return { description: '1 thread', close: async () => {} };
+  if (backend !== 'wasm' && backend !== 'cpu') {
+    return { description: `native backend (${backend}) manages its own threads; --threads ignored`, close: async () => {} };
+  }
+  const { createDataParallelStepper } = await import('./parallel/index.ts');
+  const dp = createDataParallelStepper();
+  return {
+    stepFn: dp.stepFn,
+    beforeCheckpoint: (state) => dp.averageBatchNormStats(state),
+    description: `2 threads (data-parallel, ${backend})`,
+    close: () => dp.close(),
+  };
 }
