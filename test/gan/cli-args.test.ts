@@ -13,6 +13,7 @@ describe('npm run train flags', () => {
     expect(parseTrainArgs(['--resume', '20261128-120000-s000100']).resume).toBe('20261128-120000-s000100');
     expect(parseTrainArgs([]).resume).toBe(false);
     expect(parseTrainArgs(['--freeze-ratio', '0.5', '--real-label', '0.8']).trainOptions).toEqual({ freezeRatio: 0.5, realLabel: 0.8 });
+    expect(parseTrainArgs(['--threads', '2']).threads).toBe(2);
   });
 
   it('rejects bad values with one readable line', () => {
@@ -20,6 +21,7 @@ describe('npm run train flags', () => {
     expect(() => parseTrainArgs(['--image-size', '48'])).toThrow('--image-size must be 32, 64 or 128, got 48');
     expect(() => parseTrainArgs(['--channels', '2'])).toThrow(/--channels must be 1 or 3/);
     expect(() => parseTrainArgs(['--wd-mode', 'x'])).toThrow(/--wd-mode must be l2 or decoupled/);
+    expect(() => parseTrainArgs(['--threads', '3'])).toThrow('--threads must be <= 2, got 3');
     expect(() => parseTrainArgs(['--nope'])).toThrow(/Unknown option '--nope' \(see --help\)/);
     expect(TRAIN_HELP).toMatch(/--resume/);
   });

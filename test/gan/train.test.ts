@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
-import { runTraining } from '../../src/gan/trainer.ts';
+import { runTraining, threadingHooks } from '../../src/gan/trainer.ts';
 import {
   listCheckpoints,
   loadGeneratorCheckpoint,
@@ -149,6 +149,31 @@ describe('training + checkpoints', () => {
     await expect(runTraining({ modelsDir: dir, dataset: data, steps: 1, resume: true, config: { ngf: 8 } })).rejects.toThrow(
       /is ngf=4, not ngf=8: a resumed run keeps its architecture/,
     );
+  });
+
+  it('trains data-parallel with --threads 2 (worker replica) and writes a loadable checkpoint', async () => {
+    const dir = newDir();
+    const hooks = await threadingHooks(2);
+    expect(hooks.description).toMatch(/2 threads/);
+    try {
+      const r = await runTraining({
+        modelsDir: dir,
+        dataset: data,
+        steps: 3,
+        config: TINY,
+        trainOptions,
+        seed: 4,
+        stepFn: hooks.stepFn!,
+        beforeCheckpoint: hooks.beforeCheckpoint!,
+      });
+      expect(r.step).toBe(3);
+      expect(Number.isFinite(r.lossD)).toBe(true);
+    } finally {
+      await hooks.close();
+    }
+    const g = await loadGeneratorCheckpoint(dir);
+    expect(g.step).toBe(3);
+    g.model.dispose();
   });
 
   it('refuses a dataset that does not fit the model', async () => {
