@@ -125,10 +125,18 @@ export function conv2dInputGrad(
   if (ho === 1 && wo === 1 && top === 0 && left === 0 && H === fh && W === fw) {
     // A 1x1 input spread over the whole filter window (the generator's first
     // layer, the discriminator's last): one matrix product.
+    // dy [n, co] x W^T [co, fh*fw*ci]. W^T is cached like the phase filters
+    // (an explicit transpose: the WASM matMul with transposeB takes a slow
+    // loop), so inference also reuses XNNPACK's packed weights.
+    const [wT] = cachedPhaseFilters(filter, 'matmul', (backend) => {
+      const t = tf.tidy(() => tf.transpose(tf.reshape(filter, [fh * fw * ci, co])));
+      const data = t.dataSync() as Float32Array;
+      t.dispose();
+      const shape: Shape4 = [1, 1, co, fh * fw * ci];
+      return [{ dataId: backend.write(data, shape, 'float32'), shape, dtype: 'float32' }];
+    });
     return tf.tidy(() => {
-      // Explicit transpose: the WASM matMul with transposeB takes a slow loop.
-      const w2 = tf.transpose(tf.reshape(filter, [fh * fw * ci, co])); // [co, fh*fw*ci]
-      const out = tf.matMul(tf.reshape(dy, [n, co]), w2);
+      const out = matMulRaw(tf.reshape(dy, [1, n, co]), { ...wT!, shape: [1, co, fh * fw * ci] });
       return tf.reshape(out, [n, H, W, ci]) as tf.Tensor4D;
     });
   }
@@ -289,6 +297,16 @@ export function clearPhaseFilterCache(): void {
 /** Number of filter tensors whose phase filters are cached (tests). */
 export function phaseFilterCacheSize(): number {
   return phaseCache.size;
+}
+
+/** a [1, m, k] x b [1, k, n] with a backend-resident b, through the active backend's BatchMatMul kernel. */
+function matMulRaw(a: tf.Tensor3D, b: { dataId: object; shape: number[]; dtype: 'float32' }): tf.Tensor3D {
+  const engine = tf.engine();
+  const kernel = tf.getKernel('BatchMatMul', engine.backendName);
+  if (!kernel) throw new Error(`no BatchMatMul kernel on backend ${engine.backendName}`);
+  const attrs = { transposeA: false, transposeB: false };
+  const out = kernel.kernelFunc({ inputs: { a, b } as unknown as tf.NamedTensorInfoMap, backend: engine.backend, attrs: attrs as unknown as tf.NamedAttrMap });
+  return engine.makeTensorFromTensorInfo(out as tf.TensorInfo) as tf.Tensor3D;
 }
 
 /** Stride-1 NHWC conv2d of `x` with a backend-resident filter, run through the active backend's Conv2D kernel. */

@@ -11,19 +11,24 @@
  * Semantics vs. a single-thread step on the full batch: batch norm normalises
  * each half with its own statistics (like PyTorch DDP without SyncBN); the
  * losses, D(x), D(G(z)) reported and used for freezing are batch-weighted means
- * over both halves; both replicas decide freezing identically. BN moving
- * statistics (used only at inference) drift apart slightly between replicas;
- * call averageBatchNormStats() before a checkpoint.
+ * over both halves; both replicas decide freezing identically. The main
+ * replica's BN moving statistics (inference only) are estimated from its
+ * halves; averageBatchNormStats() folds in the worker's (optional; calling it
+ * changes the main state, so an exact-resume comparison must call it at the
+ * same steps in both runs).
  *
- * Usage (in the trainer process, after initTf):
- *   const par = await DataParallel.start(state);         // copies state to the worker
- *   r = await par.step(state, real, z);                  // instead of trainStep(state, real, z)
- *   await par.averageBatchNormStats(state);              // before saving a checkpoint
- *   await par.sync(state);  // after changing weights/Adam outside step() (resume, restore)
+ * Simplest use, as the trainer's stepFn (started on the first step, after any resume):
+ *   const dp = createDataParallelStepper();
+ *   try { await runTraining({ ...opts, stepFn: dp.stepFn }); } finally { await dp.close(); }
+ *
+ * Or directly (in the trainer process, after initTf):
+ *   const par = await DataParallel.start(state);  // copies state to the worker (~1.5-6 s)
+ *   r = await par.step(state, real, z);           // instead of trainStep(state, real, z)
+ *   await par.sync(state);   // after changing weights/Adam outside step() (resume, restore)
+ *   await par.close();
  * Counters (step, freezeCount, running means) and options are taken from the
  * main replica at every step, so resetting running means or changing options
  * on `state` needs no call.
- *   await par.close();
  */
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
