@@ -25,7 +25,8 @@ Run:
   --no-activate         do not make the new checkpoint the active one
   --no-eval             skip the quality metrics (KID/FID/sneaker share) at the end
   --backend B           auto | wasm | cpu | tensorflow (default: TF_BACKEND)
-  --threads N           1, or 2 = data-parallel over two cores (WASM/CPU backends; a worker
+  --threads N           1, or 2 = data-parallel over two cores (default 2 for runs of 100+ steps
+                        on a machine with 2+ cores; WASM/CPU backends; a worker
                         thread holds a second replica, gradients are averaged every step)
 
 Model (from scratch only; a resumed run keeps its checkpoint's):
