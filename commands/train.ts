@@ -11,6 +11,7 @@ import { backendInfo } from '../src/tf/index.ts';
 import { intOption } from '../src/bot/design-message.ts';
 import { UserError } from '../src/bot/errors.ts';
 import type { BotContext } from '../src/bot/types.ts';
+import { MAX_TRAIN_STEPS } from '../src/bot/trainer-runner.ts';
 
 export const data = new SlashCommandBuilder()
   .setName('train')
@@ -20,7 +21,7 @@ export const data = new SlashCommandBuilder()
     s
       .setName('run')
       .setDescription('Start a training run now')
-      .addIntegerOption((o) => o.setName('steps').setDescription('Steps to train (default TRAIN_STEPS)').setMinValue(1).setMaxValue(1_000_000)),
+      .addIntegerOption((o) => o.setName('steps').setDescription('Steps to train (default TRAIN_STEPS)').setMinValue(1).setMaxValue(MAX_TRAIN_STEPS)),
   )
   .addSubcommand((s) => s.setName('stop').setDescription('Stop the running training (it writes a checkpoint)'))
   .addSubcommand((s) =>
@@ -150,8 +151,9 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const trainer = ctx.trainer;
   if (!trainer) throw new UserError('Training is disabled in this shoebot.');
   if (sub === 'run') {
-    const steps = intOption(interaction.options.get('steps')?.value, 'steps', 1, 1_000_000);
+    const steps = intOption(interaction.options.get('steps')?.value, 'steps', 1, MAX_TRAIN_STEPS);
     const r = trainer.runNow('admin', steps);
+    if (r.noDataset) throw new UserError(`Not started: ${r.reason}.`);
     if (!r.started) throw new UserError(`Not started: ${r.reason}. See \`/train status\`.`);
     await interaction.reply({
       content: `Training started (${steps ?? ctx.config.TRAIN_STEPS} steps, continuing from \`${ctx.generation.active?.version ?? 'scratch'}\`). Follow it with \`/train status\`.`,

@@ -3,9 +3,35 @@
  * (gateway closed, requests in flight finished, a running trainer
  * checkpointed, database closed).
  */
-import { ConfigError, loadConfig, type Config } from '../config/env.ts';
-import { log, registerSecret } from '../log.ts';
+import fs from 'node:fs';
+import { ConfigError, loadConfig, parseDotEnv, type Config } from '../config/env.ts';
+import { log, registerSecret, scrub } from '../log.ts';
 import { startBot } from './bot.ts';
+
+const NO_TOKEN =
+  'DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications (Bot -> Reset Token), then put DISCORD_TOKEN=<token> in .env or the environment and run npm start again.';
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(
+    'Usage: npm start\n\nStarts the shoebot Discord bot. Configuration comes from the environment and a .env file\n' +
+      '(see the Configuration table in README.md); DISCORD_TOKEN is required. SIGTERM/Ctrl-C shut it down gracefully.\n',
+  );
+  process.exit(0);
+}
+
+/** One plain line for the operator on stderr (the JSON log has the details). */
+function explain(prefix: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e?.code ?? e?.cause?.code;
+  const message = scrub(String(e?.message ?? err));
+  if (code && ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)) {
+    return `${prefix}: cannot reach Discord at ${config.DISCORD_API_BASE} (${code}): check the network or DISCORD_API_BASE.`;
+  }
+  if (code === 'TokenInvalid' || /invalid token|401/i.test(message)) {
+    return `${prefix}: Discord refused the token: check DISCORD_TOKEN (Bot -> Reset Token in the developer portal).`;
+  }
+  return `${prefix}: ${message}`;
+}
 
 let config: Config;
 try {
@@ -13,15 +39,16 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);
+    // Name every problem at once, the missing token included.
+    const dotenvToken = fs.existsSync('.env') && parseDotEnv(fs.readFileSync('.env', 'utf8')).DISCORD_TOKEN;
+    if (!process.env.DISCORD_TOKEN && !dotenvToken) console.error(`  - ${NO_TOKEN}`);
     process.exit(1);
   }
   throw err;
 }
 
 if (!config.DISCORD_TOKEN) {
-  console.error(
-    'DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications (Bot -> Reset Token), then put DISCORD_TOKEN=<token> in .env or the environment and run npm start again.',
-  );
+  console.error(NO_TOKEN);
   process.exit(1);
 }
 registerSecret(config.DISCORD_TOKEN);
@@ -31,6 +58,7 @@ process.on('unhandledRejection', (reason) => log().error({ err: reason }, 'unhan
 
 const bot = await startBot({ config }).catch((err: Error) => {
   log().fatal({ err }, 'could not start');
+  console.error(explain('shoebot could not start', err));
   process.exit(1);
 });
 
@@ -53,6 +81,7 @@ process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
 
 bot.ready.catch((err: Error) => {
-  log().fatal({ err }, 'could not connect to Discord (is DISCORD_TOKEN right?)');
+  log().fatal({ err }, 'could not connect to Discord');
+  console.error(explain('shoebot could not connect to Discord', err));
   void bot.stop().finally(() => process.exit(1));
 });

@@ -26,6 +26,7 @@ import {
   type CheckpointMetrics,
   type CheckpointSummary,
 } from '../gan/checkpoint.ts';
+import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { isTrainerMessage, type BotToTrainer, type TrainProgress, type TrainerToBot } from '../gan/protocol.ts';
 import { failInterruptedRuns, failTrainingRun, finishTrainingRun, setCheckpointStatus, startTrainingRun, upsertCheckpoint } from '../db/training.ts';
 import type { GenerationService } from './generation.ts';
@@ -58,6 +59,12 @@ export interface TrainerRunnerOptions {
 }
 
 export type TrainerState = 'idle' | 'running' | 'stopping';
+
+/** Most steps one run may take: the same bound as TRAIN_STEPS in src/config/env.ts. */
+export const MAX_TRAIN_STEPS = 10_000_000;
+
+/** What to tell an operator whose training dataset is missing. */
+export const DATASET_HINT = 'create it on the bot host with `sudo apt-get install dataset-fashion-mnist` then `npm run data:import -- --source fashion-mnist` (see README)';
 
 export interface RunInfo {
   runId: number;
@@ -139,6 +146,7 @@ export class TrainerRunner {
   private listeners = new Set<Listener>();
   private stateValue: TrainerState = 'idle';
   private lastSwap?: SwapEvent;
+  private activating = 0;
   readonly qualityMargin: number;
 
   constructor(private readonly opts: TrainerRunnerOptions) {
@@ -157,6 +165,29 @@ export class TrainerRunner {
   get lastSwapEvent(): SwapEvent | undefined {
     return this.lastSwap;
   }
+  /**
+   * True while a run or a swap of ours is in progress: the manifest and the
+   * served version may legitimately differ then (the trainer writes the
+   * manifest before our quality gate decides), so the manifest watcher waits.
+   */
+  get busy(): boolean {
+    return this.stateValue !== 'idle' || !!this.finishing || this.activating > 0;
+  }
+
+  /** Records a checkpoint activated outside the bot (manifest changed by the CLI) as active; emits a swap event. */
+  async recordExternalActivation(version: string, previous: string | undefined): Promise<void> {
+    const { store, generation } = this.opts;
+    const active = generation.active;
+    if (active?.version === version) {
+      const m = active.metrics;
+      const existing = await store.db.checkpoint.findUnique({ where: { version } });
+      if (!existing) await upsertCheckpoint(store.db, { version, step: active.step, kid: m.kid ?? null, fid: m.fid ?? null, sneakerShare: m.sneakerShare ?? null, note: 'activated with the CLI' });
+      await setCheckpointStatus(store.db, version, 'active');
+    }
+    const swap: SwapEvent = { version, previous, accepted: true, reason: 'manifest.json changed outside the bot (CLI)' };
+    this.lastSwap = swap;
+    this.emit({ type: 'swap', swap });
+  }
 
   /** Subscribe to run ends and swaps (tests, status). Returns an unsubscribe function. */
   on(listener: Listener): () => void {
@@ -174,7 +205,8 @@ export class TrainerRunner {
       this.opts.config.TRAIN_CRON,
       () => {
         const r = this.runNow('cron');
-        if (!r.started) this.opts.log.info({ reason: r.reason }, 'scheduled training skipped');
+        if (r.noDataset) this.opts.log.warn({ reason: r.reason }, 'scheduled training skipped: no dataset');
+        else if (!r.started) this.opts.log.info({ reason: r.reason }, 'scheduled training skipped');
       },
       { name: 'shoebot-train', noOverlap: true },
     );
@@ -204,11 +236,14 @@ export class TrainerRunner {
    * Starts a run now (unless one is going). `steps` defaults to TRAIN_STEPS.
    * The run continues from the active checkpoint.
    */
-  runNow(trigger: 'cron' | 'admin' | 'cli', steps = this.opts.config.TRAIN_STEPS): { started: boolean; reason?: string } {
+  runNow(trigger: 'cron' | 'admin' | 'cli', steps = this.opts.config.TRAIN_STEPS): { started: boolean; reason?: string; noDataset?: boolean } {
     if (this.stateValue !== 'idle' || this.finishing) {
       this.opts.log.info({ trigger }, 'a training run is already going; not starting another');
       return { started: false, reason: 'a training run is already going' };
     }
+    // Checked here, not left to the child: a missing dataset is a set-up step, not a failed run to record nightly.
+    const missing = this.datasetProblem();
+    if (missing) return { started: false, reason: missing, noDataset: true };
     this.stateValue = 'running';
     // The run row is created before forking so a crash at start-up is recorded too.
     this.finishing = this.execute(trigger, steps)
@@ -221,6 +256,25 @@ export class TrainerRunner {
         this.child = undefined;
       });
     return { started: true };
+  }
+
+  /**
+   * Undefined when the dataset the trainer will use (its `--dataset` flag, else
+   * DEFAULT_DATASET under DATA_DIR) exists; else a sentence saying which one is
+   * missing and how to create it.
+   */
+  datasetProblem(): string | undefined {
+    const args = this.opts.args ?? [];
+    const i = args.lastIndexOf('--dataset');
+    const flag = args.find((a) => a.startsWith('--dataset='))?.slice('--dataset='.length);
+    const name = (i >= 0 ? args[i + 1] : undefined) ?? flag ?? DEFAULT_DATASET;
+    const dataDir = this.opts.env?.DATA_DIR ?? this.opts.config.DATA_DIR;
+    try {
+      resolveDatasetDir(name, dataDir);
+      return undefined;
+    } catch {
+      return `the training dataset "${name}" was not found under ${dataDir}/datasets: ${DATASET_HINT}`;
+    }
   }
 
   /** Resolves when the current run (if any) has finished and been recorded. */
@@ -392,14 +446,20 @@ export class TrainerRunner {
   private async activate(version: string, reason: string): Promise<void> {
     const { store, config, generation, log } = this.opts;
     const previous = generation.active?.version;
-    const loaded = await loadGeneratorCheckpoint(config.MODELS_DIR, version);
+    this.activating++;
+    let loaded: Awaited<ReturnType<typeof loadGeneratorCheckpoint>>;
     try {
-      await generation.swap(loaded);
-    } catch (err) {
-      loaded.model.dispose();
-      throw err;
+      loaded = await loadGeneratorCheckpoint(config.MODELS_DIR, version);
+      try {
+        await generation.swap(loaded);
+      } catch (err) {
+        loaded.model.dispose();
+        throw err;
+      }
+      await setActiveCheckpoint(config.MODELS_DIR, version, { verify: false });
+    } finally {
+      this.activating--;
     }
-    await setActiveCheckpoint(config.MODELS_DIR, version, { verify: false });
     const existing = await store.db.checkpoint.findUnique({ where: { version } });
     if (!existing) {
       await upsertCheckpoint(store.db, {

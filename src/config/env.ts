@@ -27,20 +27,26 @@ const schema = z.object({
   DATABASE_URL: z
     .string()
     .default('file:./data/shoebot.db')
-    .refine((u) => /^(file:|postgres(ql)?:\/\/)/.test(u), 'must start with file: (SQLite) or postgresql://'),
+    .refine((u) => !/^postgres(ql)?:\/\//.test(u), 'points to PostgreSQL, which shoebot does not support yet: use a SQLite file such as file:./data/shoebot.db')
+    .refine((u) => /^(file:|postgres(ql)?:\/\/)/.test(u), 'must be a SQLite file URL such as file:./data/shoebot.db'),
   MODELS_DIR: z.string().min(1).default('models'),
   DATA_DIR: z.string().min(1).default('data'),
   TRAIN_CRON: z
     .string()
     .default('0 3 * * *')
     .refine((c) => validateCron(c), 'is not a valid cron expression (e.g. "0 3 * * *" = nightly at 03:00)'),
-  TRAIN_STEPS: z.coerce.number().int().min(1).max(10_000_000).default(2000),
+  TRAIN_STEPS: z.coerce
+    .number({ error: 'must be a whole number of steps' })
+    .int('must be a whole number of steps')
+    .min(1)
+    .max(10_000_000)
+    .default(2000),
   /** Relative margin of the hot-swap quality gate (0.1 = reject a candidate >10% worse). */
-  QUALITY_MARGIN: z.coerce.number().min(0).max(10).default(0.1),
+  QUALITY_MARGIN: z.coerce.number({ error: 'must be a number such as 0.1' }).min(0).max(10).default(0.1),
   /** Per-member /shoe requests allowed per minute (admins are exempt). */
-  SHOE_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1000).default(5),
+  SHOE_RATE_PER_MINUTE: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(1000).default(5),
   /** Generation requests that may wait at once before members are told the bot is busy. */
-  SHOE_QUEUE_MAX: z.coerce.number().int().min(1).max(10_000).default(32),
+  SHOE_QUEUE_MAX: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(10_000).default(32),
   TF_BACKEND: z.enum(TF_BACKENDS).default('auto'),
   ADMIN_USER_IDS: z
     .string()
@@ -68,9 +74,10 @@ export function parseDotEnv(text: string): Record<string, string> {
     const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
     if (!m) continue;
     let value = m[2];
-    const quoted = /^(['"])(.*)\1$/.exec(value);
+    // A quoted value may be followed by a comment: KEY="value"  # note
+    const quoted = /^(['"])(.*?)\1\s*(?:#.*)?$/.exec(value);
     if (quoted) value = quoted[2];
-    else value = value.replace(/\s+#.*$/, '');
+    else value = value.replace(/\s+#.*$/, '').trim();
     out[m[1]] = value;
   }
   return out;

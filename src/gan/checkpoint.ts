@@ -64,6 +64,8 @@ export interface TrainerStateMeta {
   batchInEpoch: number;
   /** Seed the run (models' init, RNGs) started from. */
   seed: number;
+  /** Seed the noise/data-order RNGs were redrawn from when this run started (bot runs); none for an exact resume. */
+  runSeed?: number;
   trainOptions: TrainOptions;
   datasetFingerprint: string;
   datasetName?: string;
@@ -549,4 +551,54 @@ export async function listCheckpoints(modelsDir: string): Promise<CheckpointSumm
     }
   }
   return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.version.localeCompare(b.version));
+}
+
+/**
+ * The newest checkpoint (by creation time) that fully verifies (checksums,
+ * shapes, optimizer state), skipping versions in `opts.exclude`; undefined
+ * when none does. No tensors escape (everything loaded is disposed).
+ */
+export async function newestValidCheckpoint(modelsDir: string, opts: { exclude?: string[] } = {}): Promise<string | undefined> {
+  const exclude = new Set(opts.exclude ?? []);
+  const list = await listCheckpoints(modelsDir);
+  for (const c of list.reverse()) {
+    if (c.error || exclude.has(c.version)) continue;
+    try {
+      await verifyCheckpoint(modelsDir, c.version);
+      return c.version;
+    } catch {
+      // unusable: try the next older one
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Compares quality figures like the bot's gate: KID, else FID (lower is
+ * better), else sneaker share (higher is better), with `margin` relative
+ * slack. `worse` is true only when a comparable figure is worse by more than
+ * the margin; `reason` is one readable phrase.
+ */
+export function compareQuality(
+  candidate: CheckpointMetrics,
+  active: CheckpointMetrics,
+  margin: number,
+): { worse: boolean; reason: string } {
+  const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
+  const pct = `${Math.round(margin * 100)}%`;
+  for (const k of ['kid', 'fid'] as const) {
+    const c = candidate[k];
+    const a = active[k];
+    if (typeof c === 'number' && typeof a === 'number' && Number.isFinite(c) && Number.isFinite(a)) {
+      const worse = c > a * (1 + margin) + 1e-6;
+      return { worse, reason: `${k.toUpperCase()} ${fmt(c)} vs active ${fmt(a)}${worse ? ` (worse by more than ${pct})` : ''}` };
+    }
+  }
+  const c = candidate.sneakerShare;
+  const a = active.sneakerShare;
+  if (typeof c === 'number' && typeof a === 'number' && Number.isFinite(c) && Number.isFinite(a)) {
+    const worse = c < a * (1 - margin);
+    return { worse, reason: `sneaker share ${fmt(c)} vs active ${fmt(a)}${worse ? ` (worse by more than ${pct})` : ''}` };
+  }
+  return { worse: false, reason: 'no comparable quality figure' };
 }

@@ -6,7 +6,10 @@
  *
  * Takes the same flags as `npm run train` (default --steps: TRAIN_STEPS).
  * Continues from the active checkpoint when there is one (from scratch with
- * the flags' architecture otherwise). Unlike the CLI it does NOT activate the
+ * the flags' architecture otherwise); if the active one does not verify, from
+ * the newest checkpoint that does. Each run reseeds the latent-noise and
+ * data-order RNGs (--seed, else a random seed, reported as `runSeed` in
+ * `started` and stored in the checkpoint), so consecutive runs differ. Unlike the CLI it does NOT activate the
  * new checkpoint by default: the bot applies its quality gate and hot-swaps
  * (pass --activate-result to make it activate anyway). Quality metrics are
  * computed for the new checkpoint unless --no-eval.
@@ -14,12 +17,12 @@
  * Also stops cleanly (with a checkpoint) on SIGTERM/SIGINT and when the parent
  * disappears (IPC disconnect). Exit codes: 0 done or stopped, 1 error, 2 bad flags.
  */
+import crypto from 'node:crypto';
 import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
-import { readManifest } from './checkpoint.ts';
-import { runTraining, threadingHooks } from './trainer.ts';
+import { chooseResumeCheckpoint, runTraining, threadingHooks } from './trainer.ts';
 import type { BotToTrainer, TrainerToBot } from './protocol.ts';
 import { parseTrainArgs, UsageError } from '../cli/train-args.ts';
 
@@ -65,7 +68,18 @@ async function main(): Promise<number> {
   process.on('SIGINT', requestStop('SIGINT'));
 
   const info = await initTf(args.backend ?? cfg.TF_BACKEND);
-  const hasActive = Boolean((await readManifest(modelsDir)).active);
+  // A named version is used as is; otherwise the active one, or the newest valid one if it is corrupted.
+  let resume: string | undefined = typeof args.resume === 'string' ? args.resume : undefined;
+  let skipped: string | undefined;
+  if (!resume) {
+    const choice = await chooseResumeCheckpoint(modelsDir);
+    if (choice.warning) logger.warn({ skipped: choice.skipped, fallback: choice.version ?? null }, choice.warning);
+    resume = choice.version;
+    skipped = choice.skipped;
+  }
+  // Every run draws fresh noise and data order (an exact resume would repeat the
+  // previous run bit for bit, and the quality gate would reject it forever).
+  const runSeed = args.seed ?? crypto.randomInt(0, 2 ** 31 - 1);
   const datasetDir = resolveDatasetDir(args.dataset ?? DEFAULT_DATASET, cfg.DATA_DIR);
 
   const threading = await threadingHooks(args.threads ?? 1);
@@ -77,10 +91,9 @@ async function main(): Promise<number> {
       modelsDir,
       dataset: datasetDir,
       steps: args.steps ?? cfg.TRAIN_STEPS,
-      resume: args.resume || hasActive,
+      ...(resume ? { resume, reseed: runSeed } : { seed: runSeed }),
       config: args.config,
       trainOptions: args.trainOptions,
-      ...(args.seed !== undefined ? { seed: args.seed } : {}),
       ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
       ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),
       ...(args.maxMinutes !== undefined ? { maxSeconds: args.maxMinutes * 60 } : {}),
@@ -94,7 +107,13 @@ async function main(): Promise<number> {
           runStartStep: s.runStartStep,
           targetStep: s.targetStep,
           backend: info.label,
-          config: { ...s.config, ...s.trainOptions, ...(s.resumedFrom ? { resumedFrom: s.resumedFrom } : {}) },
+          config: {
+            ...s.config,
+            ...s.trainOptions,
+            runSeed,
+            ...(s.resumedFrom ? { resumedFrom: s.resumedFrom } : {}),
+            ...(skipped ? { skippedCorrupt: skipped } : {}),
+          },
         });
       },
       onProgress: (p) => void send(p),

@@ -21,7 +21,9 @@ import { Rng, type RngState } from './latent.ts';
 import { DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep, type StepResult, type TrainOptions } from './train-step.ts';
 import {
   loadTrainingCheckpoint,
+  newestValidCheckpoint,
   readManifest,
+  verifyCheckpoint,
   saveCheckpoint,
   setActiveCheckpoint,
   type CheckpointMetrics,
@@ -46,6 +48,13 @@ export interface TrainRunOptions {
   trainOptions?: Partial<TrainOptions>;
   /** Seed for initialisation, latent noise and data order (from scratch). */
   seed?: number;
+  /**
+   * On resume: redraw the latent-noise and data-order RNGs from this seed and
+   * start a fresh epoch, so that runs continuing the same checkpoint differ
+   * (the bot's scheduled runs). Unset = exact resume (the CLI's --resume).
+   * Recorded as `runSeed` in the checkpoint's trainer state.
+   */
+  reseed?: number;
   /** Steps per logging window (default 25). */
   logEvery?: number;
   /** Also write a checkpoint every N steps (0 = only at the end). */
@@ -65,7 +74,16 @@ export interface TrainRunOptions {
   beforeCheckpoint?: (state: GanTrainState) => Promise<void>;
   /** Polled between steps; true = stop at this step boundary and checkpoint. */
   shouldStop?: () => boolean;
-  onStarted?: (info: { runStartStep: number; targetStep: number; backend: string; config: GanConfig; trainOptions: TrainOptions; resumedFrom?: string }) => void;
+  onStarted?: (info: {
+    runStartStep: number;
+    targetStep: number;
+    backend: string;
+    config: GanConfig;
+    trainOptions: TrainOptions;
+    resumedFrom?: string;
+    /** Seed the RNGs were redrawn from for this run (opts.reseed on resume). */
+    runSeed?: number;
+  }) => void;
   onProgress?: (p: TrainProgress) => void;
   /** Called after every step (cheap): for progress bars. */
   onStep?: (info: {
@@ -151,6 +169,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   let history: HistoryPoint[] = [];
   let parent: string | undefined;
   let needNewEpoch = true;
+  let runSeed: number | undefined;
+  let datasetChanged: { was: string; now: string } | undefined;
 
   const resumeVersion =
     opts.resume === true ? ((await readManifest(opts.modelsDir)).active ?? undefined) : opts.resume || undefined;
@@ -195,11 +215,20 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     parent = resumeVersion;
     if (t.datasetFingerprint !== data.meta.fingerprint) {
       // Different pixels: the stored permutation means nothing; start a fresh epoch.
-      logger?.warn({ was: t.datasetFingerprint, now: data.meta.fingerprint }, 'dataset differs from the checkpoint\'s; starting a new epoch');
+      datasetChanged = { was: t.datasetFingerprint, now: data.meta.fingerprint };
       epochStart = epochRng.getState();
       batchInEpoch = Number.MAX_SAFE_INTEGER;
     }
     needNewEpoch = false;
+    if (opts.reseed !== undefined) {
+      // Fresh randomness for this run: new noise, a new permutation from a fresh epoch start.
+      runSeed = opts.reseed;
+      const master = new Rng(runSeed);
+      noiseRng = new Rng(master.nextU32());
+      epochRng = new Rng(master.nextU32());
+      batchInEpoch = 0;
+      needNewEpoch = true;
+    }
   } else {
     cfg = { ...DEFAULT_GAN_CONFIG, ...opts.config } as GanConfig;
     validateGanConfig(cfg);
@@ -222,6 +251,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
           `${cfg.imageSize}x${cfg.imageSize}x${cfg.channels}; re-import the data at that size or choose a matching --image-size/--channels`,
       );
     }
+    // Warn only once the dataset is known to fit (otherwise the error above says it all).
+    if (datasetChanged) logger?.warn(datasetChanged, 'dataset differs from the checkpoint\'s; starting a new epoch');
     const B = trainOpts.batchSize;
     const N = meta.trainCount;
     if (!Number.isInteger(B) || B < 2) throw new Error(`batch size must be an integer >= 2, got ${B}`);
@@ -242,8 +273,16 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     const runStartStep = state.step;
     const targetStep = runStartStep + opts.steps;
     const backend = backendInfo()?.label ?? tf.getBackend();
-    opts.onStarted?.({ runStartStep, targetStep, backend, config: cfg, trainOptions: trainOpts, ...(parent ? { resumedFrom: parent } : {}) });
-    logger?.info({ runStartStep, targetStep, backend, config: cfg, trainOptions: trainOpts, resumedFrom: parent }, 'training started');
+    opts.onStarted?.({
+      runStartStep,
+      targetStep,
+      backend,
+      config: cfg,
+      trainOptions: trainOpts,
+      ...(parent ? { resumedFrom: parent } : {}),
+      ...(runSeed !== undefined ? { runSeed } : {}),
+    });
+    logger?.info({ runStartStep, targetStep, backend, config: cfg, trainOptions: trainOpts, resumedFrom: parent, runSeed }, 'training started');
 
     const t0 = performance.now();
     let win = { steps: 0, lossD: 0, lossG: 0, dReal: 0, dFake: 0, frozen: 0, t: t0 };
@@ -273,6 +312,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
           epoch,
           batchInEpoch,
           seed,
+          ...(runSeed !== undefined ? { runSeed } : {}),
           datasetFingerprint: meta.fingerprint,
           datasetName: meta.name,
           trainSeconds: trainSeconds + elapsed,
@@ -403,6 +443,42 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     state.generator.dispose();
     state.discriminator.dispose();
   }
+}
+
+export interface ResumeChoice {
+  /** Version to continue from; undefined = train from scratch. */
+  version?: string;
+  /** The active version when it was unusable and skipped. */
+  skipped?: string;
+  /** One line for the user/log when the active checkpoint could not be used. */
+  warning?: string;
+}
+
+/**
+ * Picks the checkpoint to continue from when no version was named: the active
+ * one if it verifies; otherwise (corrupted, missing, bad manifest) the newest
+ * checkpoint that verifies, or none (from scratch). No tensors escape.
+ */
+export async function chooseResumeCheckpoint(modelsDir: string): Promise<ResumeChoice> {
+  let active: string | undefined;
+  let problem: string | undefined;
+  try {
+    active = (await readManifest(modelsDir)).active ?? undefined;
+  } catch (err) {
+    problem = (err as Error).message;
+  }
+  if (active) {
+    try {
+      await verifyCheckpoint(modelsDir, active);
+      return { version: active };
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+  }
+  if (!problem) return {};
+  const fallback = await newestValidCheckpoint(modelsDir, { exclude: active ? [active] : [] });
+  const warning = `${problem}; ${fallback ? `continuing from the newest valid checkpoint ${fallback} instead` : 'no valid checkpoint left, training from scratch'}`;
+  return { ...(fallback ? { version: fallback } : {}), ...(active ? { skipped: active } : {}), warning };
 }
 
 export interface ThreadingHooks {

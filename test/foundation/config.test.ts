@@ -43,6 +43,13 @@ describe('configuration', () => {
     expect((err as ConfigError).problems).toHaveLength(5);
   });
 
+  it('explains unsupported and non-numeric values in words', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgresql://u:p@localhost/db' }, { dotenv: false })).toThrow(
+      /DATABASE_URL points to PostgreSQL, which shoebot does not support yet/,
+    );
+    expect(() => loadConfig({ TRAIN_STEPS: 'abc' }, { dotenv: false })).toThrow(/TRAIN_STEPS must be a whole number of steps/);
+  });
+
   it('never echoes the token in an error', () => {
     // A token where a Discord id is expected must not be printed back.
     let msg = '';
@@ -71,5 +78,7 @@ describe('configuration', () => {
 
   it('parses dotenv quoting', () => {
     expect(parseDotEnv("A='x y'\nB=z\n  \nnot a line\n")).toEqual({ A: 'x y', B: 'z' });
+    // A quoted value followed by a comment keeps neither the quotes nor the comment.
+    expect(parseDotEnv('T="tok en"  # my token\nU="a#b"\nV=plain # note')).toEqual({ T: 'tok en', U: 'a#b', V: 'plain' });
   });
 });
