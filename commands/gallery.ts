@@ -6,7 +6,7 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { loadGeneratorCheckpoint } from '../src/gan/checkpoint.ts';
 import { generate } from '../src/gan/generate.ts';
-import { intOption } from '../src/bot/design-message.ts';
+import { intOption, seedLabel } from '../src/bot/design-message.ts';
 import { UserError } from '../src/bot/errors.ts';
 import { bytesToLatent, type DesignRow } from '../src/bot/store.ts';
 import type { BotContext } from '../src/bot/types.ts';
@@ -20,12 +20,34 @@ export const data = new SlashCommandBuilder()
   .setDescription("This server's most-voted sneaker designs")
   .addIntegerOption((o) => o.setName('top').setDescription(`How many designs (1-${MAX_LIMIT}, default ${DEFAULT_LIMIT})`).setMinValue(1).setMaxValue(MAX_LIMIT));
 
-/** Draws designs grouped by checkpoint; returns per-design pixels (or undefined if undrawable) and whether the active one stood in. */
-async function drawAll(ctx: BotContext, designs: DesignRow[]): Promise<{ pixels: (Float32Array | undefined)[]; shape?: { h: number; w: number; c: number }; substituted: boolean[] }> {
+type Shape = { h: number; w: number; c: number };
+
+/**
+ * Nearest-neighbour resample of one NHWC image ([-1,1] floats) to `to`; grey
+ * is repeated into RGB when `to` has 3 channels. Lets designs of checkpoints
+ * with different image sizes share one grid.
+ */
+export function resizeTile(px: Float32Array, from: Shape, to: Shape): Float32Array {
+  if (from.h === to.h && from.w === to.w && from.c === to.c) return px;
+  const out = new Float32Array(to.h * to.w * to.c);
+  for (let y = 0; y < to.h; y++) {
+    const sy = Math.min(from.h - 1, Math.floor((y * from.h) / to.h));
+    for (let x = 0; x < to.w; x++) {
+      const sx = Math.min(from.w - 1, Math.floor((x * from.w) / to.w));
+      const si = (sy * from.w + sx) * from.c;
+      const di = (y * to.w + x) * to.c;
+      for (let k = 0; k < to.c; k++) out[di + k] = px[si + Math.min(k, from.c - 1)];
+    }
+  }
+  return out;
+}
+
+/** Draws designs grouped by checkpoint; returns per-design pixels and shapes (undefined if undrawable) and whether the active one stood in. */
+async function drawAll(ctx: BotContext, designs: DesignRow[]): Promise<{ pixels: (Float32Array | undefined)[]; shapes: (Shape | undefined)[]; substituted: boolean[] }> {
   const active = ctx.generation.active;
   const pixels: (Float32Array | undefined)[] = designs.map(() => undefined);
+  const shapes: (Shape | undefined)[] = designs.map(() => undefined);
   const substituted = designs.map(() => false);
-  let shape: { h: number; w: number; c: number } | undefined;
   const byVersion = new Map<string, number[]>();
   designs.forEach((d, i) => byVersion.set(d.checkpointVersion, [...(byVersion.get(d.checkpointVersion) ?? []), i]));
 
@@ -58,9 +80,10 @@ async function drawAll(ctx: BotContext, designs: DesignRow[]): Promise<{ pixels:
       ok.forEach((i, k) => lat.set(bytesToLatent(designs[i].latent), k * nz));
       const out = await generate(loaded.model, lat, ok.length);
       const [, h, w, c] = loaded.model.outputs[0].shape as [null, number, number, number];
-      if (shape && (shape.h !== h || shape.w !== w || shape.c !== c)) continue; // can't share a grid
-      shape = { h, w, c };
-      ok.forEach((i, k) => (pixels[i] = out.slice(k * h * w * c, (k + 1) * h * w * c)));
+      ok.forEach((i, k) => {
+        pixels[i] = out.slice(k * h * w * c, (k + 1) * h * w * c);
+        shapes[i] = { h, w, c };
+      });
     } finally {
       loaded.model.dispose();
     }
@@ -73,13 +96,14 @@ async function drawAll(ctx: BotContext, designs: DesignRow[]): Promise<{ pixels:
       const lat = new Float32Array(part.length * nz);
       part.forEach((i, k) => lat.set(bytesToLatent(designs[i].latent), k * nz));
       const r = await ctx.generation.generate(lat, part.length);
-      if (shape && (shape.h !== r.shape.h || shape.w !== r.shape.w || shape.c !== r.shape.c)) break;
-      shape = { h: r.shape.h, w: r.shape.w, c: r.shape.c };
       const per = r.shape.h * r.shape.w * r.shape.c;
-      part.forEach((i, k) => (pixels[i] = r.pixels.slice(k * per, (k + 1) * per)));
+      part.forEach((i, k) => {
+        pixels[i] = r.pixels.slice(k * per, (k + 1) * per);
+        shapes[i] = { h: r.shape.h, w: r.shape.w, c: r.shape.c };
+      });
     }
   }
-  return { pixels, shape, substituted };
+  return { pixels, shapes, substituted };
 }
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
@@ -88,19 +112,29 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   if (!top.length) throw new UserError('No votes yet in this server. Run `/shoe` and vote with the number reactions!');
   ctx.generation.admit(interaction.user.id);
   await interaction.deferReply();
-  const { pixels, shape, substituted } = await drawAll(ctx, top.map((t) => t.design));
-  const shown = top.map((t, i) => ({ ...t, px: pixels[i], sub: substituted[i] })).filter((t) => t.px);
-  if (!shape || !shown.length) throw new UserError("The top designs can't be redrawn with the checkpoints available now.");
+  const { pixels, shapes, substituted } = await drawAll(ctx, top.map((t) => t.design));
+  const shown = top.map((t, i) => ({ ...t, px: pixels[i], shape: shapes[i], sub: substituted[i] })).filter((t) => t.px && t.shape);
+  if (!shown.length) throw new UserError("The top designs can't be redrawn with the checkpoints available now.");
+  // Checkpoints of different image sizes share one grid: every tile is resampled to the largest.
+  const shape: Shape = {
+    h: Math.max(...shown.map((t) => t.shape!.h)),
+    w: Math.max(...shown.map((t) => t.shape!.w)),
+    c: Math.max(...shown.map((t) => t.shape!.c)),
+  };
   const per = shape.h * shape.w * shape.c;
   const all = new Float32Array(shown.length * per);
-  shown.forEach((t, k) => all.set(t.px!, k * per));
+  shown.forEach((t, k) => all.set(resizeTile(t.px!, t.shape!, shape), k * per));
+  const left = top.length - shown.length;
   const png = await ctx.renderer.grid(all, { n: shown.length, ...shape }, {
     cols: Math.min(4, shown.length),
     tile: 192,
     labels: shown.map((t, k) => `${k + 1}. ${t.votes} VOTE${t.votes === 1 ? '' : 'S'}${t.sub ? '*' : ''}`),
   });
-  const lines = shown.map((t, k) => `${k + 1}. design #${t.design.id} · ${t.votes} vote${t.votes === 1 ? '' : 's'} · by <@${t.design.requesterId}> · seed \`${t.design.seed}\``);
+  const origin = (d: DesignRow) =>
+    d.kind === 'shoe' ? seedLabel('shoe', d.seed) : d.kind === 'variation' ? seedLabel('variation', d.seed) : d.parentId ? `${d.kind} of #${d.parentId}` : d.kind;
+  const lines = shown.map((t, k) => `${k + 1}. design #${t.design.id} · ${t.votes} vote${t.votes === 1 ? '' : 's'} · by <@${t.design.requesterId}> · ${origin(t.design)}`);
   const content = [`**Top ${shown.length} sneaker design${shown.length === 1 ? '' : 's'} of this server**`, ...lines];
+  if (left) content.push(`(${left} more voted design${left === 1 ? ' was' : 's were'} left out: drawn by a generator of a different shape that is no longer on disk)`);
   if (shown.some((t) => t.sub)) content.push(`* redrawn with the current checkpoint \`${ctx.generation.active?.version}\``);
   await interaction.editReply({ content: content.join('\n'), files: [{ attachment: png, name: 'gallery.png' }], allowedMentions: { parse: [] } });
 }

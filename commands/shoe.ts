@@ -60,6 +60,8 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   if (action !== 'var' && action !== 'up') throw new UserError('This button no longer does anything.');
   const design = await ctx.store.findDesign(Number(target));
   if (!design) throw new UserError('That design no longer exists.');
+  // Messages posted before upscales lost their Upscale button still have one.
+  if (action === 'up' && design.kind === 'upscale') throw new UserError(`Design #${design.id} is already upscaled.`);
   const base = bytesToLatent(design.latent);
   const nz = ctx.generation.active?.nz;
   if (nz !== undefined && base.length !== nz) {
@@ -76,12 +78,15 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
       kind: 'variation',
       parentId: design.id,
       title: `${VARIATIONS} variations of design #${design.id}`,
+      seedKind: 'variation',
     });
   } else {
     await postDesigns(interaction, ctx, {
       latents: base,
       n: 1,
       seed: design.seed,
+      // An upscaled variation keeps its variation seed, which /shoe cannot reproduce.
+      seedKind: design.kind === 'shoe' ? 'shoe' : 'variation',
       kind: 'upscale',
       parentId: design.id,
       title: `Design #${design.id}, upscaled`,

@@ -78,6 +78,14 @@ async function status(interaction: ChatInputCommandInteraction, ctx: BotContext)
   } else {
     lines.push('Active checkpoint: none (run `/train run` to train one)');
   }
+  const problem = ctx.activeProblem;
+  if (problem) {
+    lines.push(
+      `⚠️ manifest.json names \`${problem.version ?? '?'}\` but it failed to load at start-up (${problem.reason.slice(0, 200)}); serving the newest good checkpoint, \`${problem.fallback}\`. Fix with \`/train rollback\` or \`npm run train -- --activate <version>\`.`,
+    );
+  }
+  const datasetProblem = trainer?.datasetProblem();
+  if (datasetProblem) lines.push(`⚠️ Training is not possible yet: ${datasetProblem}.`);
 
   if (run) {
     const p = run.progress;
@@ -132,7 +140,11 @@ async function status(interaction: ChatInputCommandInteraction, ctx: BotContext)
     const cps = (await trainer.checkpoints()).slice(-8).reverse();
     if (cps.length) {
       lines.push('Checkpoints (newest first):');
-      for (const c of cps) lines.push(`• \`${c.version}\` · ${c.status} · step ${c.step} · ${c.error ? 'unusable' : quality(c.metrics)}`);
+      for (const c of cps) {
+        const broken = problem && c.version === problem.version && c.version !== active?.version;
+        const st = broken ? 'unusable (failed to load at start-up)' : c.status;
+        lines.push(`• \`${c.version}\` · ${st} · step ${c.step} · ${c.error ? 'unusable' : quality(c.metrics)}`);
+      }
     }
   }
 

@@ -8,13 +8,14 @@ import type { Client } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import { openDatabase, type PrismaClient } from '../db/client.ts';
-import { loadGeneratorCheckpoint } from '../gan/checkpoint.ts';
+import { loadGeneratorCheckpoint, newestValidCheckpoint, readManifest } from '../gan/checkpoint.ts';
 import { log as rootLog, registerSecret } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { createClient } from './client.ts';
 import { loadCommands, registerCommands } from './commands.ts';
 import { GenerationService, type GenerationOptions, type GeneratorInfo } from './generation.ts';
 import { WorkerRenderer, inlineRenderer, type Renderer } from './render-pool.ts';
+import { watchManifest, type ManifestWatcher } from './manifest-watch.ts';
 import { createRouter, type Router } from './router.ts';
 import { Store } from './store.ts';
 import { TrainerRunner, type TrainerRunnerOptions } from './trainer-runner.ts';
@@ -34,6 +35,8 @@ export interface BotOptions {
   trainer?: boolean | Partial<TrainerRunnerOptions>;
   /** PNG renderer; default a worker thread ('inline' renders on the event loop). */
   renderer?: Renderer | 'inline';
+  /** Follow models/manifest.json changes made outside the bot (default true when the generator comes from MODELS_DIR). */
+  watchManifest?: boolean | { debounceMs?: number; pollMs?: number };
   /** Register slash commands once ready (default true). */
   registerCommands?: boolean;
   onVote?: (e: VoteEvent) => void;
@@ -46,6 +49,8 @@ export interface Bot {
   commands: Map<string, BotCommand>;
   /** Resolves once the gateway is ready and commands are registered. */
   ready: Promise<void>;
+  /** Follows models/manifest.json (absent when disabled). */
+  manifestWatcher?: ManifestWatcher;
   /** Graceful shutdown (see stop()). */
   stop(): Promise<void>;
 }
@@ -72,12 +77,29 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     ...opts.generation,
   });
   let generator = opts.generator;
+  let activeProblem: BotContext['activeProblem'];
   if (generator === undefined) {
     try {
       generator = await loadGeneratorCheckpoint(config.MODELS_DIR);
     } catch (err) {
-      log.warn({ reason: (err as Error).message }, 'no generator loaded: /shoe will explain until a checkpoint is trained');
+      const reason = (err as Error).message;
       generator = null;
+      // A corrupt active checkpoint must not leave users without sneakers when older good ones exist.
+      const named = await readManifest(config.MODELS_DIR).then((m) => m.active ?? undefined, () => undefined);
+      const fallback = await newestValidCheckpoint(config.MODELS_DIR, { exclude: named ? [named] : [] }).catch(() => undefined);
+      if (fallback) {
+        try {
+          generator = await loadGeneratorCheckpoint(config.MODELS_DIR, fallback);
+          activeProblem = { version: named, reason, fallback };
+          log.warn(
+            { unusable: named, reason, serving: fallback },
+            `the active checkpoint ${named ?? '(manifest unreadable)'} does not load; serving the newest good one, ${fallback}, instead (fix with: npm run train -- --activate <version>)`,
+          );
+        } catch (err2) {
+          log.warn({ reason: (err2 as Error).message, version: fallback }, 'fallback checkpoint does not load either');
+        }
+      }
+      if (!generator) log.warn({ reason }, 'no generator loaded: /shoe will explain until a checkpoint is trained');
     }
   }
   if (generator) await generation.swap(generator);
@@ -92,6 +114,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     generation,
     renderer: opts.renderer === 'inline' ? inlineRenderer() : (opts.renderer ?? new WorkerRenderer(log.child({ part: 'render' }))),
     isAdmin: (id) => admins.has(id),
+    activeProblem,
   };
   if (opts.trainer !== false) {
     ctx.trainer = new TrainerRunner({
@@ -103,6 +126,20 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       ...(typeof opts.trainer === 'object' ? opts.trainer : {}),
     });
   }
+  const trainer = ctx.trainer;
+  const datasetProblem = trainer?.datasetProblem();
+  if (datasetProblem) log.warn({ reason: datasetProblem }, 'no training dataset: /train run and scheduled runs will refuse until it exists (/shoe works)');
+  const watchOpts = opts.watchManifest ?? opts.generator === undefined;
+  const manifestWatcher = watchOpts
+    ? watchManifest({
+        modelsDir: config.MODELS_DIR,
+        generation,
+        log: log.child({ part: 'manifest' }),
+        isBusy: () => trainer?.busy ?? false,
+        onSwap: (e) => trainer?.recordExternalActivation(e.version, e.previous),
+        ...(typeof watchOpts === 'object' ? watchOpts : {}),
+      })
+    : undefined;
   const router = createRouter(commands, ctx);
   client.on('interactionCreate', (i) => void router.handle(i));
   client.on('error', (err) => log.error({ err }, 'discord client error'));
@@ -141,6 +178,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       router.stopAccepting();
       await Promise.race([router.drain(), new Promise((r) => setTimeout(r, 20_000).unref())]);
       detachVotes();
+      manifestWatcher?.close();
       await client.destroy();
       await ctx.trainer?.stop();
       await generation.close();
@@ -149,5 +187,5 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       log.info('shut down');
     })());
 
-  return { client, ctx, router, commands, ready, stop };
+  return { client, ctx, router, commands, ready, stop, manifestWatcher };
 }

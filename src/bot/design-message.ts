@@ -37,12 +37,14 @@ export function designButtons(designs: DesignRow[], requesterId: string, opts: {
       ),
     );
   } else if (designs.length === 1) {
-    rows.push(
-      new ActionRowBuilder<ButtonBuilder>().addComponents(
-        new ButtonBuilder().setCustomId(`shoe:var:${designs[0].id}:${requesterId}`).setLabel('Variations').setStyle(ButtonStyle.Secondary),
-        new ButtonBuilder().setCustomId(`shoe:up:${designs[0].id}:${requesterId}`).setLabel('Upscale').setStyle(ButtonStyle.Secondary),
-      ),
+    const row = new ActionRowBuilder<ButtonBuilder>().addComponents(
+      new ButtonBuilder().setCustomId(`shoe:var:${designs[0].id}:${requesterId}`).setLabel('Variations').setStyle(ButtonStyle.Secondary),
     );
+    // Upscaling an upscale would only store the same pixels again as a new design.
+    if (designs[0].kind !== 'upscale') {
+      row.addComponents(new ButtonBuilder().setCustomId(`shoe:up:${designs[0].id}:${requesterId}`).setLabel('Upscale').setStyle(ButtonStyle.Secondary));
+    }
+    rows.push(row);
   }
   if (opts.reroll) {
     const last = rows.at(-1);
@@ -59,6 +61,11 @@ export interface DesignRequest {
   n: number;
   /** Seed stored with every design (the /shoe seed, or the variations' seed). */
   seed: number;
+  /**
+   * What `seed` is: a /shoe seed (reproducible with /shoe seed:X, the default)
+   * or a variation seed (which is not, so it is labelled differently).
+   */
+  seedKind?: 'shoe' | 'variation';
   kind: 'shoe' | 'variation' | 'upscale';
   parentId?: number;
   /** First line of the message, e.g. "4 sneaker designs". */
@@ -103,7 +110,7 @@ export async function postDesigns(
       });
   const emoji = voteEmojiFor(req.n);
   const lines = [
-    `**${req.title}** · seed \`${req.seed}\` · checkpoint \`${result.version}\``,
+    `**${req.title}** · ${seedLabel(req.seedKind ?? (req.kind === 'variation' ? 'variation' : 'shoe'), req.seed)} · checkpoint \`${result.version}\``,
     designs.map((d, i) => `${emoji.length > 1 ? emoji[i] : emoji[0]} design #${d.id}`).join(' · '),
     `Vote with ${emoji.join(' ')}`,
   ];
@@ -126,6 +133,14 @@ export async function postDesigns(
     }
   }
   return { message, designs };
+}
+
+/**
+ * "seed `X`" for /shoe seeds; "variation seed `X`" for variation seeds, so
+ * nobody expects `/shoe seed:X` to draw the same designs.
+ */
+export function seedLabel(kind: 'shoe' | 'variation', seed: number): string {
+  return kind === 'variation' ? `variation seed \`${seed}\`` : `seed \`${seed}\``;
 }
 
 /** Parses an integer option that Discord should have validated, but may not have (old clients, the API). */

@@ -25,6 +25,11 @@ export interface BotContext {
   /** Absent when scheduled training is disabled (e.g. in some tests). */
   trainer?: TrainerRunner;
   isAdmin(userId: string): boolean;
+  /**
+   * Set when the manifest's active checkpoint failed to load at start-up and
+   * the newest good one (`fallback`) is served instead.
+   */
+  activeProblem?: { version?: string; reason: string; fallback: string };
 }
 
 /** A module under commands/: one slash command. */

@@ -8,6 +8,27 @@ import { ConfigError, loadConfig } from '../config/env.ts';
 import { registerSecret } from '../log.ts';
 import { loadCommands, registerCommands } from '../bot/commands.ts';
 
+const USAGE = `Usage: npm run deploy-commands [-- --help]
+
+Registers the slash commands in commands/ (/shoe, /gallery, /train) with
+Discord without starting the bot: in DISCORD_GUILD_ID when set (appears at
+once), else globally (may take up to an hour). npm start registers them too.
+
+Reads from .env or the environment:
+  DISCORD_TOKEN      the bot token (required)
+  DISCORD_GUILD_ID   register in this server only (optional)
+  DISCORD_API_BASE   Discord API base URL (optional; for tests)`;
+
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (argv.length) {
+  console.error(`Unknown argument: ${argv[0]}\n\n${USAGE}`);
+  process.exit(2);
+}
+
 try {
   const config = loadConfig();
   if (!config.DISCORD_TOKEN) {

@@ -13,13 +13,14 @@ import { loadGeneratorCheckpoint } from '../gan/checkpoint.ts';
 import { generate, outputShape } from '../gan/generate.ts';
 import { latentsForSeed } from '../gan/latent.ts';
 import { renderGrid } from '../render/grid.ts';
+import { joinNegativeValues } from './train-args.ts';
 
 const HELP = `Usage: npm run generate -- [options]
 
 Generates sneaker designs with a trained generator and writes them as one PNG grid.
 
   --count N          designs (1-64, default 4)
-  --seed N           integer seed (default: random, printed); the same seed and
+  --seed N           integer seed 0-2147483647 (default: random, printed); the same seed and
                      checkpoint always give the same image
   --out FILE         PNG to write (default shoes.png)
   --checkpoint V     checkpoint version (default: the active one in MODELS_DIR/manifest.json)
@@ -47,7 +48,8 @@ async function main(): Promise<void> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: process.argv.slice(2),
+      // "--seed -3" would otherwise be "ambiguous" instead of reaching the range check.
+      args: joinNegativeValues(process.argv.slice(2), ['count', 'seed', 'tile', 'cols']),
       strict: true,
       allowPositionals: false,
       options: {
@@ -71,7 +73,14 @@ async function main(): Promise<void> {
     return;
   }
   const count = int('count', values.count, 1, 64) ?? 4;
-  const seed = int('seed', values.seed, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) ?? Math.floor(Math.random() * 2 ** 31);
+  let seed = Math.floor(Math.random() * 2 ** 31);
+  if (values.seed !== undefined) {
+    const n = Number(values.seed);
+    if (values.seed.trim() === '' || !Number.isInteger(n) || n < 0 || n > 2147483647) {
+      fail(`seed must be an integer from 0 to 2147483647, got "${values.seed}"`);
+    }
+    seed = n;
+  }
   const tile = int('tile', values.tile, 8, 1024) ?? 128;
   const cols = int('cols', values.cols, 1, 64);
   const out = values.out ?? 'shoes.png';

@@ -83,13 +83,16 @@ async function main(): Promise<number> {
     if (!args.dir) throw new Error('--source folder needs --dir PATH (the folder of images)');
     const name = args.out ?? path.basename(path.resolve(args.dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
     const out = datasetDir(dataDir, name);
+    const size = num('size', args.size, 64);
+    // The GAN's architecture only has 32/64/128 variants; another size would import but never train.
+    if (![32, 64, 128].includes(size)) throw new Error(`--size must be 32, 64 or 128 (the sizes the GAN supports), got ${args.size}`);
     const channels = num('channels', args.channels, 3);
     if (channels !== 1 && channels !== 3) throw new Error(`--channels must be 1 or 3, got ${channels}`);
     const res = await importFolder({
       dir: args.dir,
       outDir: out,
       name,
-      size: num('size', args.size, 64),
+      size,
       channels,
       heldoutFraction: num('heldout', args.heldout, 0.1),
     });

@@ -10,12 +10,14 @@ import type { TrainOptions } from '../gan/train-step.ts';
 export const TRAIN_HELP = `Usage: npm run train -- [options]
 
 Trains the DCGAN (from scratch, or continuing a checkpoint) and writes a checkpoint
-under MODELS_DIR/checkpoints/<version>/, then makes it the active one.
+under MODELS_DIR/checkpoints/<version>/, then makes it the active one (unless it is
+clearly worse than the active one: then it is kept as a candidate, see --force-activate).
 
 Run:
   --steps N             training steps to run now (default: TRAIN_STEPS, 2000)
   --max-minutes M       stop (with a checkpoint) after M minutes
   --resume [VERSION]    continue from the active checkpoint (or VERSION): exact resume
+                        (a corrupted active checkpoint: the newest valid one, with a warning)
   --dataset NAME|DIR    packed dataset (default: fashion-mnist-sneakers under DATA_DIR;
                         create it with: npm run data:import -- --source fashion-mnist)
   --models-dir DIR      default: MODELS_DIR (models)
@@ -23,6 +25,8 @@ Run:
   --log-every N         steps per progress window (default 25)
   --checkpoint-every N  also write a (non-active) checkpoint every N steps
   --no-activate         do not make the new checkpoint the active one
+  --force-activate      make it active even if its KID/FID/sneaker share is worse than the
+                        active checkpoint's by more than QUALITY_MARGIN (default 10%)
   --no-eval             skip the quality metrics (KID/FID/sneaker share) at the end
   --backend B           auto | wasm | cpu | tensorflow (default: TF_BACKEND)
   --threads N           1, or 2 = data-parallel over two cores (default 2 for runs of 100+ steps
@@ -69,6 +73,8 @@ export interface TrainCliArgs {
   logEvery?: number;
   checkpointEvery?: number;
   activate: boolean;
+  /** Activate the result even if the quality gate would keep it as a candidate. */
+  forceActivate: boolean;
   evaluate: boolean;
   backend?: 'auto' | 'wasm' | 'cpu' | 'tensorflow';
   /** 1 = single thread; 2 = data-parallel (src/gan/parallel). */
@@ -79,6 +85,25 @@ export interface TrainCliArgs {
 
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/**
+ * node:util parseArgs reads "--seed -3" as two options ("argument is
+ * ambiguous"); rewrite a negative number following a value-taking option to
+ * "--seed=-3" so the range check can give its own message.
+ */
+export function joinNegativeValues(argv: string[], valueOptions: Iterable<string>): string[] {
+  const takes = new Set(valueOptions);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = argv[i + 1];
+    if (a.startsWith('--') && takes.has(a.slice(2)) && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 function num(name: string, v: string | undefined, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
@@ -92,49 +117,53 @@ function num(name: string, v: string | undefined, opts: { int?: boolean; min?: n
   return n;
 }
 
+const TRAIN_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  list: { type: 'boolean' },
+  activate: { type: 'string' },
+  steps: { type: 'string' },
+  'max-minutes': { type: 'string' },
+  resume: { type: 'string' },
+  dataset: { type: 'string' },
+  'models-dir': { type: 'string' },
+  seed: { type: 'string' },
+  'log-every': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  'no-activate': { type: 'boolean' },
+  'force-activate': { type: 'boolean' },
+  'no-eval': { type: 'boolean' },
+  backend: { type: 'string' },
+  threads: { type: 'string' },
+  'image-size': { type: 'string' },
+  channels: { type: 'string' },
+  nz: { type: 'string' },
+  ngf: { type: 'string' },
+  ndf: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  beta1: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  'wd-mode': { type: 'string' },
+  'real-label': { type: 'string' },
+  'no-label-smoothing': { type: 'boolean' },
+  'g-target': { type: 'string' },
+  saturating: { type: 'boolean' },
+  'freeze-ratio': { type: 'string' },
+  'no-freezing': { type: 'boolean' },
+} as const;
+
 /** Parses `npm run train` flags. Throws UsageError (one readable line) on bad input. */
 export function parseTrainArgs(argv: string[]): TrainCliArgs {
   // --resume takes an optional value: rewrite "--resume" (no value) to "--resume=" first.
-  const args = argv.map((a, i) => (a === '--resume' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-')) ? '--resume=' : a));
+  const args0 = argv.map((a, i) => (a === '--resume' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-')) ? '--resume=' : a));
+  const args = joinNegativeValues(args0, Object.entries(TRAIN_OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => k));
   let parsed;
   try {
     parsed = parseArgs({
       args,
       strict: true,
       allowPositionals: false,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        list: { type: 'boolean' },
-        activate: { type: 'string' },
-        steps: { type: 'string' },
-        'max-minutes': { type: 'string' },
-        resume: { type: 'string' },
-        dataset: { type: 'string' },
-        'models-dir': { type: 'string' },
-        seed: { type: 'string' },
-        'log-every': { type: 'string' },
-        'checkpoint-every': { type: 'string' },
-        'no-activate': { type: 'boolean' },
-        'no-eval': { type: 'boolean' },
-        backend: { type: 'string' },
-        threads: { type: 'string' },
-        'image-size': { type: 'string' },
-        channels: { type: 'string' },
-        nz: { type: 'string' },
-        ngf: { type: 'string' },
-        ndf: { type: 'string' },
-        'batch-size': { type: 'string' },
-        lr: { type: 'string' },
-        beta1: { type: 'string' },
-        'weight-decay': { type: 'string' },
-        'wd-mode': { type: 'string' },
-        'real-label': { type: 'string' },
-        'no-label-smoothing': { type: 'boolean' },
-        'g-target': { type: 'string' },
-        saturating: { type: 'boolean' },
-        'freeze-ratio': { type: 'string' },
-        'no-freezing': { type: 'boolean' },
-      },
+      options: TRAIN_OPTIONS,
     });
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]} (see --help)`);
@@ -188,6 +217,7 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
     list: Boolean(v.list),
     resume: v.resume === undefined ? false : v.resume === '' ? true : v.resume,
     activate: !v['no-activate'],
+    forceActivate: Boolean(v['force-activate']),
     evaluate: !v['no-eval'],
     config,
     trainOptions: to,
@@ -199,7 +229,7 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
   if (mm !== undefined) out.maxMinutes = mm;
   if (v.dataset !== undefined) out.dataset = v.dataset;
   if (v['models-dir'] !== undefined) out.modelsDir = v['models-dir'];
-  const seed = num('seed', v.seed, { int: true });
+  const seed = num('seed', v.seed, { int: true, min: 0, max: 2147483647 });
   if (seed !== undefined) out.seed = seed;
   const le = num('log-every', v['log-every'], { int: true, min: 1 });
   if (le !== undefined) out.logEvery = le;

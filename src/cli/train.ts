@@ -9,8 +9,8 @@ import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
-import { listCheckpoints, setActiveCheckpoint } from '../gan/checkpoint.ts';
-import { runTraining, threadingHooks } from '../gan/trainer.ts';
+import { compareQuality, listCheckpoints, readCheckpointMeta, readManifest, setActiveCheckpoint, type CheckpointMeta } from '../gan/checkpoint.ts';
+import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/trainer.ts';
 import { parseTrainArgs, TRAIN_HELP, UsageError } from './train-args.ts';
 
 function fmtDuration(s: number): string {
@@ -22,6 +22,13 @@ function fmtDuration(s: number): string {
 }
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : String(x));
+
+/** Counts (e.g. n=1000) as plain integers, other figures with 3 significant digits, never exponent notation. */
+function fmtMetric(v: number | undefined): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) >= 1000 ? v.toFixed(0) : Number(v.toPrecision(3)).toString();
+}
 
 async function main(): Promise<number> {
   let args;
@@ -46,7 +53,7 @@ async function main(): Promise<number> {
     if (!list.length) process.stdout.write(`no checkpoints in ${path.join(modelsDir, 'checkpoints')}\n`);
     for (const c of list) {
       const m = Object.entries(c.metrics)
-        .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toPrecision(3) : v}`)
+        .map(([k, v]) => `${k}=${fmtMetric(v)}`)
         .join(' ');
       process.stdout.write(
         c.error
@@ -67,6 +74,26 @@ async function main(): Promise<number> {
   const datasetDir = resolveDatasetDir(args.dataset ?? DEFAULT_DATASET, cfg.DATA_DIR);
   const steps = args.steps ?? cfg.TRAIN_STEPS;
   const err = process.stderr;
+
+  // Which checkpoint to continue: a named one as is; with plain --resume the active one,
+  // or the newest valid one (with a warning) when the active one is corrupted.
+  const active = (await readManifest(modelsDir).catch(() => ({ active: null }))).active ?? undefined;
+  let resume: boolean | string = args.resume;
+  let skipped: string | undefined;
+  if (args.resume === true) {
+    const choice = await chooseResumeCheckpoint(modelsDir);
+    if (choice.warning) err.write(`train: warning: ${choice.warning}\n`);
+    skipped = choice.skipped;
+    // No active checkpoint and nothing wrong: keep `true` so runTraining says there is nothing to resume.
+    resume = choice.version ?? (choice.warning ? false : true);
+  } else if (!args.resume && active) {
+    err.write(`train: starting from scratch; use --resume to continue ${active}\n`);
+  }
+  // Quality gate: a result much worse than the active checkpoint stays a candidate (like the bot's runs).
+  let activeMeta: CheckpointMeta | undefined;
+  if (args.activate && !args.forceActivate && active && active !== skipped) {
+    activeMeta = await readCheckpointMeta(modelsDir, active).catch(() => undefined);
+  }
   const tty = Boolean(err.isTTY);
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'train' });
 
@@ -103,17 +130,21 @@ async function main(): Promise<number> {
     modelsDir,
     dataset: datasetDir,
     steps,
-    resume: args.resume,
+    resume,
     config: args.config,
     trainOptions: args.trainOptions,
     ...(args.seed !== undefined ? { seed: args.seed } : {}),
     ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
     ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),
     ...(args.maxMinutes !== undefined ? { maxSeconds: args.maxMinutes * 60 } : {}),
-    activate: args.activate,
+    activate: args.activate && !activeMeta,
     evaluate: args.evaluate,
     shouldStop: () => stop,
     logger,
+    onWarning: (msg) => {
+      clearBar();
+      err.write(`train: warning: ${msg}\n`);
+    },
     onStarted: (s) => {
       const t = s.trainOptions;
       err.write(
@@ -149,13 +180,25 @@ async function main(): Promise<number> {
     onCheckpoint: (c) => {
       clearBar();
       const m = Object.entries(c.metrics)
-        .map(([k, v]) => `${k}=${typeof v === 'number' ? v.toPrecision(4) : v}`)
+        .map(([k, v]) => `${k}=${fmtMetric(v)}`)
         .join(' ');
       err.write(`checkpoint ${c.version} (step ${c.step})${c.active ? ' [active]' : ''}${m ? ` ${m}` : ''}\n  ${c.dir}\n`);
     },
   });
   await threading.close();
   clearBar();
+  if (activeMeta) {
+    const verdict = compareQuality(result.metrics, activeMeta.metrics, cfg.QUALITY_MARGIN);
+    if (verdict.worse) {
+      err.write(
+        `train: kept ${result.version} as a candidate, NOT active: ${verdict.reason}; ${active} stays active.\n` +
+          `  activate it anyway with: npm run train -- --activate ${result.version}  (or train with --force-activate)\n`,
+      );
+    } else {
+      await setActiveCheckpoint(modelsDir, result.version, { verify: true });
+      err.write(`train: ${result.version} is now active (${verdict.reason})\n`);
+    }
+  }
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onSigint);
   err.write(

@@ -99,6 +99,8 @@ export interface TrainRunOptions {
     fraction: number;
   }) => void;
   onCheckpoint?: (c: { version: string; dir: string; step: number; metrics: CheckpointMetrics; active: boolean }) => void;
+  /** Receives warnings as one plain line (the CLI prints them); default: logger.warn. */
+  onWarning?: (message: string) => void;
   logger?: Logger;
 }
 
@@ -252,7 +254,11 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       );
     }
     // Warn only once the dataset is known to fit (otherwise the error above says it all).
-    if (datasetChanged) logger?.warn(datasetChanged, 'dataset differs from the checkpoint\'s; starting a new epoch');
+    if (datasetChanged) {
+      const msg = `dataset ${meta.name} differs from the one checkpoint ${parent} was trained on; starting a new epoch`;
+      if (opts.onWarning) opts.onWarning(msg);
+      else logger?.warn(datasetChanged, msg);
+    }
     const B = trainOpts.batchSize;
     const N = meta.trainCount;
     if (!Number.isInteger(B) || B < 2) throw new Error(`batch size must be an integer >= 2, got ${B}`);

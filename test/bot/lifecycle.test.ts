@@ -16,10 +16,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 function run(
   file: string,
   env: Record<string, string>,
-  opts: { onStdout?: (chunk: string, kill: (sig: NodeJS.Signals) => void) => void; timeoutMs?: number } = {},
+  opts: { onStdout?: (chunk: string, kill: (sig: NodeJS.Signals) => void) => void; timeoutMs?: number; args?: string[] } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    const child = spawn(process.execPath, ['--import', 'tsx', file, ...(opts.args ?? [])], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,6 +69,11 @@ describe('operating the bot', () => {
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/^Could not register commands: /);
       expect(bad.stderr).not.toContain('wrong-token-1234567890');
+      // --help prints usage even without a token (and registers nothing).
+      const help = await run('src/cli/deploy-commands.ts', { DISCORD_TOKEN: '' }, { args: ['--help'] });
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain('Usage: npm run deploy-commands');
+      expect(help.stderr).toBe('');
     } finally {
       await fake.close();
     }

@@ -131,6 +131,10 @@ describe('/shoe', () => {
     const varDesigns = vars.designs;
     expect(varDesigns).toHaveLength(4);
     expect(varDesigns.every((d) => d.kind === 'variation' && d.parentId === designs[1].id)).toBe(true);
+    // A variation seed is not a /shoe seed: labelled so nobody expects /shoe seed:X to redraw these.
+    expect(vars.message.content).toContain(`variation seed \`${varDesigns[0].seed}\``);
+    expect(vars.message.content).not.toContain(' · seed `');
+    expect(orig.message.content).toContain(' · seed `99`');
 
     const up = await designReply(h.fake.pressButton({ message: orig.message, customId: `shoe:up:${designs[2].id}:${ALICE}`, user: ALICE }));
     expect(up.message.content).toContain(`Design #${designs[2].id}, upscaled`);
@@ -139,6 +143,15 @@ describe('/shoe', () => {
     expect(upDesigns.map((d) => [d.kind, d.parentId])).toEqual([['upscale', designs[2].id]]);
     // The latent is the original design's: same bytes.
     expect(Buffer.from(upDesigns[0].latent).equals(Buffer.from(designs[2].latent))).toBe(true);
+    // No Upscale on an upscale (it would store the same pixels as yet another design).
+    const upIds = buttonIds(up.message.components);
+    expect(upIds).toContain(`shoe:var:${upDesigns[0].id}:${ALICE}`);
+    expect(upIds.some((id) => id.startsWith('shoe:up:'))).toBe(false);
+    const count0 = await h.bot.ctx.store.db.design.count();
+    const again = await h.fake.waitForReply(h.fake.pressButton({ message: up.message, customId: `shoe:up:${upDesigns[0].id}:${ALICE}`, user: ALICE }));
+    expect(again.ephemeral).toBe(true);
+    expect(again.message.content).toContain('already upscaled');
+    expect(await h.bot.ctx.store.db.design.count()).toBe(count0);
 
     clock += 120_000; // a new rate-limit window (3 per minute in this file)
     const reroll = await designReply(h.fake.pressButton({ message: orig.message, customId: `shoe:reroll:3:${ALICE}`, user: ALICE }));

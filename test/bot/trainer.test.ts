@@ -12,7 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../../src/data/dataset.ts';
 import { createLogger } from '../../src/log.ts';
-import { loadGeneratorCheckpoint, readManifest } from '../../src/gan/checkpoint.ts';
+import { listCheckpoints, loadGeneratorCheckpoint, readManifest, setActiveCheckpoint } from '../../src/gan/checkpoint.ts';
 import { TrainerRunner, qualityVerdict, type LastRunInfo, type SwapEvent } from '../../src/bot/trainer-runner.ts';
 import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tempDir, type Harness } from './harness.ts';
 
@@ -28,6 +28,14 @@ async function makeDataset(dir: string): Promise<void> {
     return a;
   };
   await writeDataset(dir, { name: 'tiny', source: 'test', height: 32, width: 32, channels: 1, background: 'black', train: mk(64), heldout: mk(16) });
+}
+
+/** A dataset whose meta.json exists but whose pixels don't: the trainer starts, then fails. */
+function brokenDataset(): string {
+  const dir = path.join(h.dir, 'broken-dataset');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ name: 'broken', source: 'test', height: 32, width: 32, channels: 1, trainCount: 64, heldoutCount: 16 }));
+  return dir;
 }
 
 function nextEvent<T extends 'run-finished' | 'swap'>(type: T, timeoutMs = 90_000): Promise<T extends 'swap' ? SwapEvent : LastRunInfo> {
@@ -47,7 +55,10 @@ beforeAll(async () => {
   await makeDataset(datasetDir);
   h = await startHarness({
     generator: null,
-    bot: { trainer: { schedule: false, stopTimeoutMs: 60_000, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] } },
+    bot: {
+      trainer: { schedule: false, stopTimeoutMs: 60_000, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] },
+      watchManifest: { debounceMs: 100, pollMs: 500 },
+    },
   });
 });
 afterAll(async () => {
@@ -190,18 +201,55 @@ describe('/train and scheduled training', () => {
       log: h.bot.ctx.log,
       schedule: false,
       forwardStderr: false,
-      args: ['--dataset', path.join(h.dir, 'no-such-dataset'), ...TINY_FLAGS],
+      args: ['--dataset', brokenDataset(), ...TINY_FLAGS],
     });
     expect(crashing.runNow('cron', 4).started).toBe(true);
     await crashing.waitIdle();
     expect(crashing.lastRun?.status).toBe('failed');
-    expect(crashing.lastRun?.error).toContain('no-such-dataset');
+    expect(crashing.lastRun?.error).toContain('broken-dataset');
     const row = await h.bot.ctx.store.db.trainingRun.findUnique({ where: { id: crashing.lastRun!.runId } });
     expect(row?.status).toBe('failed');
-    expect(row?.error).toContain('not found');
+    expect(row?.error).toContain('unreadable');
     expect(h.bot.ctx.generation.active!.version).toBe(active);
     const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
     expect(shoe.message.content).toContain(`checkpoint \`${active}\``);
+  });
+
+  it('a missing dataset is refused before starting: clear /train run reply, cron ticks skip without recording a run', async () => {
+    const lines: string[] = [];
+    const runner = new TrainerRunner({
+      config: { ...h.config, TRAIN_CRON: '* * * * * *' },
+      store: h.bot.ctx.store,
+      generation: h.bot.ctx.generation,
+      log: createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }),
+      forwardStderr: false,
+      args: TINY_FLAGS, // default dataset under DATA_DIR: not imported in this test
+    });
+    expect(runner.datasetProblem()).toContain('npm run data:import -- --source fashion-mnist');
+    const runs0 = await h.bot.ctx.store.db.trainingRun.count();
+    const r = runner.runNow('admin', 4);
+    expect(r).toMatchObject({ started: false, noDataset: true });
+    expect(r.reason).toContain('fashion-mnist-sneakers');
+    runner.start();
+    while (!lines.some((l) => l.includes('scheduled training skipped: no dataset'))) await sleep(100);
+    await runner.stop();
+    expect(await h.bot.ctx.store.db.trainingRun.count()).toBe(runs0);
+    expect(runner.state).toBe('idle');
+
+    // The bot's own runner (with a dataset) answers /train run normally; one without says how to make one.
+    const bare = new TrainerRunner({ config: h.config, store: h.bot.ctx.store, generation: h.bot.ctx.generation, log: h.bot.ctx.log, schedule: false, args: TINY_FLAGS });
+    const own = h.bot.ctx.trainer;
+    h.bot.ctx.trainer = bare;
+    try {
+      const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }));
+      expect(reply.message.content).toContain('Not started: the training dataset "fashion-mnist-sneakers" was not found');
+      expect(reply.message.content).toContain('`sudo apt-get install dataset-fashion-mnist`');
+      expect(reply.message.content).not.toContain('Training started');
+      expect(reply.ephemeral).toBe(true);
+    } finally {
+      h.bot.ctx.trainer = own;
+    }
+    expect(await h.bot.ctx.store.db.trainingRun.count()).toBe(runs0);
   });
 
   it('/train status lists checkpoints with their status; rollback switches back', async () => {
@@ -228,7 +276,7 @@ describe('/train and scheduled training', () => {
       log: createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }),
       forwardStderr: false,
       // A run that fails after start-up (several seconds): long enough to see ticks skipped.
-      args: ['--dataset', path.join(h.dir, 'no-such-dataset'), ...TINY_FLAGS],
+      args: ['--dataset', brokenDataset(), ...TINY_FLAGS],
     });
     const runs0 = await h.bot.ctx.store.db.trainingRun.count({ where: { trigger: 'cron' } });
     runner.start();
@@ -272,6 +320,66 @@ describe('/train and scheduled training', () => {
     expect((await readManifest(h.config.MODELS_DIR)).active).toBe(activeVersion);
     const st = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
     expect(st.message.content).toContain(`\`${swaps[0].version}\` · rejected`);
+  });
+
+  it('the running bot follows manifest.json changed outside it (npm run train -- --activate V), not its own changes', async () => {
+    const served = h.bot.ctx.generation.active!.version;
+    const other = (await listCheckpoints(h.config.MODELS_DIR)).filter((c) => !c.error && c.version !== served).at(-1)!.version;
+    const swapped = nextEvent('swap', 30_000);
+    await setActiveCheckpoint(h.config.MODELS_DIR, other); // what `npm run train -- --activate` does
+    expect(await swapped).toMatchObject({ version: other, previous: served, accepted: true });
+    expect(h.bot.ctx.generation.active!.version).toBe(other);
+    expect(h.logLines.some((l) => l.includes('manifest.json changed outside the bot'))).toBe(true);
+    const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
+    expect(shoe.message.content).toContain(`checkpoint \`${other}\``);
+    const row = await h.bot.ctx.store.db.checkpoint.findUnique({ where: { version: other } });
+    expect(row?.status).toBe('active');
+
+    // The bot's own rollback rewrites the manifest too: the watcher must not undo or repeat it.
+    const lines0 = h.logLines.length;
+    await h.bot.ctx.trainer!.rollback(served);
+    await sleep(1500);
+    expect(h.bot.ctx.generation.active!.version).toBe(served);
+    expect(h.logLines.slice(lines0).some((l) => l.includes('manifest.json changed outside the bot'))).toBe(false);
+
+    // A manifest naming a broken checkpoint keeps the current generator (one warning).
+    fs.writeFileSync(path.join(h.config.MODELS_DIR, 'manifest.json'), JSON.stringify({ active: 'no-such-version', updatedAt: new Date().toISOString() }));
+    while (!h.logLines.slice(lines0).some((l) => l.includes('does not load; keeping the current generator'))) await sleep(100);
+    expect(h.bot.ctx.generation.active!.version).toBe(served);
+    await setActiveCheckpoint(h.config.MODELS_DIR, served);
+  });
+
+  it('a corrupted active checkpoint at start-up: the newest good one is served, with a warning and a status note', async () => {
+    const copy = path.join(tempDir(), 'models');
+    fs.cpSync(h.config.MODELS_DIR, copy, { recursive: true });
+    const all = (await listCheckpoints(copy)).filter((c) => !c.error);
+    const broken = all[0].version; // an older one, so "newest good" differs from "next older"
+    await setActiveCheckpoint(copy, broken);
+    const w = path.join(copy, 'checkpoints', broken, 'generator', 'weights.bin');
+    const bytes = fs.readFileSync(w);
+    bytes[0] ^= 0xff;
+    fs.writeFileSync(w, bytes);
+    const h2 = await startHarness({
+      env: { MODELS_DIR: copy },
+      // No --dataset and none under DATA_DIR: start-up warns once, /shoe still works.
+      bot: { generator: undefined, trainer: { schedule: false, forwardStderr: false, args: TINY_FLAGS }, watchManifest: false },
+    });
+    try {
+      const newest = all.filter((c) => c.version !== broken).at(-1)!.version;
+      expect(h2.bot.ctx.generation.active?.version).toBe(newest);
+      expect(h2.logLines.filter((l) => l.includes('does not load; serving the newest good one'))).toHaveLength(1);
+      expect(h2.logLines.find((l) => l.includes('serving the newest good one'))).toContain(broken);
+      const shoe = await h2.fake.waitForReply(h2.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
+      expect(shoe.message.content).toContain(`checkpoint \`${newest}\``);
+      const st = await h2.fake.waitForReply(h2.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
+      expect(st.message.content).toContain(`manifest.json names \`${broken}\` but it failed to load at start-up`);
+      expect(st.message.content).not.toContain(`\`${broken}\` · retired`);
+      expect(h2.logLines.filter((l) => l.includes('no training dataset'))).toHaveLength(1);
+      expect(st.message.content).toContain('Training is not possible yet: the training dataset "fashion-mnist-sneakers" was not found');
+    } finally {
+      await h2.close();
+      fs.rmSync(path.dirname(copy), { recursive: true, force: true });
+    }
   });
 
   it('shutting the bot down lets a running trainer write its checkpoint (run recorded as stopped)', async () => {

@@ -5,7 +5,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VoteEvent } from '../../src/bot/votes.ts';
-import { ALICE, BOB, expectNoUnhandled, sleep, startHarness, tinyGenerator, type Harness } from './harness.ts';
+import { runTraining } from '../../src/gan/trainer.ts';
+import { latentsForSeed } from '../../src/gan/latent.ts';
+import { resizeTile } from '../../commands/gallery.ts';
+import { ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tinyGenerator, type Harness } from './harness.ts';
 
 let h: Harness;
 const events: VoteEvent[] = [];
@@ -150,5 +153,53 @@ describe('votes from reactions', () => {
     const bad = await h.fake.waitForReply(h.fake.sendCommand({ name: 'gallery', options: { top: 99 }, user: ALICE }));
     expect(bad.ephemeral).toBe(true);
     expect(bad.message.content).toContain('`top` must be a whole number from 1 to 16');
+  });
+
+  it('/gallery draws voted designs of a checkpoint with another image size too (tiles resampled, none dropped)', async () => {
+    // A real 64 px checkpoint on disk (1 training step), its design voted more than anything else.
+    const per = 64 * 64;
+    const img = (n: number) => {
+      const a = new Uint8Array(n * per);
+      for (let i = 0; i < n; i++) for (let y = 16; y < 48; y++) for (let x = 8; x < 56; x++) a[i * per + y * 64 + x] = 200;
+      return a;
+    };
+    const big = await runTraining({
+      modelsDir: h.config.MODELS_DIR,
+      dataset: {
+        meta: { name: 'big', source: 'test', height: 64, width: 64, channels: 1, trainCount: 4, heldoutCount: 2, fingerprint: 'big', background: 'black', formatVersion: 1 },
+        train: img(4),
+        heldout: img(2),
+      },
+      steps: 1,
+      config: { imageSize: 64, channels: 1, nz: 16, ngf: 4, ndf: 4 },
+      trainOptions: { batchSize: 2 },
+      evaluate: false,
+      seed: 5,
+    });
+    const [design] = await h.bot.ctx.store.createDesigns([
+      { seed: 7, gridIndex: 0, latent: latentsForSeed(7, 1, 16), checkpointVersion: big.version, kind: 'shoe', parentId: null, guildId: h.fake.guild.id, channelId: 'c', requesterId: ALICE },
+    ]);
+    for (let i = 0; i < 5; i++) await h.bot.ctx.store.addVote(`50000000000000000${i}`, design.id);
+    const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'gallery', options: { top: 4 }, user: ALICE }));
+    expect(r.ephemeral).toBe(false);
+    const lines = r.message.content.split('\n');
+    const n = Number(/^\*\*Top (\d+) sneaker designs/.exec(lines[0])?.[1]);
+    expect(n).toBeGreaterThanOrEqual(2); // earlier tests voted on 32 px designs of the active generator
+    expect(lines[1]).toContain(`1. design #${design.id} · 5 votes`);
+    expect(lines[1]).toContain('seed `7`');
+    expect(r.message.content).not.toContain('left out');
+    // n tiles of 192 px in one row: the 32 px designs were drawn next to the 64 px one.
+    expect(lines).toHaveLength(n + 1);
+    expect(pngSize(r.message.attachments[0].data).width).toBeGreaterThanOrEqual(n * 192);
+  });
+
+  it('resizeTile resamples nearest-neighbour and repeats grey into RGB', () => {
+    const px = new Float32Array([-1, 1, 0.5, 0]); // 2x2 grey
+    expect([...resizeTile(px, { h: 2, w: 2, c: 1 }, { h: 2, w: 2, c: 1 })]).toEqual([-1, 1, 0.5, 0]);
+    const up = resizeTile(px, { h: 2, w: 2, c: 1 }, { h: 4, w: 4, c: 3 });
+    expect(up.length).toBe(48);
+    expect([...up.slice(0, 6)]).toEqual([-1, -1, -1, -1, -1, -1]);
+    expect([...up.slice(6, 9)]).toEqual([1, 1, 1]);
+    expect([...up.slice(45, 48)]).toEqual([0, 0, 0]);
   });
 });

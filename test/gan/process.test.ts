@@ -73,6 +73,9 @@ describe('trainer process (forked by the bot)', () => {
     expect(r.code, r.stderr).toBe(0);
     const started = r.messages[0] as Extract<TrainerToBot, { type: 'started' }>;
     expect(started.runStartStep).toBe(4);
+    // A fresh seed per run (not the checkpoint's RNG state), reported to the bot.
+    expect(started.config.runSeed).toEqual(expect.any(Number));
+    expect(started.config.resumedFrom).toEqual(expect.any(String));
     const done = r.messages.at(-1) as Extract<TrainerToBot, { type: 'done' }>;
     expect(done.type).toBe('done');
     expect(done.stopped).toBe(true);
@@ -81,11 +84,56 @@ describe('trainer process (forked by the bot)', () => {
     expect(ck.step).toBe(4 + done.steps);
   });
 
+  it('falls back to the newest valid checkpoint when the active one is corrupted', async () => {
+    const { readManifest, listCheckpoints } = await import('../../src/gan/checkpoint.ts');
+    const active = (await readManifest(env.MODELS_DIR!)).active!;
+    const fallback = (await listCheckpoints(env.MODELS_DIR!)).map((c) => c.version).filter((v) => v !== active).at(-1)!;
+    const file = path.join(env.MODELS_DIR!, 'checkpoints', active, 'generator', 'weights.bin');
+    const good = fs.readFileSync(file);
+    const bad = Buffer.from(good);
+    bad[12] ^= 0xff;
+    fs.writeFileSync(file, bad);
+    try {
+      const r = await startTrainer(['--steps', '2', '--dataset', 'tiny', ...TINY_FLAGS]);
+      expect(r.code, r.stderr).toBe(0);
+      const started = r.messages[0] as Extract<TrainerToBot, { type: 'started' }>;
+      expect(started.config).toMatchObject({ resumedFrom: fallback, skippedCorrupt: active });
+      expect(r.stderr).toMatch(new RegExp(`${active} is corrupted.*newest valid checkpoint ${fallback}`));
+      expect(r.messages.at(-1)).toMatchObject({ type: 'done', steps: 2 });
+    } finally {
+      fs.writeFileSync(file, good);
+    }
+  });
+
   it('reports an error message and a non-zero exit for a bad dataset', async () => {
     const r = await startTrainer(['--steps', '2', '--dataset', 'missing-set', ...TINY_FLAGS]);
     expect(r.code).toBe(1);
     const err = r.messages.find((m) => m.type === 'error') as Extract<TrainerToBot, { type: 'error' }>;
     expect(err.message).toMatch(/dataset "missing-set" not found/);
+  });
+});
+
+describe('npm run train', () => {
+  it('keeps a much worse result as a candidate, says how to activate it, and --force-activate overrides', async () => {
+    const cli = path.join(ROOT, 'src/cli/train.ts');
+    const models = path.join(work, 'models-cli');
+    const e = { ...env, MODELS_DIR: models };
+    const train = (...a: string[]) => run(process.execPath, ['--import', 'tsx', cli, '--steps', '2', '--dataset', 'tiny', ...TINY_FLAGS.filter((f) => f !== '--no-eval'), ...a], { env: e, cwd: ROOT });
+    const ck = await import('../../src/gan/checkpoint.ts');
+    await train();
+    const first = (await ck.readManifest(models)).active!;
+    expect(first).toBeTruthy();
+    // Pretend the active checkpoint is excellent: a 2-step model is far worse.
+    await ck.updateCheckpointMetrics(models, first, { kid: 1e-4, fid: 1e-3 });
+    const r = await train();
+    expect(r.stderr).toContain(`starting from scratch; use --resume to continue ${first}`);
+    expect(r.stderr).toMatch(new RegExp(`kept (\\S+) as a candidate, NOT active: KID .* vs active 0\\.000100 .*\\n.*npm run train -- --activate \\1`));
+    expect((await ck.readManifest(models)).active).toBe(first);
+    const forced = await train('--resume', '--force-activate');
+    expect(forced.stderr).not.toMatch(/NOT active/);
+    expect((await ck.readManifest(models)).active).not.toBe(first);
+    const list = await run(process.execPath, ['--import', 'tsx', cli, '--list'], { env: e, cwd: ROOT });
+    expect(list.stdout).toMatch(/ n=1000 /);
   });
 });
 
@@ -106,6 +154,10 @@ describe('npm run generate', () => {
     await expect(run(process.execPath, ['--import', 'tsx', cli, '--count', '0'], { env, cwd: ROOT })).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/--count must be between 1 and 64/),
+    });
+    await expect(run(process.execPath, ['--import', 'tsx', cli, '--seed', '-3'], { env, cwd: ROOT })).rejects.toMatchObject({
+      code: 2,
+      stderr: 'generate: seed must be an integer from 0 to 2147483647, got "-3"\n',
     });
   });
 });
