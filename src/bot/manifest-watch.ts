@@ -126,6 +126,7 @@ export function watchManifest(opts: ManifestWatchOptions): ManifestWatcher {
           await checkOnce();
         } while (again && !closed);
       } catch (err) {
+        pending = true; // try again on the next poll
         log.warn({ err }, 'manifest check failed');
       } finally {
         running = undefined;
@@ -155,7 +156,13 @@ export function watchManifest(opts: ManifestWatchOptions): ManifestWatcher {
     // e.g. MODELS_DIR does not exist yet: the poll below still notices a manifest appearing.
     log.debug({ reason: (err as Error).message }, 'cannot fs.watch the models directory; polling manifest.json');
   }
-  void stampOf().then((s) => (lastStamp = s));
+  // Synchronously: a stamp taken later could already include a change and hide it from the poll.
+  try {
+    const st = fs.statSync(file);
+    lastStamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    lastStamp = 'missing';
+  }
   const poll = setInterval(() => {
     void stampOf().then((s) => {
       if (s !== lastStamp || pending) {
