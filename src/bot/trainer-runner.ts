@@ -18,6 +18,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import {
+  compareQuality,
   listCheckpoints,
   loadGeneratorCheckpoint,
   readCheckpointMeta,
@@ -61,7 +62,7 @@ export interface TrainerRunnerOptions {
 export type TrainerState = 'idle' | 'running' | 'stopping';
 
 /** Most steps one run may take: the same bound as TRAIN_STEPS in src/config/env.ts. */
-export const MAX_TRAIN_STEPS = 10_000_000;
+export { MAX_TRAIN_STEPS } from '../config/env.ts';
 
 /** What to tell an operator whose training dataset is missing. */
 export const DATASET_HINT = 'create it on the bot host with `sudo apt-get install dataset-fashion-mnist` then `npm run data:import -- --source fashion-mnist` (see README)';
@@ -105,36 +106,18 @@ export interface SwapEvent {
 
 type Listener = (e: { type: 'run-finished'; run: LastRunInfo } | { type: 'swap'; swap: SwapEvent }) => void;
 
-/** Picks comparable quality figures: lower-is-better KID, then FID; higher-is-better sneaker share. */
+/**
+ * The hot-swap quality gate: the same comparison as the command line's
+ * (compareQuality: KID, else FID, else sneaker share, with relative slack).
+ */
 export function qualityVerdict(
   candidate: CheckpointMetrics,
   active: CheckpointMetrics | undefined,
   margin: number,
 ): { accept: boolean; reason: string } {
   if (!active) return { accept: true, reason: 'no active checkpoint to compare with' };
-  for (const k of ['kid', 'fid'] as const) {
-    const c = candidate[k];
-    const a = active[k];
-    if (typeof c === 'number' && typeof a === 'number' && Number.isFinite(c) && Number.isFinite(a)) {
-      // Lower is better; allow `margin` relative slack (plus a tiny absolute one for values near 0).
-      const limit = a * (1 + margin) + 1e-6;
-      return c <= limit
-        ? { accept: true, reason: `${k.toUpperCase()} ${fmt(c)} vs active ${fmt(a)}` }
-        : { accept: false, reason: `${k.toUpperCase()} ${fmt(c)} is worse than active ${fmt(a)} by more than ${Math.round(margin * 100)}%` };
-    }
-  }
-  const c = candidate.sneakerShare;
-  const a = active.sneakerShare;
-  if (typeof c === 'number' && typeof a === 'number') {
-    return c >= a * (1 - margin)
-      ? { accept: true, reason: `sneaker share ${fmt(c)} vs active ${fmt(a)}` }
-      : { accept: false, reason: `sneaker share ${fmt(c)} is worse than active ${fmt(a)} by more than ${Math.round(margin * 100)}%` };
-  }
-  return { accept: true, reason: 'no comparable quality figure' };
-}
-
-function fmt(x: number): string {
-  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3);
+  const { worse, reason } = compareQuality(candidate, active, margin);
+  return { accept: !worse, reason };
 }
 
 export class TrainerRunner {

@@ -12,6 +12,9 @@ import { validate as validateCron } from 'node-cron';
 export const TF_BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 export type TfBackendChoice = (typeof TF_BACKENDS)[number];
 
+/** Most steps one training run may be asked for (TRAIN_STEPS, /train run steps:). */
+export const MAX_TRAIN_STEPS = 10_000_000;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const snowflake = z.string().regex(/^\d{17,20}$/, 'must be a Discord id (17-20 digits)');
@@ -39,7 +42,7 @@ const schema = z.object({
     .number({ error: 'must be a whole number of steps' })
     .int('must be a whole number of steps')
     .min(1)
-    .max(10_000_000)
+    .max(MAX_TRAIN_STEPS)
     .default(2000),
   /** Relative margin of the hot-swap quality gate (0.1 = reject a candidate >10% worse). */
   QUALITY_MARGIN: z.coerce.number({ error: 'must be a number such as 0.1' }).min(0).max(10).default(0.1),

@@ -312,7 +312,7 @@ describe('/train and scheduled training', () => {
     expect(gated.lastRun?.status).toBe('succeeded');
     expect(swaps).toHaveLength(1);
     expect(swaps[0]).toMatchObject({ accepted: false, previous: activeVersion });
-    expect(swaps[0].reason).toMatch(/^KID [\d.]+ is worse than active 0\.00000100 by more than 10%$/);
+    expect(swaps[0].reason).toMatch(/^KID [\d.]+ vs active 0\.00000100 \(worse by more than 10%\)$/);
     const row = await h.bot.ctx.store.db.checkpoint.findUnique({ where: { version: swaps[0].version } });
     expect(row?.status).toBe('rejected');
     expect(row?.kid).toBeGreaterThan(0);
