@@ -12,14 +12,7 @@ import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { compareQuality, listCheckpoints, readCheckpointMeta, readManifest, setActiveCheckpoint, type CheckpointMeta } from '../gan/checkpoint.ts';
 import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/trainer.ts';
 import { parseTrainArgs, TRAIN_HELP, UsageError } from './train-args.ts';
-
-function fmtDuration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${Math.round(s)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
+import { fmtDuration } from '../data/progress.ts';
 
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 

@@ -20,7 +20,8 @@ export interface ProgressOptions {
   silent?: boolean;
 }
 
-function fmtDuration(s: number): string {
+/** Seconds as 42s, 3m07s or 2h05m (ETAs, durations). */
+export function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
   if (s < 60) return `${Math.round(s)}s`;
   const m = Math.floor(s / 60);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { config } from '../config/env.ts';
 import { migrate, MigrationError } from './migrate.ts';
-import { MIGRATIONS_DIR, UnsupportedDatabaseError } from './paths.ts';
+import { displayPath, MIGRATIONS_DIR, UnsupportedDatabaseError } from './paths.ts';
 
 const HELP = `Apply pending database migrations (offline; same result as \`prisma migrate deploy\`).
 
@@ -20,11 +20,6 @@ Usage: npm run db:deploy [-- options]
 Safe to run repeatedly: applied migrations are skipped. The bot runs the same step when it starts.
 `;
 
-/** A path relative to the working folder when it is inside it, else absolute. */
-function show(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') ? rel : p;
-}
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -48,8 +43,8 @@ async function main(argv: string[]): Promise<number> {
   const url = args.url ?? config().DATABASE_URL;
   const migrationsDir = path.resolve(args.migrations ?? MIGRATIONS_DIR);
   const result = await migrate(url, { migrationsDir });
-  const where = show(result.dbPath);
-  process.stdout.write(`${result.total} migration(s) found in ${show(migrationsDir)}\n`);
+  const where = displayPath(result.dbPath);
+  process.stdout.write(`${result.total} migration(s) found in ${displayPath(migrationsDir)}\n`);
   if (result.applied.length === 0) process.stdout.write(`No pending migrations to apply (${where}).\n`);
   else process.stdout.write(`Applied to ${where}:\n${result.applied.map((n) => `  ${n}`).join('\n')}\n`);
   return 0;

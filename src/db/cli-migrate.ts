@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createMigration, MigrationError } from './migrate.ts';
-import { MIGRATIONS_DIR, PROJECT_ROOT, SCHEMA_PATH } from './paths.ts';
+import { displayPath, MIGRATIONS_DIR, PROJECT_ROOT, SCHEMA_PATH } from './paths.ts';
 
 const HELP = `Create a database migration from a change to the Prisma schema (offline).
 
@@ -25,11 +25,6 @@ as \`prisma migrate dev --create-only\` would. Review the SQL, commit it, then a
 \`npm run db:deploy\` (the bot also applies pending migrations when it starts).
 `;
 
-/** A path relative to the working folder when it is inside it, else absolute. */
-function show(p: string): string {
-  const rel = path.relative(process.cwd(), p);
-  return rel && !rel.startsWith('..') ? rel : p;
-}
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -63,12 +58,12 @@ async function main(argv: string[]): Promise<number> {
   const result = await createMigration({ name: args.name, empty: args.empty, schemaPath, migrationsDir });
   if (!result.name) {
     process.stdout.write(
-      `No schema change found: ${show(schemaPath)} matches the migrations in ` +
-        `${show(migrationsDir)}. (Use --empty for a hand-written migration.)\n`,
+      `No schema change found: ${displayPath(schemaPath)} matches the migrations in ` +
+        `${displayPath(migrationsDir)}. (Use --empty for a hand-written migration.)\n`,
     );
     return 0;
   }
-  process.stdout.write(`Created ${show(result.file!)}\n`);
+  process.stdout.write(`Created ${displayPath(result.file!)}\n`);
   if (!args['no-generate']) {
     const gen = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'prisma-generate.mjs')], {
       cwd: PROJECT_ROOT,

@@ -44,3 +44,9 @@ export function sqlitePathFromUrl(url: string, cwd: string = process.cwd()): str
   }
   return path.resolve(cwd, rest);
 }
+
+/** A path relative to the working folder when it is inside it, else absolute (for messages). */
+export function displayPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
+}
