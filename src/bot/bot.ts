@@ -86,14 +86,25 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       generator = null;
       // A corrupt active checkpoint must not leave users without sneakers when older good ones exist.
       const named = await readManifest(config.MODELS_DIR).then((m) => m.active ?? undefined, () => undefined);
-      const fallback = await newestValidCheckpoint(config.MODELS_DIR, { exclude: named ? [named] : [] }).catch(() => undefined);
+      // Prefer the newest checkpoint that users were served before (active or retired in the
+      // database); never an unvetted candidate or a rejected one unless nothing else exists, and
+      // then the best by quality, not the newest.
+      const exclude = named ? [named] : [];
+      const served = new Set(
+        (await db.checkpoint.findMany({ where: { status: { in: ['active', 'retired'] } }, select: { version: true } }).catch(() => [])).map(
+          (c) => c.version,
+        ),
+      );
+      const fallback =
+        (await newestValidCheckpoint(config.MODELS_DIR, { exclude, accept: (c) => served.has(c.version) }).catch(() => undefined)) ??
+        (await newestValidCheckpoint(config.MODELS_DIR, { exclude, order: 'best-quality' }).catch(() => undefined));
       if (fallback) {
         try {
           generator = await loadGeneratorCheckpoint(config.MODELS_DIR, fallback);
           activeProblem = { version: named, reason, fallback };
           log.warn(
             { unusable: named, reason, serving: fallback },
-            `the active checkpoint ${named ?? '(manifest unreadable)'} does not load; serving the newest good one, ${fallback}, instead (fix with: npm run train -- --activate <version>)`,
+            `the active checkpoint ${named ?? '(manifest unreadable)'} does not load; serving ${fallback} instead (the newest previously served one that verifies, else the best by quality) (fix with: npm run train -- --activate <version>)`,
           );
         } catch (err2) {
           log.warn({ reason: (err2 as Error).message, version: fallback }, 'fallback checkpoint does not load either');

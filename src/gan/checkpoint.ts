@@ -558,16 +558,24 @@ export async function listCheckpoints(modelsDir: string): Promise<CheckpointSumm
  * shapes, optimizer state), skipping versions in `opts.exclude`; undefined
  * when none does. No tensors escape (everything loaded is disposed).
  */
-export async function newestValidCheckpoint(modelsDir: string, opts: { exclude?: string[] } = {}): Promise<string | undefined> {
+export async function newestValidCheckpoint(
+  modelsDir: string,
+  opts: { exclude?: string[]; accept?: (c: CheckpointSummary) => boolean; order?: 'newest' | 'best-quality' } = {},
+): Promise<string | undefined> {
   const exclude = new Set(opts.exclude ?? []);
-  const list = await listCheckpoints(modelsDir);
-  for (const c of list.reverse()) {
-    if (c.error || exclude.has(c.version)) continue;
+  const list = (await listCheckpoints(modelsDir)).reverse();
+  if (opts.order === 'best-quality') {
+    // Lower KID first (then FID); checkpoints without figures last, newest first among equals.
+    const score = (c: CheckpointSummary): number => c.metrics.kid ?? (c.metrics.fid !== undefined ? 1e6 + c.metrics.fid : Infinity);
+    list.sort((a, b) => score(a) - score(b));
+  }
+  for (const c of list) {
+    if (c.error || exclude.has(c.version) || (opts.accept && !opts.accept(c))) continue;
     try {
       await verifyCheckpoint(modelsDir, c.version);
       return c.version;
     } catch {
-      // unusable: try the next older one
+      // unusable: try the next one
     }
   }
   return undefined;

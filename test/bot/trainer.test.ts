@@ -14,6 +14,8 @@ import { writeDataset } from '../../src/data/dataset.ts';
 import { createLogger } from '../../src/log.ts';
 import { listCheckpoints, loadGeneratorCheckpoint, readManifest, setActiveCheckpoint } from '../../src/gan/checkpoint.ts';
 import { TrainerRunner, qualityVerdict, type LastRunInfo, type SwapEvent } from '../../src/bot/trainer-runner.ts';
+import { openDatabase } from '../../src/db/client.ts';
+import { upsertCheckpoint } from '../../src/db/training.ts';
 import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tempDir, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -349,28 +351,35 @@ describe('/train and scheduled training', () => {
     await setActiveCheckpoint(h.config.MODELS_DIR, served);
   });
 
-  it('a corrupted active checkpoint at start-up: the newest good one is served, with a warning and a status note', async () => {
+  it('a corrupted active checkpoint at start-up: the newest previously served one is served, with a warning and a status note', async () => {
     const copy = path.join(tempDir(), 'models');
     fs.cpSync(h.config.MODELS_DIR, copy, { recursive: true });
     const all = (await listCheckpoints(copy)).filter((c) => !c.error);
-    const broken = all[0].version; // an older one, so "newest good" differs from "next older"
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const broken = all[0].version;
+    // Served to users before (retired in the database), but neither the newest nor the best: the
+    // fallback must prefer it over newer, never-served candidates.
+    const previouslyServed = all[1].version;
     await setActiveCheckpoint(copy, broken);
     const w = path.join(copy, 'checkpoints', broken, 'generator', 'weights.bin');
     const bytes = fs.readFileSync(w);
     bytes[0] ^= 0xff;
     fs.writeFileSync(w, bytes);
+    const dbUrl = `file:${path.join(path.dirname(copy), 'bot.db')}`;
+    const db = await openDatabase(dbUrl);
+    await upsertCheckpoint(db, { version: previouslyServed, step: all[1].step, status: 'retired' });
+    await db.$disconnect();
     const h2 = await startHarness({
-      env: { MODELS_DIR: copy },
+      env: { MODELS_DIR: copy, DATABASE_URL: dbUrl },
       // No --dataset and none under DATA_DIR: start-up warns once, /shoe still works.
       bot: { generator: undefined, trainer: { schedule: false, forwardStderr: false, args: TINY_FLAGS }, watchManifest: false },
     });
     try {
-      const newest = all.filter((c) => c.version !== broken).at(-1)!.version;
-      expect(h2.bot.ctx.generation.active?.version).toBe(newest);
-      expect(h2.logLines.filter((l) => l.includes('does not load; serving the newest good one'))).toHaveLength(1);
-      expect(h2.logLines.find((l) => l.includes('serving the newest good one'))).toContain(broken);
+      expect(h2.bot.ctx.generation.active?.version).toBe(previouslyServed);
+      expect(h2.logLines.filter((l) => l.includes(`does not load; serving ${previouslyServed} instead`))).toHaveLength(1);
+      expect(h2.logLines.find((l) => l.includes('does not load; serving'))).toContain(broken);
       const shoe = await h2.fake.waitForReply(h2.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
-      expect(shoe.message.content).toContain(`checkpoint \`${newest}\``);
+      expect(shoe.message.content).toContain(`checkpoint \`${previouslyServed}\``);
       const st = await h2.fake.waitForReply(h2.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
       expect(st.message.content).toContain(`manifest.json names \`${broken}\` but it failed to load at start-up`);
       expect(st.message.content).not.toContain(`\`${broken}\` · retired`);
