@@ -26,6 +26,7 @@ import { tf } from '../tf/index.ts';
 import { validateGanConfig, type GanConfig } from './model.ts';
 import type { AdamSnapshot, GanTrainState, RunningMeans, TrainOptions } from './train-step.ts';
 import type { RngState } from './latent.ts';
+import type { TrainProgress } from './protocol.ts';
 
 export const CHECKPOINT_FORMAT = 1;
 const META_FILE = 'checkpoint.json';
@@ -39,16 +40,8 @@ export interface CheckpointMetrics {
   [k: string]: number | undefined;
 }
 
-/** One logging window, kept for loss plots. */
-export interface HistoryPoint {
-  step: number;
-  lossD: number;
-  lossG: number;
-  dReal: number;
-  dFake: number;
-  freezeRate: number;
-  imagesPerSecond: number;
-}
+/** One logging window, kept for loss plots: the figures of a progress report that stay meaningful later. */
+export type HistoryPoint = Pick<TrainProgress, 'step' | 'lossD' | 'lossG' | 'dReal' | 'dFake' | 'freezeRate' | 'imagesPerSecond'>;
 
 /** Everything besides tensors needed to continue a run exactly. */
 export interface TrainerStateMeta {

@@ -32,6 +32,13 @@ export const DEFAULT_GAN_CONFIG: GanConfig = { imageSize: 32, channels: 1, nz: 1
 /** PyTorch's BatchNorm2d defaults (momentum 0.1 there == 0.9 here, eps 1e-5). */
 const BN = { momentum: 0.9, epsilon: 1e-5 } as const;
 
+/**
+ * What every DCGAN convolution shares: 4x4 kernels, no bias. Weights are drawn
+ * afterwards by initDcganWeights (seeded, identical on every backend), so the
+ * layer's own initialiser only has to be cheap.
+ */
+const CONV = { kernelSize: 4, useBias: false, kernelInitializer: 'zeros' } as const;
+
 /** Throws a readable error for a configuration the nets cannot be built from. */
 export function validateGanConfig(cfg: GanConfig): void {
   const problems: string[] = [];
@@ -62,11 +69,9 @@ export function buildGenerator(cfg: GanConfig, seed = 1): tf.LayersModel {
   model.add(
     tf.layers.conv2dTranspose({
       filters: cfg.ngf * mult,
-      kernelSize: 4,
+      ...CONV,
       strides: 1,
       padding: 'valid',
-      useBias: false,
-      kernelInitializer: 'zeros',
       name: 'g_tconv0',
     }),
   );
@@ -77,11 +82,9 @@ export function buildGenerator(cfg: GanConfig, seed = 1): tf.LayersModel {
     model.add(
       tf.layers.conv2dTranspose({
         filters: cfg.ngf * mult,
-        kernelSize: 4,
+        ...CONV,
         strides: 2,
         padding: 'same',
-        useBias: false,
-        kernelInitializer: 'zeros',
         name: `g_tconv${i}`,
       }),
     );
@@ -91,11 +94,9 @@ export function buildGenerator(cfg: GanConfig, seed = 1): tf.LayersModel {
   model.add(
     tf.layers.conv2dTranspose({
       filters: cfg.channels,
-      kernelSize: 4,
+      ...CONV,
       strides: 2,
       padding: 'same',
-      useBias: false,
-      kernelInitializer: 'zeros',
       name: `g_tconv${stages}`,
     }),
   );
@@ -115,11 +116,9 @@ export function buildDiscriminator(cfg: GanConfig, seed = 2): tf.LayersModel {
   model.add(
     tf.layers.conv2d({
       filters: cfg.ndf,
-      kernelSize: 4,
+      ...CONV,
       strides: 2,
       padding: 'same',
-      useBias: false,
-      kernelInitializer: 'zeros',
       inputShape: [cfg.imageSize, cfg.imageSize, cfg.channels],
       name: 'd_conv0',
     }),
@@ -131,11 +130,9 @@ export function buildDiscriminator(cfg: GanConfig, seed = 2): tf.LayersModel {
     model.add(
       tf.layers.conv2d({
         filters: cfg.ndf * mult,
-        kernelSize: 4,
+        ...CONV,
         strides: 2,
         padding: 'same',
-        useBias: false,
-        kernelInitializer: 'zeros',
         name: `d_conv${i}`,
       }),
     );
@@ -145,11 +142,9 @@ export function buildDiscriminator(cfg: GanConfig, seed = 2): tf.LayersModel {
   model.add(
     tf.layers.conv2d({
       filters: 1,
-      kernelSize: 4,
+      ...CONV,
       strides: 1,
       padding: 'valid',
-      useBias: false,
-      kernelInitializer: 'zeros',
       name: `d_conv${stages}`,
     }),
   );

@@ -33,6 +33,19 @@ async function makeDataset(dir: string): Promise<void> {
 }
 
 /** A dataset whose meta.json exists but whose pixels don't: the trainer starts, then fails. */
+/** A second, unscheduled and quiet trainer runner on the harness's bot (its store and generator). */
+function quietRunner(args: string[]): TrainerRunner {
+  return new TrainerRunner({
+    config: h.config,
+    store: h.bot.ctx.store,
+    generation: h.bot.ctx.generation,
+    log: h.bot.ctx.log,
+    schedule: false,
+    forwardStderr: false,
+    args,
+  });
+}
+
 function brokenDataset(): string {
   const dir = path.join(h.dir, 'broken-dataset');
   fs.mkdirSync(dir, { recursive: true });
@@ -196,15 +209,7 @@ describe('/train and scheduled training', () => {
 
   it('a trainer crash is recorded as a failed run and changes nothing for users', async () => {
     const active = h.bot.ctx.generation.active!.version;
-    const crashing = new TrainerRunner({
-      config: h.config,
-      store: h.bot.ctx.store,
-      generation: h.bot.ctx.generation,
-      log: h.bot.ctx.log,
-      schedule: false,
-      forwardStderr: false,
-      args: ['--dataset', brokenDataset(), ...TINY_FLAGS],
-    });
+    const crashing = quietRunner(['--dataset', brokenDataset(), ...TINY_FLAGS]);
     expect(crashing.runNow('cron', 4).started).toBe(true);
     await crashing.waitIdle();
     expect(crashing.lastRun?.status).toBe('failed');
@@ -298,15 +303,7 @@ describe('/train and scheduled training', () => {
     const activeVersion = h.bot.ctx.generation.active!.version;
     const reloaded = await loadGeneratorCheckpoint(h.config.MODELS_DIR, activeVersion);
     await h.bot.ctx.generation.swap({ ...reloaded, metrics: { kid: 1e-6 } });
-    const gated = new TrainerRunner({
-      config: h.config,
-      store: h.bot.ctx.store,
-      generation: h.bot.ctx.generation,
-      log: h.bot.ctx.log,
-      schedule: false,
-      forwardStderr: false,
-      args: ['--dataset', datasetDir, ...TINY_FLAGS.filter((f) => f !== '--no-eval')],
-    });
+    const gated = quietRunner(['--dataset', datasetDir, ...TINY_FLAGS.filter((f) => f !== '--no-eval')]);
     const swaps: SwapEvent[] = [];
     gated.on((e) => void (e.type === 'swap' && swaps.push(e.swap)));
     expect(gated.runNow('cron', 2).started).toBe(true);

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
 import { chooseResumeCheckpoint, runTraining } from '../../src/gan/trainer.ts';
 import {
@@ -16,19 +16,11 @@ import {
   readCheckpointMeta,
 } from '../../src/gan/checkpoint.ts';
 import { joinNegativeValues, parseTrainArgs } from '../../src/cli/train-args.ts';
-import { syntheticDataset, TINY, TINY_TRAIN, tmpModelsDir } from './helpers.ts';
+import { syntheticDataset, tempModelsDirs, TINY, TINY_TRAIN } from './helpers.ts';
 
-const dirs: string[] = [];
-const newDir = (): string => {
-  const d = tmpModelsDir();
-  dirs.push(d);
-  return d;
-};
+const newDir = tempModelsDirs();
 beforeAll(async () => {
   await initTf('wasm');
-});
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
 async function generatorBytes(modelsDir: string, version: string): Promise<Buffer> {

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import type { GanConfig } from '../../src/gan/model.ts';
@@ -47,4 +48,20 @@ export const TINY_TRAIN: Partial<TrainOptions> = { batchSize: 4 };
 
 export function tmpModelsDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-models-'));
+}
+
+/**
+ * Call once at the top of a test file: returns a maker of fresh temporary
+ * models directories, all removed after the file's tests.
+ */
+export function tempModelsDirs(): () => string {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = tmpModelsDir();
+    dirs.push(d);
+    return d;
+  };
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
 import { runTraining, threadingHooks } from '../../src/gan/trainer.ts';
 import {
@@ -15,20 +15,12 @@ import { buildDiscriminator, buildGenerator } from '../../src/gan/model.ts';
 import { DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep } from '../../src/gan/train-step.ts';
 import { latentsForSeed } from '../../src/gan/latent.ts';
 import { generate } from '../../src/gan/generate.ts';
-import { syntheticDataset, TINY, TINY_TRAIN, tmpModelsDir } from './helpers.ts';
+import { syntheticDataset, tempModelsDirs, TINY, TINY_TRAIN } from './helpers.ts';
 
-const dirs: string[] = [];
-const newDir = (): string => {
-  const d = tmpModelsDir();
-  dirs.push(d);
-  return d;
-};
+const newDir = tempModelsDirs();
 
 beforeAll(async () => {
   await initTf('wasm');
-});
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
 /** Every float of a checkpoint: G, D weights (incl. BN statistics) and both Adam states. */
