@@ -159,14 +159,8 @@ export class TrainerRunner {
 
   /** Records a checkpoint activated outside the bot (manifest changed by the CLI) as active; emits a swap event. */
   async recordExternalActivation(version: string, previous: string | undefined): Promise<void> {
-    const { store, generation } = this.opts;
-    const active = generation.active;
-    if (active?.version === version) {
-      const m = active.metrics;
-      const existing = await store.db.checkpoint.findUnique({ where: { version } });
-      if (!existing) await upsertCheckpoint(store.db, { version, step: active.step, kid: m.kid ?? null, fid: m.fid ?? null, sneakerShare: m.sneakerShare ?? null, note: 'activated with the CLI' });
-      await setCheckpointStatus(store.db, version, 'active');
-    }
+    const active = this.opts.generation.active;
+    if (active?.version === version) await this.recordActive(active, 'activated with the CLI');
     const swap: SwapEvent = { version, previous, accepted: true, reason: 'manifest.json changed outside the bot (CLI)' };
     this.lastSwap = swap;
     this.emit({ type: 'swap', swap });
@@ -198,16 +192,32 @@ export class TrainerRunner {
 
   /** Closes runs a previous process left 'running'; records the checkpoint serving now as active. */
   private async syncOnStart(): Promise<void> {
-    const { store, log, generation } = this.opts;
+    const { store, log } = this.opts;
     const n = await failInterruptedRuns(store.db, 'interrupted: the bot stopped during the run');
     if (n) log.warn({ runs: n }, 'marked interrupted training runs as failed');
-    const active = generation.active;
-    if (active) {
-      const m = active.metrics;
-      const existing = await store.db.checkpoint.findUnique({ where: { version: active.version } });
-      if (!existing) await upsertCheckpoint(store.db, { version: active.version, step: active.step, kid: m.kid ?? null, fid: m.fid ?? null, sneakerShare: m.sneakerShare ?? null });
-      if (existing?.status !== 'active') await setCheckpointStatus(store.db, active.version, 'active');
+    const active = this.opts.generation.active;
+    if (active) await this.recordActive(active);
+  }
+
+  /** Records a checkpoint now served as the active one in the database (creating its row if new). */
+  private async recordActive(
+    ck: { version: string; step: number; metrics: { kid?: number; fid?: number; sneakerShare?: number } },
+    note?: string,
+  ): Promise<void> {
+    const { store } = this.opts;
+    const m = ck.metrics;
+    const existing = await store.db.checkpoint.findUnique({ where: { version: ck.version } });
+    if (!existing) {
+      await upsertCheckpoint(store.db, {
+        version: ck.version,
+        step: ck.step,
+        kid: m.kid ?? null,
+        fid: m.fid ?? null,
+        sneakerShare: m.sneakerShare ?? null,
+        ...(note ? { note } : {}),
+      });
     }
+    if (existing?.status !== 'active') await setCheckpointStatus(store.db, ck.version, 'active');
   }
 
   /** When cron will start the next run, if scheduled. */
@@ -427,7 +437,7 @@ export class TrainerRunner {
 
   /** Loads `version`, swaps it in (warm-up first), records it as active. */
   private async activate(version: string, reason: string): Promise<void> {
-    const { store, config, generation, log } = this.opts;
+    const { config, generation, log } = this.opts;
     const previous = generation.active?.version;
     this.activating++;
     let loaded: Awaited<ReturnType<typeof loadGeneratorCheckpoint>>;
@@ -443,18 +453,7 @@ export class TrainerRunner {
     } finally {
       this.activating--;
     }
-    const existing = await store.db.checkpoint.findUnique({ where: { version } });
-    if (!existing) {
-      await upsertCheckpoint(store.db, {
-        version,
-        step: loaded.step,
-        kid: loaded.metrics.kid ?? null,
-        fid: loaded.metrics.fid ?? null,
-        sneakerShare: loaded.metrics.sneakerShare ?? null,
-        note: reason,
-      });
-    }
-    await setCheckpointStatus(store.db, version, 'active');
+    await this.recordActive(loaded, reason);
     const swap: SwapEvent = { version, previous, accepted: true, reason };
     this.lastSwap = swap;
     log.info({ version, previous, reason }, 'hot-swapped to the new checkpoint');
