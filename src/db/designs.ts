@@ -15,6 +15,10 @@ export interface NewDesign {
   checkpointVersion: string;
   kind?: DesignKind;
   parentId?: number | null;
+  /** For a blend: the second design (parentId is the first). */
+  secondParentId?: number | null;
+  /** Community-mode steering strength (0..1) the latent was drawn with; null/absent: plain sampling. */
+  steering?: number | null;
   guildId?: string | null;
   channelId: string;
   /** Usually unknown until the reply is posted; see attachMessage. */
