@@ -7,7 +7,7 @@
  *
  *   npm run bench -- [--backend wasm|cpu|tensorflow] [--quick] [--json]
  *                    [--sizes 32,64] [--widths 32,64] [--steps 4]
- *                    [--no-parallel] [--no-torch] [--stock-kernels]
+ *                    [--no-parallel] [--no-torch] [--stock-kernels] [--no-community]
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +36,8 @@ PyTorch (one thread) when /usr/bin/python3 can import torch, with the ratio.
   --steps N         timed training steps per figure (default 4; --quick 3)
   --no-parallel     skip the two-thread data-parallel training figure
   --no-torch        skip PyTorch
+  --no-community    skip the community-steering figure (bench/community.ts, a smaller run;
+                    npm run bench:community for the full one)
   --stock-kernels   also time the generator with TensorFlow.js's stock kernels
   --json            print the figures as JSON instead of a table
   --help            this text`;
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
       steps: { type: 'string' },
       'no-parallel': { type: 'boolean', default: false },
       'no-torch': { type: 'boolean', default: false },
+      'no-community': { type: 'boolean', default: false },
       'stock-kernels': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -320,6 +323,15 @@ async function main(): Promise<void> {
   } else {
     console.log(table(backend, results, meta));
     if (torchNote) console.log(torchNote);
+    if (!values['no-community']) {
+      // A smaller run of `npm run bench:community` (tens of seconds): does community steering help?
+      progress('community steering vs plain sampling (bench/community.ts)');
+      console.log('');
+      // At least 3 communities: the 95% CI uses Student's t over them (t = 12.7 for two).
+      const size = values.quick ? ['--communities', '3', '--rounds', '40', '--eval-seeds', '40'] : ['--communities', '4', '--eval-seeds', '60'];
+      const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'community.ts');
+      spawnSync(process.execPath, ['--import', 'tsx', script, ...size, '--fit-size', '0'], { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: 'warn' } });
+    }
   }
 }
 

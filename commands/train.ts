@@ -3,7 +3,14 @@
  * the trainer's state, the active checkpoint, the run in progress, the last
  * run, quality per checkpoint, the backend, the next scheduled run and a loss
  * plot as a PNG.
+ *
+ * The trainer runs in whichever process holds the trainer lease (src/trainer).
+ * Here, when that is this process, the local TrainerRunner answers; otherwise
+ * status renders the holder's published snapshot (same format, plus where it
+ * runs and how fresh it is) and run|stop|rollback become requests the holder
+ * carries out.
  */
+import os from 'node:os';
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { readCheckpointMeta, type CheckpointMetrics } from '../src/gan/checkpoint.ts';
 import { renderLossPlot, type LossPoint } from '../src/render/grid.ts';
@@ -11,7 +18,12 @@ import { backendInfo } from '../src/tf/index.ts';
 import { intOption } from '../src/bot/design-message.ts';
 import { UserError } from '../src/bot/errors.ts';
 import type { BotContext } from '../src/bot/types.ts';
-import { MAX_TRAIN_STEPS } from '../src/bot/trainer-runner.ts';
+import { steeringStatusLine } from '../src/bot/community.ts';
+import { MAX_TRAIN_STEPS, checkpointStatuses, type TrainerRunner } from '../src/bot/trainer-runner.ts';
+import { buildSnapshot, type TrainerSnapshot } from '../src/trainer/snapshot.ts';
+import type { RemoteTrainerStatus } from '../src/trainer/remote.ts';
+import { NO_RUN_MESSAGE, STOPPING_MESSAGE, runStartedMessage } from '../src/trainer/service.ts';
+import type { TrainerAction } from '../src/db/trainer-lease.ts';
 
 export const data = new SlashCommandBuilder()
   .setName('train')
@@ -53,14 +65,59 @@ function quality(m: CheckpointMetrics | undefined): string {
 
 const num = (x: number | undefined, d = 3) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 
+/** The runner that answers here: this process's, when it holds the trainer lease (or has no lease to care about). */
+function localRunner(ctx: BotContext): TrainerRunner | undefined {
+  if (!ctx.trainer) return undefined;
+  return !ctx.trainerService || ctx.trainerService.holding ? ctx.trainer : undefined;
+}
+
+/** One line on where the trainer runs, for a process that does not hold the lease. */
+function remoteLine(st: RemoteTrainerStatus): string {
+  const ts = (d?: Date) => (d ? `<t:${Math.floor(d.getTime() / 1000)}:R>` : 'an unknown time');
+  if (st.never) return 'Trainer: none has run against this database yet (start `npm run trainer`, or a bot with TRAINER_MODE=auto).';
+  if (st.released) return `Trainer: stopped — the last one ran on \`${st.host}\` and shut down ${ts(st.heartbeatAt)}.`;
+  const age = formatDuration(Math.max(0, st.ageMs ?? 0));
+  if (st.alive && st.clockSkew) {
+    return `Trainer: on \`${st.host}\` (TRAINER_MODE=${st.snapshot?.mode ?? '?'}) · heartbeating, but its clock differs from this bot's by about ${age}: keep the machines' clocks in sync (NTP)`;
+  }
+  if (st.alive) return `Trainer: on \`${st.host}\` (TRAINER_MODE=${st.snapshot?.mode ?? '?'}) · snapshot ${age} old`;
+  return `⚠️ Trainer on \`${st.host}\` not responding since ${ts(st.heartbeatAt)} (no heartbeat for ${age}); its last snapshot follows.`;
+}
+
+/** What an admin is told when no process can carry out a request. */
+function noTrainerMessage(st: RemoteTrainerStatus): string {
+  const start = 'Start one with `npm run trainer` (see README), or a bot with TRAINER_MODE=auto.';
+  if (st.never || st.released) return `No trainer is running for this shoebot. ${start}`;
+  return `The trainer on \`${st.host}\` is not responding (no heartbeat for ${formatDuration(st.ageMs ?? 0)}). ${start}`;
+}
+
 async function status(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const trainer = ctx.trainer;
+  const runner = localRunner(ctx);
+  let remote: RemoteTrainerStatus | undefined;
+  let snap: TrainerSnapshot | undefined;
+  if (runner) {
+    const svc = ctx.trainerService;
+    const b = backendInfo();
+    snap = buildSnapshot(runner, {
+      host: svc?.host ?? os.hostname(),
+      ownerId: svc?.ownerId ?? '',
+      mode: ctx.config.TRAINER_MODE,
+      cron: ctx.config.TRAIN_CRON,
+      ...(b ? { backend: { label: b.label, reason: b.reason } } : {}),
+    });
+  } else if (ctx.trainerRemote) {
+    remote = await ctx.trainerRemote.status();
+    snap = remote.snapshot;
+  }
   const active = ctx.generation.active;
   const backend = backendInfo();
   const lines: string[] = ['**Shoebot training**'];
-  const run = trainer?.currentRun;
-  lines.push(`State: **${trainer ? trainer.state : 'disabled'}**`);
+  const run = snap?.run;
+  let state: string = snap ? snap.state : remote ? 'unknown (no status published yet)' : 'disabled';
+  if (remote && !remote.alive) state = remote.never || remote.released ? 'no trainer running' : `not responding (last known: ${snap?.state ?? 'unknown'})`;
+  lines.push(`State: **${state}**`);
+  if (remote) lines.push(remoteLine(remote));
 
   let history: LossPoint[] = [];
   let trainOptions: Record<string, unknown> | undefined;
@@ -78,14 +135,17 @@ async function status(interaction: ChatInputCommandInteraction, ctx: BotContext)
   } else {
     lines.push('Active checkpoint: none (run `/train run` to train one)');
   }
+  if (remote && snap?.active && snap.active.version !== active?.version) {
+    lines.push(`The trainer published \`${snap.active.version}\`: this bot switches to it once it verifies.`);
+  }
   const problem = ctx.activeProblem;
   if (problem) {
     lines.push(
       `⚠️ manifest.json names \`${problem.version ?? '?'}\` but it failed to load at start-up (${problem.reason.slice(0, 200)}); serving the newest good checkpoint, \`${problem.fallback}\`. Fix with \`/train rollback\` or \`npm run train -- --activate <version>\`.`,
     );
   }
-  const datasetProblem = trainer?.datasetProblem();
-  if (datasetProblem) lines.push(`⚠️ Training is not possible yet: ${datasetProblem}.`);
+  const datasetProblem = snap?.datasetProblem;
+  if (datasetProblem) lines.push(`⚠️ Training is not possible yet${remote ? ` (on the trainer at \`${remote.host}\`)` : ''}: ${datasetProblem}.`);
 
   if (run) {
     const p = run.progress;
@@ -98,7 +158,8 @@ async function status(interaction: ChatInputCommandInteraction, ctx: BotContext)
     if (p) {
       lines.push(`Last losses: D ${num(p.lossD)} · G ${num(p.lossG)} · D(x) ${num(p.dReal, 2)} · D(G(z)) ${num(p.dFake, 2)} · freeze rate ${(p.freezeRate * 100).toFixed(0)}%`);
     }
-    if (run.history.length) history = [...history.filter((h) => h.step < run.history[0].step), ...run.history];
+    const h = snap?.history ?? [];
+    if (h.length) history = [...history.filter((x) => x.step < h[0].step), ...h];
   }
   if (trainOptions) {
     const smoothing = trainOptions.labelSmoothing === false ? 'off' : `on (real = ${trainOptions.realLabel ?? 0.9})`;
@@ -106,10 +167,15 @@ async function status(interaction: ChatInputCommandInteraction, ctx: BotContext)
     lines.push(`Label smoothing: ${smoothing} · freezing: ${freezing}`);
   }
   lines.push(`Backend: ${backend ? `${backend.label} — ${backend.reason}` : 'not initialised'}`);
-  const next = trainer?.nextRun();
-  lines.push(`Next scheduled run: ${next ? `<t:${Math.floor(next.getTime() / 1000)}:R> (\`${ctx.config.TRAIN_CRON}\`)` : 'not scheduled'}`);
+  if (remote && snap) {
+    const tb = snap.backend;
+    lines.push(`Trainer backend: ${run?.backend ?? tb?.label ?? 'unknown'}${tb && !run?.backend ? ` — ${tb.reason}` : ''}`);
+  }
+  const next = snap?.nextRun ? new Date(snap.nextRun) : null;
+  lines.push(await steeringStatusLine(ctx.store, interaction.guildId, ctx.generation.active));
+  lines.push(`Next scheduled run: ${next && (!remote || remote.alive) ? `<t:${Math.floor(next.getTime() / 1000)}:R> (\`${snap?.cron ?? ctx.config.TRAIN_CRON}\`)` : 'not scheduled'}`);
 
-  const last = trainer?.lastRun ?? (await ctx.store.db.trainingRun.findFirst({ where: { NOT: { status: 'running' } }, orderBy: { id: 'desc' } }).then((r) =>
+  const last = snap?.lastRun ?? (await ctx.store.db.trainingRun.findFirst({ where: { NOT: { status: 'running' } }, orderBy: { id: 'desc' } }).then((r) =>
     r
       ? {
           runId: r.id,
@@ -136,8 +202,8 @@ async function status(interaction: ChatInputCommandInteraction, ctx: BotContext)
     lines.push('Last run: none yet');
   }
 
-  if (trainer) {
-    const cps = (await trainer.checkpoints()).slice(-8).reverse();
+  if (ctx.trainer || ctx.trainerRemote) {
+    const cps = (await checkpointStatuses(ctx.config.MODELS_DIR, ctx.store.db, active?.version)).slice(-8).reverse();
     if (cps.length) {
       lines.push('Checkpoints (newest first):');
       for (const c of cps) {
@@ -154,33 +220,51 @@ async function status(interaction: ChatInputCommandInteraction, ctx: BotContext)
   await interaction.editReply({ content, files: [{ attachment: plot, name: 'losses.png' }] });
 }
 
+/** /train run|stop|rollback in a process that does not hold the lease: a request the holder carries out. */
+async function viaTrainer(interaction: ChatInputCommandInteraction, ctx: BotContext, action: TrainerAction, argument: string | undefined): Promise<void> {
+  const remote = ctx.trainerRemote!;
+  // Deferred first: telling a slow heartbeat from a dead trainer may take a few seconds.
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const st = await remote.status();
+  if (!st.alive) throw new UserError(noTrainerMessage(st));
+  const r = await remote.request(action, argument, interaction.user.id);
+  if (!r.outcome) {
+    await interaction.editReply(`Queued as request #${r.id} for the trainer on \`${st.host}\`: it has not answered within a few seconds. Check \`/train status\` in a moment.`);
+    return;
+  }
+  if (r.outcome !== 'done') throw new UserError(r.message ?? 'The trainer refused the request.');
+  const note = action === 'rollback' ? ' Every bot process switches to it within a few seconds.' : '';
+  await interaction.editReply(`${r.message}${note}`);
+}
+
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   if (!ctx.isAdmin(interaction.user.id)) {
     throw new UserError('Only shoebot admins can use `/train` (ask the operator to add your user id to ADMIN_USER_IDS).');
   }
   const sub = interaction.options.getSubcommand(false);
   if (sub === 'status') return status(interaction, ctx);
-  const trainer = ctx.trainer;
-  if (!trainer) throw new UserError('Training is disabled in this shoebot.');
+  const trainer = localRunner(ctx);
+  if (!trainer && !ctx.trainerRemote) throw new UserError('Training is disabled in this shoebot.');
   if (sub === 'run') {
     const steps = intOption(interaction.options.get('steps')?.value, 'steps', 1, MAX_TRAIN_STEPS);
+    if (!trainer) return viaTrainer(interaction, ctx, 'run', steps === undefined ? undefined : String(steps));
+    const from = ctx.generation.active?.version;
     const r = trainer.runNow('admin', steps);
     if (r.noDataset) throw new UserError(`Not started: ${r.reason}.`);
     if (!r.started) throw new UserError(`Not started: ${r.reason}. See \`/train status\`.`);
-    await interaction.reply({
-      content: `Training started (${steps ?? ctx.config.TRAIN_STEPS} steps, continuing from \`${ctx.generation.active?.version ?? 'scratch'}\`). Follow it with \`/train status\`.`,
-      flags: MessageFlags.Ephemeral,
-    });
+    await interaction.reply({ content: runStartedMessage(steps ?? ctx.config.TRAIN_STEPS, from), flags: MessageFlags.Ephemeral });
     return;
   }
   if (sub === 'stop') {
-    if (!trainer.requestStop()) throw new UserError('No training run is going.');
-    await interaction.reply({ content: 'Stopping: the trainer finishes its step and writes a checkpoint.', flags: MessageFlags.Ephemeral });
+    if (!trainer) return viaTrainer(interaction, ctx, 'stop', undefined);
+    if (!trainer.requestStop()) throw new UserError(NO_RUN_MESSAGE);
+    await interaction.reply({ content: STOPPING_MESSAGE, flags: MessageFlags.Ephemeral });
     return;
   }
   if (sub === 'rollback') {
     const version = interaction.options.getString('version') ?? undefined;
     if (version !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/.test(version)) throw new UserError('That is not a checkpoint version (see `/train status`).');
+    if (!trainer) return viaTrainer(interaction, ctx, 'rollback', version);
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     let now: string;
     try {

@@ -104,6 +104,7 @@ function parseOptions(tokens: string[]): Record<string, unknown> {
 
 const HELP = `Commands:
   /shoe [count:N] [seed:N]     /gallery [top:N]
+  /blend a:#ID b:#ID [format:webp|gif]   morph between two designs (ids shown under designs)
   /train status|run|stop|rollback [steps:N] [version:V]   (as admin)
   press N                      press button N of the last message with buttons
   react E [MESSAGE_ID]         react with E (1-4 for 1️⃣-4️⃣, or an emoji) on the last design message

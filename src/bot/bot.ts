@@ -8,7 +8,6 @@ import type { Client } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import { openDatabase, type PrismaClient } from '../db/client.ts';
-import { loadGeneratorCheckpoint, newestValidCheckpoint, readManifest } from '../gan/checkpoint.ts';
 import { log as rootLog, registerSecret } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { createClient } from './client.ts';
@@ -18,8 +17,11 @@ import { WorkerRenderer, inlineRenderer, type Renderer } from './render-pool.ts'
 import { watchManifest, type ManifestWatcher } from './manifest-watch.ts';
 import { createRouter, type Router } from './router.ts';
 import { Store } from './store.ts';
-import { TrainerRunner, type TrainerRunnerOptions } from './trainer-runner.ts';
+import type { TrainerRunnerOptions } from './trainer-runner.ts';
 import type { BotCommand, BotContext } from './types.ts';
+import { TrainerService } from '../trainer/service.ts';
+import { TrainerRemote } from '../trainer/remote.ts';
+import { chooseServedCheckpoint, gateRefusal } from '../trainer/served.ts';
 import { attachVoteHandlers, type VoteEvent } from './votes.ts';
 
 export interface BotOptions {
@@ -32,11 +34,11 @@ export interface BotOptions {
   generation?: GenerationOptions;
   commandsDir?: string;
   /** Scheduled training: false disables it; an object overrides runner options. Default: on. */
-  trainer?: boolean | Partial<TrainerRunnerOptions>;
+  trainer?: boolean | (Partial<TrainerRunnerOptions> & { heartbeatMs?: number; requestPollMs?: number });
   /** PNG renderer; default a worker thread ('inline' renders on the event loop). */
   renderer?: Renderer | 'inline';
   /** Follow models/manifest.json changes made outside the bot (default true when the generator comes from MODELS_DIR). */
-  watchManifest?: boolean | { debounceMs?: number; pollMs?: number };
+  watchManifest?: boolean | { debounceMs?: number; pollMs?: number; retryMs?: number };
   /** Register slash commands once ready (default true). */
   registerCommands?: boolean;
   onVote?: (e: VoteEvent) => void;
@@ -79,39 +81,13 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   let generator = opts.generator;
   let activeProblem: BotContext['activeProblem'];
   if (generator === undefined) {
-    try {
-      generator = await loadGeneratorCheckpoint(config.MODELS_DIR);
-    } catch (err) {
-      const reason = (err as Error).message;
-      generator = null;
-      // A corrupt active checkpoint must not leave users without sneakers when older good ones exist.
-      const named = await readManifest(config.MODELS_DIR).then((m) => m.active ?? undefined, () => undefined);
-      // Prefer the newest checkpoint that users were served before (active or retired in the
-      // database); never an unvetted candidate or a rejected one unless nothing else exists, and
-      // then the best by quality, not the newest.
-      const exclude = named ? [named] : [];
-      const served = new Set(
-        (await db.checkpoint.findMany({ where: { status: { in: ['active', 'retired'] } }, select: { version: true } }).catch(() => [])).map(
-          (c) => c.version,
-        ),
-      );
-      const fallback =
-        (await newestValidCheckpoint(config.MODELS_DIR, { exclude, accept: (c) => served.has(c.version) }).catch(() => undefined)) ??
-        (await newestValidCheckpoint(config.MODELS_DIR, { exclude, order: 'best-quality' }).catch(() => undefined));
-      if (fallback) {
-        try {
-          generator = await loadGeneratorCheckpoint(config.MODELS_DIR, fallback);
-          activeProblem = { version: named, reason, fallback };
-          log.warn(
-            { unusable: named, reason, serving: fallback },
-            `the active checkpoint ${named ?? '(manifest unreadable)'} does not load; serving ${fallback} instead (the newest previously served one that verifies, else the best by quality) (fix with: npm run train -- --activate <version>)`,
-          );
-        } catch (err2) {
-          log.warn({ reason: (err2 as Error).message, version: fallback }, 'fallback checkpoint does not load either');
-        }
-      }
-      if (!generator) log.warn({ reason }, 'no generator loaded: /shoe will explain until a checkpoint is trained');
-    }
+    // One rule for what is served, shared with the trainer service (src/trainer/served.ts): a
+    // corrupt active checkpoint falls back to the newest previously served one; the trainer then
+    // continues from exactly that version.
+    const choice = await chooseServedCheckpoint(config.MODELS_DIR, db, log);
+    generator = choice.generator;
+    activeProblem = choice.problem;
+    if (!generator) log.warn({ reason: choice.reason }, 'no generator loaded: /shoe will explain until a checkpoint is trained');
   }
   if (generator) await generation.swap(generator);
 
@@ -127,15 +103,28 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     isAdmin: (id) => admins.has(id),
     activeProblem,
   };
+  // The scheduled trainer: with TRAINER_MODE auto|local this process contends for the trainer
+  // lease (src/trainer/service.ts) and trains while it holds it; otherwise /train goes through the
+  // database to whichever process holds it (ctx.trainerRemote).
+  let trainerService: TrainerService | undefined;
   if (opts.trainer !== false) {
-    ctx.trainer = new TrainerRunner({
-      config,
-      store,
-      generation,
-      qualityMargin: config.QUALITY_MARGIN,
-      log: log.child({ part: 'trainer' }),
-      ...(typeof opts.trainer === 'object' ? opts.trainer : {}),
-    });
+    const { heartbeatMs, requestPollMs, ...runnerOpts } = typeof opts.trainer === 'object' ? opts.trainer : {};
+    if (config.TRAINER_MODE !== 'off') {
+      trainerService = new TrainerService({
+        config,
+        db,
+        store,
+        generation,
+        log: log.child({ part: 'trainer' }),
+        runner: runnerOpts,
+        watchManifest: false, // the bot's own watcher below
+        ...(heartbeatMs ? { heartbeatMs } : {}),
+        ...(requestPollMs ? { requestPollMs } : {}),
+      });
+      ctx.trainer = trainerService.runner;
+      ctx.trainerService = trainerService;
+    }
+    ctx.trainerRemote = trainerService?.remote ?? new TrainerRemote(db, { staleAfterMs: 3 * (heartbeatMs ?? config.TRAINER_HEARTBEAT_SECONDS * 1000) });
   }
   const trainer = ctx.trainer;
   const datasetProblem = trainer?.datasetProblem();
@@ -147,7 +136,14 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
         generation,
         log: log.child({ part: 'manifest' }),
         isBusy: () => trainer?.busy ?? false,
-        onSwap: (e) => trainer?.recordExternalActivation(e.version, e.previous),
+        gate: (version, manifest) => gateRefusal(db, version, manifest.updatedAt),
+        onSwap: (e) => {
+          ctx.activeProblem = undefined;
+          // The lease holder records swaps in the database; followers only serve.
+          if (trainer && (!trainerService || trainerService.holding)) return trainer.recordExternalActivation(e.version, e.previous);
+        },
+        // Serving a fallback: retry the manifest's checkpoint (it may have been half-copied).
+        checkNow: !!activeProblem,
         ...(typeof watchOpts === 'object' ? watchOpts : {}),
       })
     : undefined;
@@ -161,8 +157,9 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
 
   const ready = new Promise<void>((resolve, reject) => {
     client.once('clientReady', async (c) => {
-      log.info({ user: c.user.tag, guilds: c.guilds.cache.size }, 'connected to Discord');
-      if (opts.registerCommands !== false) {
+      log.info({ user: c.user.tag, guilds: c.guilds.cache.size, ...(c.shard ? { shards: c.shard.ids, shardCount: c.shard.count } : {}) }, 'connected to Discord');
+      // Sharded (npm run start:shards): shard 0 registers for all, once.
+      if (opts.registerCommands !== false && (!c.shard || c.shard.ids.includes(0))) {
         try {
           const r = await registerCommands(c.rest, c.application.id, commands.values(), config.DISCORD_GUILD_ID);
           log.info(r, 'slash commands registered');
@@ -171,7 +168,8 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
           log.error({ err }, 'could not register slash commands');
         }
       }
-      ctx.trainer?.start();
+      if (trainerService) await trainerService.start();
+      else ctx.trainer?.start();
       resolve();
     });
     client.login(config.DISCORD_TOKEN).catch(reject);
@@ -191,7 +189,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       detachVotes();
       manifestWatcher?.close();
       await client.destroy();
-      await ctx.trainer?.stop();
+      await (trainerService ? trainerService.stop() : ctx.trainer?.stop());
       await generation.close();
       await ctx.renderer.close();
       if (ownsDb) await db.$disconnect();

@@ -24,7 +24,7 @@ export async function loadCommands(dir = COMMANDS_DIR): Promise<Map<string, BotC
     const mod = await import(pathToFileURL(path.join(dir, f)).href);
     if (!isCommand(mod)) throw new Error(`${path.join(dir, f)} must export "data" (a SlashCommandBuilder) and "execute"`);
     if (out.has(mod.data.name)) throw new Error(`two command modules define /${mod.data.name}`);
-    out.set(mod.data.name, { data: mod.data, execute: mod.execute, handleButton: mod.handleButton });
+    out.set(mod.data.name, { data: mod.data, execute: mod.execute, handleButton: mod.handleButton, autocomplete: mod.autocomplete });
   }
   return out;
 }

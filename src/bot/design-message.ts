@@ -25,7 +25,7 @@ export function randomSeed(): number {
 }
 
 /** Buttons under a design message; every custom_id names the requester. */
-export function designButtons(designs: DesignRow[], requesterId: string, opts: { reroll?: number } = {}): ActionRowBuilder<ButtonBuilder>[] {
+export function designButtons(designs: DesignRow[], requesterId: string, opts: { reroll?: number; rerollArg?: string } = {}): ActionRowBuilder<ButtonBuilder>[] {
   const rows: ActionRowBuilder<ButtonBuilder>[] = [];
   if (designs.length > 1) {
     rows.push(
@@ -48,7 +48,7 @@ export function designButtons(designs: DesignRow[], requesterId: string, opts: {
   }
   if (opts.reroll) {
     const last = rows.at(-1);
-    const reroll = new ButtonBuilder().setCustomId(`shoe:reroll:${opts.reroll}:${requesterId}`).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary);
+    const reroll = new ButtonBuilder().setCustomId(`shoe:reroll:${opts.reroll}:${requesterId}${opts.rerollArg ? `:${opts.rerollArg}` : ''}`).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary);
     if (last && last.components.length < 5) last.addComponents(reroll);
     else rows.push(new ActionRowBuilder<ButtonBuilder>().addComponents(reroll));
   }
@@ -72,6 +72,12 @@ export interface DesignRequest {
   title: string;
   /** Offer a reroll button for this many designs. */
   reroll?: number;
+  /** Extra custom_id part of the reroll button (community mode: `c<strength %>`). */
+  rerollArg?: string;
+  /** Community-mode steering strength the latents were drawn with (stored as Design.steering). */
+  steering?: number;
+  /** A second line under the title (e.g. how the designs were steered). */
+  note?: string;
   /** Render one large image instead of a grid. */
   single?: boolean;
 }
@@ -95,6 +101,7 @@ export async function postDesigns(
       checkpointVersion: result.version,
       kind: req.kind,
       parentId: req.parentId ?? null,
+      steering: req.steering ?? null,
       guildId: interaction.guildId,
       channelId: interaction.channelId ?? 'dm',
       requesterId: interaction.user.id,
@@ -111,13 +118,14 @@ export async function postDesigns(
   const emoji = voteEmojiFor(req.n);
   const lines = [
     `**${req.title}** · ${seedLabel(req.seedKind ?? (req.kind === 'variation' ? 'variation' : 'shoe'), req.seed)} · checkpoint \`${result.version}\``,
+    ...(req.note ? [req.note] : []),
     designs.map((d, i) => `${emoji.length > 1 ? emoji[i] : emoji[0]} design #${d.id}`).join(' · '),
     `Vote with ${emoji.join(' ')}`,
   ];
   const message = await interaction.editReply({
     content: lines.join('\n'),
     files: [{ attachment: png, name: req.single ? `design-${designs[0].id}.png` : `sneakers-${req.seed}.png` }],
-    components: designButtons(designs, interaction.user.id, { reroll: req.reroll }),
+    components: designButtons(designs, interaction.user.id, { reroll: req.reroll, rerollArg: req.rerollArg }),
   });
   await ctx.store.attachMessage(
     designs.map((d) => d.id),

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { ConfigError, loadConfig, parseDotEnv, type Config } from '../config/env.ts';
-import { log, registerSecret, scrub } from '../log.ts';
+import { log, registerSecret, scrub, setRootLogger } from '../log.ts';
 import { startBot } from './bot.ts';
 
 const NO_TOKEN =
@@ -53,6 +53,10 @@ if (!config.DISCORD_TOKEN) {
 }
 registerSecret(config.DISCORD_TOKEN);
 
+// A shard of `npm run start:shards` (discord.js's ShardingManager sets SHARDS): every line names it.
+const managed = Boolean(process.env.SHARDING_MANAGER && process.send);
+if (managed && process.env.SHARDS !== undefined) setRootLogger(log().child({ shard: JSON.parse(process.env.SHARDS) as number }));
+
 // A stray rejection must be logged, not crash a bot serving a community.
 process.on('unhandledRejection', (reason) => log().error({ err: reason }, 'unhandled promise rejection'));
 
@@ -63,12 +67,10 @@ const bot = await startBot({ config }).catch((err: Error) => {
 });
 
 let signals = 0;
-const shutdown = (signal: string) => {
-  if (++signals > 1) {
-    log().warn({ signal }, 'second signal: exiting now');
-    process.exit(1);
-  }
-  log().info({ signal }, 'signal received');
+let stopRequested = false;
+const stopGracefully = () => {
+  if (stopRequested) return;
+  stopRequested = true;
   bot
     .stop()
     .then(() => process.exit(0))
@@ -77,8 +79,31 @@ const shutdown = (signal: string) => {
       process.exit(1);
     });
 };
+const shutdown = (signal: string) => {
+  if (++signals > 1) {
+    log().warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  log().info({ signal }, 'signal received');
+  stopGracefully();
+};
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+if (managed) {
+  // The shard manager asks over IPC (not a signal, which Ctrl-C may already have sent to the
+  // whole process group: counted twice it would force an exit); if the manager itself is gone,
+  // this shard stops too rather than serving on unsupervised.
+  process.on('message', (m: { type?: string } | null) => {
+    if (m?.type === 'shoebot:stop') {
+      log().info('stop requested by the shard manager');
+      stopGracefully();
+    }
+  });
+  process.on('disconnect', () => {
+    log().warn('the shard manager is gone: stopping');
+    stopGracefully();
+  });
+}
 
 bot.ready.catch((err: Error) => {
   log().fatal({ err }, 'could not connect to Discord');

@@ -1,37 +1,46 @@
 /**
- * Follows models/manifest.json while the bot runs, so an operator's
- * `npm run train -- --activate V` (or a CLI training run) takes effect
- * without a restart. When the manifest names a version other than the one
- * being served, that checkpoint is loaded (checksums verified), warmed up and
- * hot-swapped in — the operator's explicit choice, so no quality gate.
+ * Follows MODELS_DIR/manifest.json while a process runs, so a checkpoint published by the trainer
+ * (in this process, another process, or on another machine writing to a shared directory) or
+ * activated by an operator (`npm run train -- --activate V`) takes effect without a restart. When
+ * the manifest names a version other than the one being served, that checkpoint is loaded (every
+ * file's sha256 verified), warmed up and hot-swapped in; requests in flight finish on the old one.
  *
- * fs.watch on the models directory (the manifest is replaced by rename, so
- * watching the file itself would lose it) plus a slow mtime poll as the
- * fallback where fs.watch is unreliable (network/overlay file systems).
- * Changes the bot makes itself leave manifest and served version equal, so
- * they are no-ops; while `isBusy()` (a training run or a swap of the bot's
- * own is in progress, during which the two legitimately differ) the check
- * is postponed.
+ * Network file systems (NFS, an object-storage bucket mounted with rclone/s3fs): fs.watch sees no
+ * remote changes there, so the manifest is also READ every `pollMs` (reading, unlike stat, makes
+ * NFS revalidate its cache on open) and compared by content. A checkpoint named before all its
+ * files arrived (a half-finished copy) fails verification: the current generator stays, one
+ * warning is logged, and the load is retried quietly with backoff until it verifies.
+ *
+ * The quality gate runs before publishing, in the lease holder only (one implementation:
+ * TrainerRunner). `gate` is a last check against a manifest that names a checkpoint the gate
+ * rejected (see gateRefusal in src/trainer/served.ts). Changes the process makes itself leave
+ * manifest and served version equal (no-ops); while `isBusy()` the check is postponed.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { loadGeneratorCheckpoint, readManifest } from '../gan/checkpoint.ts';
-import type { GenerationService } from './generation.ts';
+import { loadGeneratorCheckpoint, readManifest, type Manifest } from '../gan/checkpoint.ts';
+import type { ServedModel } from './trainer-runner.ts';
 
 export interface ManifestWatchOptions {
   modelsDir: string;
-  generation: GenerationService;
+  generation: ServedModel;
   log: Logger;
-  /** True while the bot itself may be changing the manifest (check later). */
+  /** True while this process itself may be changing the manifest (check later). */
   isBusy?: () => boolean;
+  /** Resolves to a reason when `version` must not be served although the manifest names it. */
+  gate?: (version: string, manifest: Manifest) => Promise<string | undefined>;
   /** Called after a successful swap (e.g. to record the checkpoint as active). */
   onSwap?: (e: { version: string; previous?: string }) => void | Promise<void>;
   /** Quiet time after the last change before acting (default 300 ms). */
   debounceMs?: number;
-  /** Poll interval of the fallback (default 5000 ms). */
+  /** Poll interval (default 5000 ms). */
   pollMs?: number;
+  /** First retry of a checkpoint that failed to load (default 15 s; doubles up to 5 min). */
+  retryMs?: number;
+  /** Check once right away (e.g. when start-up served a fallback). */
+  checkNow?: boolean;
 }
 
 export interface ManifestWatcher {
@@ -41,27 +50,37 @@ export interface ManifestWatcher {
 }
 
 const MANIFEST = 'manifest.json';
+const MAX_RETRY_MS = 5 * 60_000;
 
 export function watchManifest(opts: ManifestWatchOptions): ManifestWatcher {
   const { modelsDir, generation, log } = opts;
   const file = path.join(modelsDir, MANIFEST);
   const debounceMs = opts.debounceMs ?? 300;
+  const firstRetryMs = opts.retryMs ?? 15_000;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
   let pending = false;
-  // A version that failed to load is not retried until the manifest changes again.
-  let failed: { version: string; stamp: string } | undefined;
+  // The last version that could not be served, for this manifest content: warned about once,
+  // retried quietly at `retryAt`.
+  let failed: { version: string; stamp: string; retryAt: number; delay: number } | undefined;
   let lastStamp = '';
 
   const stampOf = async (): Promise<string> => {
     try {
-      const st = await fsp.stat(file);
-      return `${st.mtimeMs}:${st.size}:${st.ino}`;
+      return await fsp.readFile(file, 'utf8');
     } catch {
       return 'missing';
     }
+  };
+
+  const fail = (version: string, stamp: string, warn: () => void): void => {
+    const same = failed && failed.version === version && failed.stamp === stamp;
+    const delay = same ? Math.min(failed!.delay * 2, MAX_RETRY_MS) : firstRetryMs;
+    if (!same) warn();
+    else log.debug({ version, retryInMs: delay }, 'checkpoint named by manifest.json still not servable; retrying later');
+    failed = { version, stamp, retryAt: Date.now() + delay, delay };
   };
 
   const checkOnce = async (): Promise<void> => {
@@ -71,23 +90,35 @@ export function watchManifest(opts: ManifestWatchOptions): ManifestWatcher {
     }
     pending = false;
     const stamp = await stampOf();
-    let want: string | null;
+    let manifest: Manifest;
     try {
-      want = (await readManifest(modelsDir)).active;
+      manifest = await readManifest(modelsDir);
     } catch (err) {
-      if (failed?.stamp !== stamp) log.warn({ reason: (err as Error).message }, 'manifest.json unreadable; keeping the current generator');
-      failed = { version: '', stamp };
+      fail('', stamp, () => log.warn({ reason: (err as Error).message }, 'manifest.json unreadable; keeping the current generator'));
       return;
     }
+    const want = manifest.active;
     const served = generation.active?.version;
-    if (!want || want === served) return;
-    if (failed && failed.version === want && failed.stamp === stamp) return;
+    if (!want || want === served) {
+      failed = undefined;
+      return;
+    }
+    if (failed && failed.version === want && failed.stamp === stamp && Date.now() < failed.retryAt) return;
+    const refused = await opts.gate?.(want, manifest);
+    if (refused) {
+      fail(want, stamp, () => log.warn({ version: want, serving: served, reason: refused }, `manifest.json names ${want} but ${refused}; keeping the current generator`));
+      return;
+    }
     let loaded;
     try {
       loaded = await loadGeneratorCheckpoint(modelsDir, want);
     } catch (err) {
-      failed = { version: want, stamp };
-      log.warn({ version: want, serving: served, reason: (err as Error).message }, 'manifest names a checkpoint that does not load; keeping the current generator');
+      fail(want, stamp, () =>
+        log.warn(
+          { version: want, serving: served, reason: (err as Error).message },
+          'manifest names a checkpoint that does not load; keeping the current generator (retrying later, e.g. if it is still being copied)',
+        ),
+      );
       return;
     }
     // The world may have moved while loading: only swap if nothing else did.
@@ -101,12 +132,11 @@ export function watchManifest(opts: ManifestWatchOptions): ManifestWatcher {
       await generation.swap(loaded);
     } catch (err) {
       loaded.model.dispose();
-      failed = { version: want, stamp };
-      log.warn({ version: want, err }, 'checkpoint from manifest.json failed its warm-up; keeping the current generator');
+      fail(want, stamp, () => log.warn({ version: want, err }, 'checkpoint from manifest.json failed its warm-up; keeping the current generator'));
       return;
     }
     failed = undefined;
-    log.info({ version: want, previous: served }, 'manifest.json changed outside the bot: hot-swapped to its active checkpoint (no quality gate: operator choice)');
+    log.info({ version: want, previous: served }, 'manifest.json changed outside this process: hot-swapped to its active checkpoint');
     try {
       await opts.onSwap?.({ version: want, previous: served });
     } catch (err) {
@@ -158,20 +188,21 @@ export function watchManifest(opts: ManifestWatchOptions): ManifestWatcher {
   }
   // Synchronously: a stamp taken later could already include a change and hide it from the poll.
   try {
-    const st = fs.statSync(file);
-    lastStamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
+    lastStamp = fs.readFileSync(file, 'utf8');
   } catch {
     lastStamp = 'missing';
   }
   const poll = setInterval(() => {
     void stampOf().then((s) => {
-      if (s !== lastStamp || pending) {
+      const retryDue = failed !== undefined && Date.now() >= failed.retryAt;
+      if (s !== lastStamp || pending || retryDue) {
         lastStamp = s;
         schedule();
       }
     });
   }, opts.pollMs ?? 5000);
   poll.unref();
+  if (opts.checkNow) schedule();
 
   return {
     check,

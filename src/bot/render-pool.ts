@@ -8,20 +8,25 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { renderGrid, renderSingle, type GridOptions, type ImageShape, type UpscaleKernel } from '../render/grid.ts';
+import { renderAnimation, type AnimationOptions } from '../render/animation.ts';
 
 export type RenderJob =
   | { kind: 'grid'; pixels: Float32Array; shape: ImageShape; opts: GridOptions }
-  | { kind: 'single'; pixels: Float32Array; shape: ImageShape; index: number; opts: { size?: number; kernel?: UpscaleKernel } };
+  | { kind: 'single'; pixels: Float32Array; shape: ImageShape; index: number; opts: { size?: number; kernel?: UpscaleKernel } }
+  | { kind: 'animation'; pixels: Float32Array; shape: ImageShape; opts: AnimationOptions };
 
 export interface Renderer {
   /** [-1, 1] NHWC pixels -> PNG grid (see renderGrid). */
   grid(pixels: Float32Array, shape: ImageShape, opts?: GridOptions): Promise<Buffer>;
   /** One design of `pixels`, enlarged (see renderSingle). */
   single(pixels: Float32Array, shape: ImageShape, index?: number, opts?: { size?: number; kernel?: UpscaleKernel }): Promise<Buffer>;
+  /** Images of `pixels` as one animated WebP/GIF (see renderAnimation). */
+  animation(pixels: Float32Array, shape: ImageShape, opts?: AnimationOptions): Promise<Buffer>;
   close(): Promise<void>;
 }
 
 function runInline(job: RenderJob): Promise<Buffer> {
+  if (job.kind === 'animation') return renderAnimation(job.pixels, job.shape, job.opts);
   return job.kind === 'grid' ? renderGrid(job.pixels, job.shape, job.opts) : renderSingle(job.pixels, job.shape, job.index, job.opts);
 }
 
@@ -30,6 +35,7 @@ export function inlineRenderer(): Renderer {
   return {
     grid: (pixels, shape, opts = {}) => runInline({ kind: 'grid', pixels, shape, opts }),
     single: (pixels, shape, index = 0, opts = {}) => runInline({ kind: 'single', pixels, shape, index, opts }),
+    animation: (pixels, shape, opts = {}) => runInline({ kind: 'animation', pixels, shape, opts }),
     close: async () => undefined,
   };
 }
@@ -95,6 +101,10 @@ export class WorkerRenderer implements Renderer {
 
   single(pixels: Float32Array, shape: ImageShape, index = 0, opts: { size?: number; kernel?: UpscaleKernel } = {}): Promise<Buffer> {
     return this.run({ kind: 'single', pixels, shape, index, opts });
+  }
+
+  animation(pixels: Float32Array, shape: ImageShape, opts: AnimationOptions = {}): Promise<Buffer> {
+    return this.run({ kind: 'animation', pixels, shape, opts });
   }
 
   async close(): Promise<void> {

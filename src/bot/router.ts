@@ -44,7 +44,14 @@ export function createRouter(commands: Map<string, BotCommand>, ctx: BotContext)
   let accepting = true;
 
   async function dispatch(interaction: Interaction, log: Logger): Promise<void> {
-    if (!interaction.isRepliable()) return; // autocomplete etc.: not used by shoebot
+    if (interaction.isAutocomplete()) {
+      // Suggestions only (e.g. /blend's design ids); nothing to answer while shutting down.
+      const cmd = commands.get(interaction.commandName);
+      if (accepting && cmd?.autocomplete) await cmd.autocomplete(interaction, ctx);
+      else await interaction.respond([]);
+      return;
+    }
+    if (!interaction.isRepliable()) return; // other non-repliable interactions: not used by shoebot
     if (!accepting) {
       await replyPrivately(interaction, 'Shoebot is restarting. Try again in a minute.');
       return;

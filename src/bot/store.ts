@@ -47,6 +47,20 @@ export class Store {
     return countVotes(this.db, designId);
   }
 
+  /**
+   * A guild's newest designs (null: direct messages), newest first, with their vote counts:
+   * /blend's suggestions. Only posted designs (with a message) count.
+   */
+  async recentDesigns(guildId: string | null, limit: number): Promise<{ design: DesignRow; votes: number }[]> {
+    const rows = await this.db.design.findMany({
+      where: { guildId, messageId: { not: null } },
+      orderBy: { id: 'desc' },
+      take: limit,
+      include: { _count: { select: { votes: true } } },
+    });
+    return rows.map(({ _count, ...design }) => ({ design: design as DesignRow, votes: _count.votes }));
+  }
+
   /** Most-voted designs of a guild, with their vote counts. */
   async topDesigns(guildId: string | null, limit: number): Promise<{ design: DesignRow; votes: number }[]> {
     return (await topDesigns(this.db, guildId, limit)).map(({ votes, ...design }) => ({ design: design as DesignRow, votes }));

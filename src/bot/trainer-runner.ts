@@ -10,14 +10,22 @@
  * reports goes through the quality gate (worse than the active one by more
  * than `qualityMargin` -> `rejected`), then is hot-swapped into the
  * generation service and made active in the manifest.
+ *
+ * Only the process holding the trainer lease runs one (src/trainer/service.ts
+ * starts/unschedules it and sets `guard`); in a process that serves nobody
+ * (`npm run trainer`, the shard manager) `generation` is a stand-in that only
+ * keeps the published checkpoint's metadata. Runs continue from the version
+ * served (`--resume V`), which is also what candidates are compared with.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import {
+  checkpointsDir,
   compareQuality,
   listCheckpoints,
   loadGeneratorCheckpoint,
@@ -30,16 +38,32 @@ import {
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { isTrainerMessage, type BotToTrainer, type TrainProgress, type TrainerToBot } from '../gan/protocol.ts';
 import { failInterruptedRuns, failTrainingRun, finishTrainingRun, setCheckpointStatus, startTrainingRun, upsertCheckpoint } from '../db/training.ts';
-import type { GenerationService } from './generation.ts';
+import type { GeneratorInfo } from './generation.ts';
 import type { Store } from './store.ts';
+import type { PrismaClient } from '../db/client.ts';
+
+/**
+ * What the runner hot-swaps: the bot's GenerationService, or (in a process that only trains: the
+ * standalone trainer, the shard manager) a stand-in that keeps the published checkpoint's metadata.
+ */
+export interface ServedModel {
+  readonly active: { version: string; step: number; metrics: CheckpointMetrics; createdAt?: string } | undefined;
+  /** Makes `next` the served generator (the callee owns `next.model` from then on); throws to refuse it. */
+  swap(next: GeneratorInfo): Promise<void>;
+}
 
 export const TRAINER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'gan', 'trainer-process.ts');
 
 export interface TrainerRunnerOptions {
   config: Config;
   store: Store;
-  generation: GenerationService;
+  generation: ServedModel;
   log: Logger;
+  /**
+   * Asked before every run: a reason why this process must not train now (e.g. it does not hold
+   * the trainer lease), or undefined.
+   */
+  guard?: () => string | undefined;
   /** Child process entry (default src/gan/trainer-process.ts). */
   entry?: string;
   /** Extra environment for the child (merged over process.env and the config). */
@@ -104,7 +128,9 @@ export interface SwapEvent {
   reason: string;
 }
 
-type Listener = (e: { type: 'run-finished'; run: LastRunInfo } | { type: 'swap'; swap: SwapEvent }) => void;
+type Listener = (
+  e: { type: 'run-finished'; run: LastRunInfo } | { type: 'swap'; swap: SwapEvent } | { type: 'run-progress'; run: RunInfo },
+) => void;
 
 /**
  * The hot-swap quality gate: the same comparison as the command line's
@@ -148,6 +174,10 @@ export class TrainerRunner {
   get lastSwapEvent(): SwapEvent | undefined {
     return this.lastSwap;
   }
+  /** What this runner hot-swaps (its "active" is what candidates are compared with). */
+  get servedModel(): ServedModel {
+    return this.opts.generation;
+  }
   /**
    * True while a run or a swap of ours is in progress: the manifest and the
    * served version may legitimately differ then (the trainer writes the
@@ -170,6 +200,12 @@ export class TrainerRunner {
   on(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Stops scheduling runs (a run in progress continues); start() schedules again. */
+  async unschedule(): Promise<void> {
+    await this.task?.destroy();
+    this.task = undefined;
   }
 
   /** Starts the cron schedule (and closes runs a previous process left 'running'). */
@@ -234,6 +270,8 @@ export class TrainerRunner {
       this.opts.log.info({ trigger }, 'a training run is already going; not starting another');
       return { started: false, reason: 'a training run is already going' };
     }
+    const refused = this.opts.guard?.();
+    if (refused) return { started: false, reason: refused };
     // Checked here, not left to the child: a missing dataset is a set-up step, not a failed run to record nightly.
     const missing = this.datasetProblem();
     if (missing) return { started: false, reason: missing, noDataset: true };
@@ -275,6 +313,20 @@ export class TrainerRunner {
     await this.finishing;
   }
 
+  /**
+   * The trainer's flags. It continues from the checkpoint this process SERVES (`--resume V`), so
+   * the run, the announcement and the quality gate all follow the one choice made at start-up
+   * (which may be a fallback when the manifest's checkpoint is corrupt) instead of the trainer
+   * picking its own. `--activate-result` is dropped: publishing is this runner's job, after its gate.
+   */
+  private childArgs(steps: number, served: string | undefined): string[] {
+    const extra = (this.opts.args ?? []).filter((a) => a !== '--activate-result');
+    const named = extra.some((a) => a === '--resume' || a.startsWith('--resume='));
+    // A generator handed over in memory (tests) has no files to resume from: leave the choice to the trainer.
+    const onDisk = served && fs.existsSync(path.join(checkpointsDir(this.opts.config.MODELS_DIR), served));
+    return ['--steps', String(steps), ...(!named && onDisk ? ['--resume', served] : []), ...extra];
+  }
+
   private async execute(trigger: string, steps: number): Promise<void> {
     const { store, log, config } = this.opts;
     const activeVersion = this.opts.generation.active?.version;
@@ -283,6 +335,7 @@ export class TrainerRunner {
     const run: RunInfo = { runId: row.id, trigger, startedAt: Date.now(), steps, history: [] };
     this.current = run;
     log.info({ run: row.id, trigger, steps, from: activeVersion ?? 'scratch' }, 'training run starting');
+    this.emit({ type: 'run-progress', run });
 
     let done: Extract<TrainerToBot, { type: 'done' }> | undefined;
     let reportedError: string | undefined;
@@ -294,7 +347,7 @@ export class TrainerRunner {
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
       let child: ChildProcess;
       try {
-        child = fork(this.opts.entry ?? TRAINER_ENTRY, ['--steps', String(steps), ...(this.opts.args ?? [])], {
+        child = fork(this.opts.entry ?? TRAINER_ENTRY, this.childArgs(steps, activeVersion), {
           execArgv: ['--import', 'tsx'],
           env: {
             // The trainer never talks to Discord: it does not get the token.
@@ -327,11 +380,13 @@ export class TrainerRunner {
             run.targetStep = m.targetStep;
             run.backend = m.backend;
             run.config = m.config;
+            this.emit({ type: 'run-progress', run });
             break;
           case 'progress':
             run.progress = m;
             run.history.push({ step: m.step, lossD: m.lossD, lossG: m.lossG });
             if (run.history.length > 5000) run.history.splice(0, run.history.length - 5000);
+            this.emit({ type: 'run-progress', run });
             break;
           case 'checkpoint':
             checkpoint = m;
@@ -449,6 +504,10 @@ export class TrainerRunner {
         loaded.model.dispose();
         throw err;
       }
+      // An admin's rollback to a checkpoint the gate once rejected is a deliberate choice: the row
+      // stops saying "rejected" BEFORE the manifest names it, so other processes follow it.
+      const row = await this.opts.store.db.checkpoint.findUnique({ where: { version } });
+      if (row?.status === 'rejected') await setCheckpointStatus(this.opts.store.db, version, 'candidate');
       await setActiveCheckpoint(config.MODELS_DIR, version, { verify: false });
     } finally {
       this.activating--;
@@ -483,15 +542,7 @@ export class TrainerRunner {
 
   /** Checkpoints on disk with their quality figures and statuses (for /train status). */
   async checkpoints(): Promise<(CheckpointSummary & { status: string; note?: string | null })[]> {
-    const list = await listCheckpoints(this.opts.config.MODELS_DIR);
-    const rows = await this.opts.store.db.checkpoint.findMany();
-    const byVersion = new Map(rows.map((r) => [r.version, r]));
-    const active = this.opts.generation.active?.version;
-    return list.map((c) => {
-      const row = byVersion.get(c.version);
-      const status = c.version === active ? 'active' : (row?.status === 'active' ? 'retired' : row?.status) ?? (c.error ? 'unusable' : 'candidate');
-      return { ...c, status, note: row?.note };
-    });
+    return checkpointStatuses(this.opts.config.MODELS_DIR, this.opts.store.db, this.opts.generation.active?.version);
   }
 
   /** Asks the running trainer to stop at the next step and checkpoint. */
@@ -534,4 +585,23 @@ export class TrainerRunner {
       }
     }
   }
+}
+
+/**
+ * Checkpoints on disk with their quality figures and statuses as seen by a process serving
+ * `served` (any bot process can list them: MODELS_DIR and the database are shared).
+ */
+export async function checkpointStatuses(
+  modelsDir: string,
+  db: PrismaClient,
+  served: string | undefined,
+): Promise<(CheckpointSummary & { status: string; note?: string | null })[]> {
+  const list = await listCheckpoints(modelsDir);
+  const rows = await db.checkpoint.findMany();
+  const byVersion = new Map(rows.map((r) => [r.version, r]));
+  return list.map((c) => {
+    const row = byVersion.get(c.version);
+    const status = c.version === served ? 'active' : (row?.status === 'active' ? 'retired' : row?.status) ?? (c.error ? 'unusable' : 'candidate');
+    return { ...c, status, note: row?.note };
+  });
 }

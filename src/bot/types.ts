@@ -2,6 +2,7 @@
  * What a command module gets to work with, and what it must export.
  */
 import type {
+  AutocompleteInteraction,
   ButtonInteraction,
   ChatInputCommandInteraction,
   Client,
@@ -13,6 +14,8 @@ import type { GenerationService } from './generation.ts';
 import type { Renderer } from './render-pool.ts';
 import type { Store } from './store.ts';
 import type { TrainerRunner } from './trainer-runner.ts';
+import type { TrainerService } from '../trainer/service.ts';
+import type { TrainerRemote } from '../trainer/remote.ts';
 
 export interface BotContext {
   config: Config;
@@ -24,6 +27,10 @@ export interface BotContext {
   renderer: Renderer;
   /** Absent when scheduled training is disabled (e.g. in some tests). */
   trainer?: TrainerRunner;
+  /** The trainer lease contender (TRAINER_MODE auto|local); `trainer` runs only while it holds the lease. */
+  trainerService?: TrainerService;
+  /** The trainer as seen through the database (snapshot, requests): used when this process does not hold the lease. */
+  trainerRemote?: TrainerRemote;
   isAdmin(userId: string): boolean;
   /**
    * Set when the manifest's active checkpoint failed to load at start-up and
@@ -41,4 +48,6 @@ export interface BotCommand {
    * the remaining `:`-separated parts.
    */
   handleButton?(interaction: ButtonInteraction, ctx: BotContext, args: string[]): Promise<void>;
+  /** Answers autocomplete for the command's options that enable it (interaction.respond). */
+  autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
 }

@@ -10,6 +10,7 @@
 import type { Client, MessageReaction, PartialMessageReaction, PartialUser, User } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Store } from './store.ts';
+import { communityTaste } from './community.ts';
 
 /** Vote emoji for grid positions 0..3. */
 export const GRID_EMOJI = ['1️⃣', '2️⃣', '3️⃣', '4️⃣'] as const;
@@ -55,6 +56,8 @@ export function attachVoteHandlers(client: Client, store: Store, log: Logger, on
     if (!design) return;
     const changed = kind === 'add' ? await store.addVote(user.id, design.id) : await store.removeVote(user.id, design.id);
     log.debug({ kind, user: user.id, message: messageId, design: design.id, changed }, 'vote');
+    // The guild's community taste is now stale (refitted after a quiet moment).
+    if (changed) communityTaste(store).noteVote(design.guildId);
     onVote?.({ kind, userId: user.id, messageId, designId: design.id, changed });
   };
   const wrap = (kind: 'add' | 'remove') => (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {

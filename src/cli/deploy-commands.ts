@@ -10,7 +10,7 @@ import { loadCommands, registerCommands } from '../bot/commands.ts';
 
 const USAGE = `Usage: npm run deploy-commands [-- --help]
 
-Registers the slash commands in commands/ (/shoe, /gallery, /train) with
+Registers the slash commands in commands/ (/shoe, /blend, /gallery, /train) with
 Discord without starting the bot: in DISCORD_GUILD_ID when set (appears at
 once), else globally (may take up to an hour). npm start registers them too.
 

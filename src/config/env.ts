@@ -17,6 +17,16 @@ export const MAX_TRAIN_STEPS = 10_000_000;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+const SHARD_COUNT_MSG = 'must be auto or a whole number of shards (1-4096)';
+
+function validPgUrl(u: string): boolean {
+  try {
+    return new URL(u).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 const snowflake = z.string().regex(/^\d{17,20}$/, 'must be a Discord id (17-20 digits)');
 
 const schema = z.object({
@@ -30,8 +40,12 @@ const schema = z.object({
   DATABASE_URL: z
     .string()
     .default('file:./data/shoebot.db')
-    .refine((u) => !/^postgres(ql)?:\/\//.test(u), 'points to PostgreSQL, which shoebot does not support yet: use a SQLite file such as file:./data/shoebot.db')
-    .refine((u) => /^(file:|postgres(ql)?:\/\/)/.test(u), 'must be a SQLite file URL such as file:./data/shoebot.db'),
+    .refine(
+      (u) => /^(file:|postgres(ql)?:\/\/)/i.test(u),
+      'must be a SQLite file URL such as file:./data/shoebot.db or a PostgreSQL URL such as postgresql://USER:PASSWORD@HOST:5432/DATABASE',
+    )
+    // Checked here so a typo fails at start-up with the variable's name; the message never echoes the value.
+    .refine((u) => !/^postgres(ql)?:\/\//i.test(u) || validPgUrl(u), 'is not a valid PostgreSQL URL: use postgresql://USER:PASSWORD@HOST:5432/DATABASE (percent-encode special characters in the password, e.g. @ as %40)'),
   MODELS_DIR: z.string().min(1).default('models'),
   DATA_DIR: z.string().min(1).default('data'),
   TRAIN_CRON: z
@@ -57,6 +71,26 @@ const schema = z.object({
     .transform((s) => s.split(/[\s,]+/).filter(Boolean))
     .pipe(z.array(snowflake)),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /**
+   * Who runs the scheduled trainer (one process among all sharing DATABASE_URL holds the lease):
+   * auto = take the lease if free, else follow; local = this process must train (waits for the
+   * lease); off = never train (shards, bots on other machines).
+   */
+  TRAINER_MODE: z.enum(['auto', 'local', 'off'], { error: 'must be auto (train if no other process does), local (this process trains) or off (never train here)' }).default('auto'),
+  /** Trainer lease heartbeat; another process takes the lease over after 3 missed heartbeats. */
+  TRAINER_HEARTBEAT_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds (1-300)' }).int('must be a whole number of seconds (1-300)').min(1, 'must be 1-300 seconds').max(300, 'must be 1-300 seconds').default(5),
+  /** `npm run start:shards`: how many shard processes; auto = what Discord recommends (GET /gateway/bot). */
+  SHARD_COUNT: z
+    .union([z.literal('auto'), z.coerce.number().int(SHARD_COUNT_MSG).min(1, SHARD_COUNT_MSG).max(4096, SHARD_COUNT_MSG)], { error: SHARD_COUNT_MSG })
+    .default('auto'),
+  /** `npm run start:shards` on several machines: the shard ids this machine runs (default all); needs a numeric SHARD_COUNT. */
+  SHARD_IDS: z
+    .string()
+    .regex(/^\s*\d+(\s*[,\s]\s*\d+)*\s*$/, 'must be shard ids separated by commas, e.g. 0,1')
+    .transform((s) => [...new Set(s.split(/[\s,]+/).filter(Boolean).map(Number))].sort((a, b) => a - b))
+    .optional(),
+  /** Pause after a shard is ready before the next one starts: Discord allows one IDENTIFY per 5 s. */
+  SHARD_SPAWN_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(600_000).default(5500),
 });
 
 export type Config = z.infer<typeof schema>;

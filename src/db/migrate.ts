@@ -1,14 +1,19 @@
 /**
  * Applies and creates Prisma migrations with no native engine: Prisma's schema engine compiled to
  * WebAssembly (@prisma/schema-engine-wasm, same engine commit as @prisma/client 7.10.0) talks to
- * SQLite through the better-sqlite3 driver adapter. `_prisma_migrations` is written by the engine
- * itself, so its rows are the ones `prisma migrate deploy` writes, and an operator can switch to the
- * ordinary Prisma CLI on the same database and migration folder at any time.
+ * SQLite through the better-sqlite3 driver adapter and to PostgreSQL through the pg adapter. Each
+ * provider has its own schema and history (prisma/migrations, prisma/postgresql/migrations).
+ * `_prisma_migrations` is written by the engine itself, so its rows are the ones
+ * `prisma migrate deploy` writes, and an operator can switch to the ordinary Prisma CLI on the same
+ * database and migration folder at any time.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import crypto from 'node:crypto';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import {
   bindMigrationAwareSqlAdapterFactory,
   DriverAdapterError,
@@ -18,7 +23,8 @@ import {
 } from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaEngine, SchemaFilter } from '@prisma/schema-engine-wasm';
 import { log } from '../log.ts';
-import { MIGRATIONS_DIR, SCHEMA_PATH, sqlitePathFromUrl } from './paths.ts';
+import { parseDatabaseUrl, providerPaths, type Provider } from './paths.ts';
+import { connectPg, describePgError, LOCKS, pgConfig, quoteIdent, urlWithDatabase, withPgAdvisoryLock, type PgTarget } from './pg.ts';
 
 type EngineModule = typeof import('@prisma/schema-engine-wasm');
 
@@ -98,12 +104,12 @@ function isNotOneStatementError(e: unknown): boolean {
  * comment-only) SQL: those go to `executeScript` instead. Plain JS errors (not driver errors) reach
  * the engine only as "External error id#N", so the last one is kept for the error message.
  */
-function patchAdapter(adapter: SqlDriverAdapter, onJsError: (e: Error) => void): SqlDriverAdapter {
+function patchAdapter(adapter: SqlDriverAdapter, provider: Provider, onJsError: (e: Error) => void): SqlDriverAdapter {
   const executeRaw = adapter.executeRaw.bind(adapter);
   const queryRaw = adapter.queryRaw.bind(adapter);
   const executeScript = adapter.executeScript.bind(adapter);
   const note = (e: unknown): never => {
-    if (e instanceof DriverAdapterError && e.cause.kind === 'SocketTimeout') {
+    if (provider === 'sqlite' && e instanceof DriverAdapterError && e.cause.kind === 'SocketTimeout') {
       // The adapter reports SQLITE_BUSY as SocketTimeout, a kind this engine build cannot decode.
       throw new DriverAdapterError({
         kind: 'sqlite',
@@ -118,7 +124,7 @@ function patchAdapter(adapter: SqlDriverAdapter, onJsError: (e: Error) => void):
     try {
       return await executeRaw(query);
     } catch (e) {
-      if (!isNotOneStatementError(e) || query.args.length > 0) return note(e);
+      if (provider !== 'sqlite' || !isNotOneStatementError(e) || query.args.length > 0) return note(e);
       await executeScript(query.sql).catch(note);
       return 0;
     }
@@ -128,11 +134,9 @@ function patchAdapter(adapter: SqlDriverAdapter, onJsError: (e: Error) => void):
   return adapter;
 }
 
-/**
- * Runs `fn` with a schema engine connected to `dbPath` (a file, or ':memory:'), then frees the
- * engine and closes every connection it opened. Closing matters: the engine switches SQLite to
- * `locking_mode=EXCLUSIVE`, so a connection left open would lock every other reader and writer out.
- */
+/** Where an engine connects: a SQLite file (or ':memory:'), or a PostgreSQL database. */
+type EngineTarget = { provider: 'sqlite'; dbPath: string } | PgTarget;
+
 let engineQueue: Promise<unknown> = Promise.resolve();
 
 /**
@@ -141,35 +145,130 @@ let engineQueue: Promise<unknown> = Promise.resolve();
  * lock holder needs to finish, and fail after the timeout. Other processes simply wait their turn.
  */
 function withEngine<T>(
-  dbPath: string,
+  target: EngineTarget,
   schema: { path: string; content: string } | undefined,
   fn: (engine: SchemaEngine) => Promise<T>,
 ): Promise<T> {
-  const run = engineQueue.then(() => runEngine(dbPath, schema, fn));
+  const run = engineQueue.then(() => runEngine(target, schema, fn));
   engineQueue = run.catch(() => undefined);
   return run;
 }
 
+/**
+ * PostgreSQL's internal single-byte type `"char"` and a few other catalog types (pg_constraint.contype,
+ * pg_class.relkind, ...) appear in the schema engine's introspection queries; the pg adapter refuses
+ * to map them ("Column type 'char' could not be deserialized"). pg returns their values as strings,
+ * so the engine's connections report them as text.
+ */
+const CATALOG_TEXT_OIDS = new Set([18 /* "char" */, 22 /* int2vector */, 24 /* regproc */, 30 /* oidvector */, 194 /* pg_node_tree */, 2205 /* regclass */, 2206 /* regtype */]);
+
+function catalogTypesAsText(result: unknown): unknown {
+  for (const r of Array.isArray(result) ? result : [result]) {
+    for (const f of (r as { fields?: { dataTypeID: number }[] } | undefined)?.fields ?? []) {
+      if (CATALOG_TEXT_OIDS.has(f.dataTypeID)) f.dataTypeID = 25; // text
+    }
+  }
+  return result;
+}
+
+/** pg.Client whose results report catalog types as text (pg-pool calls query with a callback). */
+class EngineClient extends pg.Client {
+  override query(...args: unknown[]): never {
+    const last = args[args.length - 1];
+    if (typeof last === 'function') {
+      args[args.length - 1] = (err: unknown, res: unknown) => (last as (e: unknown, r: unknown) => void)(err, err ? res : catalogTypesAsText(res));
+      return (super.query as (...a: unknown[]) => never)(...args);
+    }
+    const out = (super.query as (...a: unknown[]) => unknown)(...args);
+    return (out instanceof Promise ? out.then(catalogTypesAsText) : out) as never;
+  }
+}
+
+function enginePool(target: PgTarget): pg.Pool {
+  const pool = new pg.Pool({ ...pgConfig(target, { max: 1, application_name: 'shoebot-migrate' }), Client: EngineClient });
+  pool.on('error', () => undefined); // an idle connection dropped by the server; the next query reports it
+  return pool;
+}
+
+/**
+ * A migration-aware factory over the pg adapter. Each connection is a pool of ONE client, so the
+ * engine's session state (its advisory lock, search_path) stays on one session. The shadow
+ * database is ours rather than the adapter's: its connectToShadowDb drops the database while its
+ * pool is still connected and never closes the pool it created it from.
+ */
+function pgEngineFactory(
+  target: PgTarget,
+  track: (p: Promise<SqlDriverAdapter>) => Promise<SqlDriverAdapter>,
+): SqlMigrationAwareDriverAdapterFactory {
+  const info = new PrismaPg({});
+  return {
+    provider: info.provider,
+    adapterName: info.adapterName,
+    connect: () =>
+      track(
+        new PrismaPg(enginePool(target), { disposeExternalPool: true })
+          .connect()
+          .catch((e: unknown) => Promise.reject(describePgError(e, target))),
+      ),
+    connectToShadowDb: () =>
+      track(
+        (async () => {
+          const name = `shoebot_shadow_${crypto.randomBytes(6).toString('hex')}`;
+          const admin = await connectPg(target, { application_name: 'shoebot-migrate' });
+          await admin.query(`CREATE DATABASE ${quoteIdent(name)}`).catch(async (e: unknown) => {
+            await admin.end().catch(() => undefined);
+            throw new MigrationError(
+              `Creating a scratch (shadow) database on ${target.host}:${target.port} failed: ${(e as Error).message} ` +
+                '(the role needs CREATEDB to diff migrations)',
+            );
+          });
+          const shadow = new PrismaPg(enginePool({ ...target, url: urlWithDatabase(target.url, name) }), {
+            disposeExternalPool: true,
+          });
+          const adapter = await shadow.connect();
+          const dispose = adapter.dispose.bind(adapter);
+          adapter.dispose = async () => {
+            await dispose().catch(() => undefined);
+            await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`).catch(() => undefined);
+            await admin.end().catch(() => undefined);
+          };
+          return adapter;
+        })(),
+      ),
+  };
+}
+
+/**
+ * Runs `fn` with a schema engine connected to `target`, then frees the engine and closes every
+ * connection it opened. Closing matters: the engine switches SQLite to `locking_mode=EXCLUSIVE`, so
+ * a connection left open would lock every other reader and writer out; on PostgreSQL the engine's
+ * advisory lock lives as long as its session.
+ */
 async function runEngine<T>(
-  dbPath: string,
+  target: EngineTarget,
   schema: { path: string; content: string } | undefined,
   fn: (engine: SchemaEngine) => Promise<T>,
 ): Promise<T> {
   const mod = await loadEngine();
-  const inner = new PrismaBetterSqlite3({ url: dbPath, timeout: BUSY_TIMEOUT_MS }, { timestampFormat: TIMESTAMP_FORMAT });
   const opened: SqlDriverAdapter[] = [];
   let lastJsError: Error | undefined;
   const track = async (p: Promise<SqlDriverAdapter>) => {
-    const a = patchAdapter(await p, (e) => (lastJsError = e));
+    const a = patchAdapter(await p, target.provider, (e) => (lastJsError = e));
     opened.push(a);
     return a;
   };
-  const factory: SqlMigrationAwareDriverAdapterFactory = {
-    provider: inner.provider,
-    adapterName: inner.adapterName,
-    connect: () => track(inner.connect()),
-    connectToShadowDb: () => track(inner.connectToShadowDb()),
-  };
+  let factory: SqlMigrationAwareDriverAdapterFactory;
+  if (target.provider === 'postgresql') {
+    factory = pgEngineFactory(target, track);
+  } else {
+    const inner = new PrismaBetterSqlite3({ url: target.dbPath, timeout: BUSY_TIMEOUT_MS }, { timestampFormat: TIMESTAMP_FORMAT });
+    factory = {
+      provider: inner.provider,
+      adapterName: inner.adapterName,
+      connect: () => track(inner.connect()),
+      connectToShadowDb: () => track(inner.connectToShadowDb()),
+    };
+  }
   const logger = log().child({ module: 'db.migrate' });
   const onLog = (line: string) => {
     try {
@@ -207,7 +306,8 @@ async function runEngine<T>(
 function engineMessage(e: unknown): string {
   const raw = e instanceof Error ? e.message : String(e);
   if (/unreachable/.test(raw) && panicRegistry.message) return `schema engine panicked: ${panicRegistry.message}`;
-  return raw.split(/\n\s+0: /)[0].trim();
+  // One line for the operator: the engine puts the driver's message on a line of its own.
+  return raw.split(/\n\s+0: /)[0].trim().replace(/\s*\n\s*/g, ': ');
 }
 
 function toMigrationError(e: unknown): MigrationError {
@@ -247,17 +347,20 @@ function readSchema(schemaPath: string): { path: string; content: string } | und
 }
 
 export interface MigrateOptions {
-  /** Folder of committed migrations (default prisma/migrations of this project). */
+  /** Folder of committed migrations (default: the provider's, prisma/migrations or prisma/postgresql/migrations). */
   migrationsDir?: string;
-  /** Prisma schema (default prisma/schema.prisma); optional for applying migrations. */
+  /** Prisma schema (default: the provider's); optional for applying migrations. */
   schemaPath?: string;
   /** Base for relative file: URLs (default process.cwd()). */
   cwd?: string;
 }
 
 export interface MigrateResult {
-  /** Absolute path of the SQLite file. */
+  provider: Provider;
+  /** Absolute path of the SQLite file; for PostgreSQL the URL without its password. */
   dbPath: string;
+  /** The database, fit for a message (relative SQLite path, or the URL without password). */
+  where: string;
   /** Migrations applied by this call, in order (empty when the database was up to date). */
   applied: string[];
   /** Number of migrations in the folder. */
@@ -265,13 +368,25 @@ export interface MigrateResult {
 }
 
 /**
- * `prisma migrate deploy` for a SQLite `file:` URL, offline: creates the file (and its folder) if
- * needed, refuses to run when an applied migration was edited or an earlier one failed (naming
- * it), then applies every pending migration. Idempotent; all connections are closed on return.
+ * `prisma migrate deploy`, offline, for a SQLite `file:` URL or a PostgreSQL URL: creates the SQLite
+ * file (and its folder) if needed, refuses to run when an applied migration was edited or an
+ * earlier one failed (naming it), then applies every pending migration of that provider's history.
+ * Idempotent; all connections are closed on return. On PostgreSQL, processes migrating the same
+ * database at once take turns (an advisory lock), so each migration is applied exactly once.
  */
 export async function migrate(url: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
-  const dbPath = sqlitePathFromUrl(url, opts.cwd);
-  const migrationsDir = opts.migrationsDir ?? MIGRATIONS_DIR;
+  const target = parseDatabaseUrl(url, opts.cwd);
+  if (target.provider === 'postgresql') {
+    return withPgAdvisoryLock(target, LOCKS.migrate, () => migrateTarget(target, opts), { timeoutMs: 10 * 60_000 });
+  }
+  fs.mkdirSync(path.dirname(target.dbPath), { recursive: true });
+  return migrateTarget(target, opts);
+}
+
+async function migrateTarget(target: EngineTarget & { display: string }, opts: MigrateOptions): Promise<MigrateResult> {
+  const defaults = providerPaths(target.provider);
+  const dbPath = target.provider === 'sqlite' ? target.dbPath : target.display;
+  const migrationsDir = opts.migrationsDir ?? defaults.migrationsDir;
   const list = await readMigrations(migrationsDir);
   if (list.migrationDirectories.length === 0) {
     throw new MigrationError(`No migrations found in ${migrationsDir}: the database cannot be created.`);
@@ -282,10 +397,9 @@ export async function migrate(url: string, opts: MigrateOptions = {}): Promise<M
       `Cannot read migration.sql of ${unreadable.map((m) => m.path).join(', ')} in ${migrationsDir}`,
     );
   }
-  fs.mkdirSync(path.dirname(dbPath), { recursive: true });
   const logger = log().child({ module: 'db.migrate' });
 
-  return withEngine(dbPath, readSchema(opts.schemaPath ?? SCHEMA_PATH), async (engine) => {
+  return withEngine(target, readSchema(opts.schemaPath ?? defaults.schemaPath), async (engine) => {
     let diagnosis: Awaited<ReturnType<SchemaEngine['diagnoseMigrationHistory']>> | undefined;
     try {
       diagnosis = await engine.diagnoseMigrationHistory({
@@ -311,7 +425,7 @@ export async function migrate(url: string, opts: MigrateOptions = {}): Promise<M
         throw new MigrationError(
           `Migration ${names} was modified after it was applied to ${dbPath} ` +
             `(its checksum no longer matches _prisma_migrations). Restore the original migration.sql ` +
-            `(e.g. \`git checkout -- prisma/migrations\`) and put schema changes in a new migration ` +
+            `(e.g. \`git checkout -- ${path.relative(process.cwd(), migrationsDir) || '.'}\`) and put schema changes in a new migration ` +
             '(`npm run db:migrate -- --name <change>`).',
           'EDITED_MIGRATION',
         );
@@ -321,7 +435,7 @@ export async function migrate(url: string, opts: MigrateOptions = {}): Promise<M
         // As `migrate deploy` does, carry on: the database was probably migrated by a newer shoebot.
         logger.warn(
           { unknownMigrations: h.unpersistedMigrationNames },
-          'the database has migrations that prisma/migrations does not contain',
+          `the database has migrations that ${migrationsDir} does not contain`,
         );
       }
     }
@@ -334,7 +448,13 @@ export async function migrate(url: string, opts: MigrateOptions = {}): Promise<M
     if (appliedMigrationNames.length > 0) {
       logger.info({ dbPath, applied: appliedMigrationNames }, `applied ${appliedMigrationNames.length} migration(s)`);
     }
-    return { dbPath, applied: appliedMigrationNames, total: list.migrationDirectories.length };
+    return {
+      provider: target.provider,
+      dbPath,
+      where: target.display,
+      applied: appliedMigrationNames,
+      total: list.migrationDirectories.length,
+    };
   });
 }
 
@@ -365,8 +485,17 @@ export interface CreateMigrationOptions {
   name: string;
   /** Create the migration even when the schema did not change (to hand-write SQL). */
   empty?: boolean;
+  /** Which history to extend (default sqlite). */
+  provider?: Provider;
+  /** Default: the provider's schema. */
   schemaPath?: string;
+  /** Default: the provider's migrations folder. */
   migrationsDir?: string;
+  /**
+   * PostgreSQL only: a server to diff on (a URL whose role may CREATE DATABASE; its database is
+   * left alone: the history is replayed on scratch databases that are dropped afterwards).
+   */
+  serverUrl?: string;
 }
 
 export interface CreateMigrationResult {
@@ -394,23 +523,50 @@ export function migrationSlug(name: string): string {
 
 /**
  * The offline half of `prisma migrate dev --create-only`: diffs the committed migrations (replayed on
- * an in-memory shadow database) against the schema and writes `<timestamp>_<name>/migration.sql`
- * plus `migration_lock.toml`, in the CLI's layout. Touches no real database.
+ * an in-memory shadow database for SQLite; on scratch databases of `opts.serverUrl` for PostgreSQL)
+ * against the schema and writes `<timestamp>_<name>/migration.sql` plus `migration_lock.toml`, in the
+ * CLI's layout. Touches no real data.
  */
 export async function createMigration(opts: CreateMigrationOptions): Promise<CreateMigrationResult> {
-  const schemaPath = opts.schemaPath ?? SCHEMA_PATH;
-  const migrationsDir = opts.migrationsDir ?? MIGRATIONS_DIR;
+  const provider = opts.provider ?? 'sqlite';
+  const defaults = providerPaths(provider);
+  const schemaPath = opts.schemaPath ?? defaults.schemaPath;
+  const migrationsDir = opts.migrationsDir ?? defaults.migrationsDir;
   const schema = readSchema(schemaPath);
   if (!schema) throw new MigrationError(`Cannot read the Prisma schema at ${schemaPath}`);
   const migrationName = migrationSlug(opts.name);
   const list = await readMigrations(migrationsDir);
 
-  return withEngine(':memory:', schema, async (engine) => {
+  if (provider === 'sqlite') return diffAndWrite({ provider: 'sqlite', dbPath: ':memory:' }, schema, list, migrationName, migrationsDir, opts);
+  if (!opts.serverUrl) throw new MigrationError('Creating a PostgreSQL migration needs a server to diff on (serverUrl)');
+  const server = parseDatabaseUrl(opts.serverUrl);
+  if (server.provider !== 'postgresql') throw new MigrationError('serverUrl must be a postgresql:// URL');
+  const scratchName = `shoebot_scratch_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = await connectPg(server, { application_name: 'shoebot-migrate' });
+  try {
+    await admin.query(`CREATE DATABASE ${quoteIdent(scratchName)}`);
+    const scratch: PgTarget = { ...server, url: urlWithDatabase(server.url, scratchName), database: scratchName };
+    return await diffAndWrite(scratch, schema, list, migrationName, migrationsDir, opts);
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(scratchName)} WITH (FORCE)`).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+  }
+}
+
+async function diffAndWrite(
+  target: EngineTarget,
+  schema: { path: string; content: string },
+  list: MigrationList,
+  migrationName: string,
+  migrationsDir: string,
+  opts: CreateMigrationOptions,
+): Promise<CreateMigrationResult> {
+  return withEngine(target, schema, async (engine) => {
     // The engine's createMigration only reaches the shadow database through the schema cache that
     // devDiagnostic fills, and devDiagnostic needs `_prisma_migrations` on the main database
     // (P1014 otherwise): so replay the history on an in-memory main database first, as
     // `migrate dev` would on a development database.
-    await applyNamingFailures(engine, list, 'a scratch in-memory database', 'fix its SQL first');
+    await applyNamingFailures(engine, list, 'a scratch database', 'fix its SQL first');
     const { action } = await engine.devDiagnostic({ migrationsList: list, filters: NO_FILTER });
     if (action.tag === 'reset') {
       throw new MigrationError(`The committed migrations cannot be replayed: ${action.reason}`);

@@ -3,6 +3,7 @@
  * across processes). Adding twice is a no-op, removing an absent vote too: reaction events can be
  * replayed or arrive twice, and neither may surface as an error.
  */
+import { providerOf } from './client.ts';
 import type { PrismaClient } from './generated/client.ts';
 import { DesignNotFoundError, isForeignKeyViolation, isUniqueViolation } from './errors.ts';
 
@@ -17,6 +18,20 @@ export interface VoteKey {
  * already voted for the design; throws DesignNotFoundError if the design does not exist.
  */
 export async function addVote(db: PrismaClient, { userId, designId }: VoteKey): Promise<'added' | 'duplicate'> {
+  if (providerOf(db) === 'postgresql') {
+    // One statement that cannot fail on a duplicate: Prisma's error path for a caught unique
+    // violation costs ~25 ms on PostgreSQL, ten times this insert. createdAt is UTC, as Prisma
+    // writes it (the column has no time zone; the server's own may not be UTC).
+    try {
+      const inserted = await db.$executeRaw`
+        INSERT INTO "Vote" ("userId", "designId", "createdAt") VALUES (${userId}, ${designId}, now() AT TIME ZONE 'UTC')
+        ON CONFLICT ("userId", "designId") DO NOTHING`;
+      return inserted === 1 ? 'added' : 'duplicate';
+    } catch (e) {
+      if (isForeignKeyViolation(e)) throw new DesignNotFoundError(designId);
+      throw e;
+    }
+  }
   try {
     await db.$transaction([db.vote.create({ data: { userId, designId }, select: { id: true } })]);
     return 'added';

@@ -47,6 +47,8 @@ describe('/shoe', () => {
     expect(shoe!.options!.map((o) => [o.name, o.type])).toEqual([
       ['count', 4],
       ['seed', 4],
+      ['mode', 3],
+      ['strength', 10],
     ]);
     expect(h.fake.commands.global).toEqual([]);
   });

@@ -328,7 +328,7 @@ describe('/train and scheduled training', () => {
     await setActiveCheckpoint(h.config.MODELS_DIR, other); // what `npm run train -- --activate` does
     expect(await swapped).toMatchObject({ version: other, previous: served, accepted: true });
     expect(h.bot.ctx.generation.active!.version).toBe(other);
-    expect(h.logLines.some((l) => l.includes('manifest.json changed outside the bot'))).toBe(true);
+    expect(h.logLines.some((l) => l.includes('manifest.json changed outside this process'))).toBe(true);
     const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
     expect(shoe.message.content).toContain(`checkpoint \`${other}\``);
     const row = await h.bot.ctx.store.db.checkpoint.findUnique({ where: { version: other } });
@@ -339,7 +339,7 @@ describe('/train and scheduled training', () => {
     await h.bot.ctx.trainer!.rollback(served);
     await sleep(1500);
     expect(h.bot.ctx.generation.active!.version).toBe(served);
-    expect(h.logLines.slice(lines0).some((l) => l.includes('manifest.json changed outside the bot'))).toBe(false);
+    expect(h.logLines.slice(lines0).some((l) => l.includes('manifest.json changed outside this process'))).toBe(false);
 
     // A manifest naming a broken checkpoint keeps the current generator (one warning).
     fs.writeFileSync(path.join(h.config.MODELS_DIR, 'manifest.json'), JSON.stringify({ active: 'no-such-version', updatedAt: new Date().toISOString() }));

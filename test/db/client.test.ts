@@ -14,7 +14,7 @@ import {
   topDesigns,
   type NewDesign,
 } from '../../src/db/designs.ts';
-import { DesignNotFoundError } from '../../src/db/errors.ts';
+import { DesignNotFoundError, isForeignKeyViolation, isUniqueViolation } from '../../src/db/errors.ts';
 import { PROJECT_ROOT, sqlitePathFromUrl } from '../../src/db/paths.ts';
 import {
   activeCheckpoint,
@@ -28,7 +28,12 @@ import {
   upsertCheckpoint,
 } from '../../src/db/training.ts';
 import { addVote, countVotes, countVotesFor, removeVote } from '../../src/db/votes.ts';
+import { freshPgDatabase } from '../setup/pg-url.ts';
 import { tempDbUrl, tempDir } from './helpers.ts';
+
+type ProviderName = 'sqlite' | 'postgresql';
+/** A new, empty database of the provider (a SQLite file in a temp folder, or a fresh PG database). */
+const freshUrl = (provider: ProviderName): Promise<string> => (provider === 'sqlite' ? Promise.resolve(tempDbUrl()) : freshPgDatabase());
 
 function design(i: number, extra: Partial<NewDesign> = {}): NewDesign {
   const latent = new Float32Array(100).map((_, k) => Math.sin(i * 100 + k) * 2);
@@ -74,18 +79,19 @@ describe('openDatabase', () => {
     await b.design.count();
   });
 
-  it('rejects a PostgreSQL URL with a clear message and no secret in it', async () => {
-    const err = await openDatabase('postgresql://bot:hunter2secret@db:5432/shoebot').catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/PostgreSQL support is not available yet/);
+  it('rejects an unsupported URL scheme with a clear message and no secret in it', async () => {
+    const err = await openDatabase('mysql://bot:hunter2secret@db:3306/shoebot').catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/"mysql:" is not supported/);
+    expect((err as Error).message).toMatch(/postgresql:\/\/USER:PASSWORD@HOST:5432\/DATABASE/);
     expect((err as Error).message).not.toContain('hunter2secret');
   });
 });
 
-describe('repositories on a real SQLite file', () => {
+describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s database', (provider) => {
   let db: Db;
   let url: string;
   beforeAll(async () => {
-    url = tempDbUrl();
+    url = await freshUrl(provider);
     db = await openDatabase(url);
   });
   afterAll(async () => {
@@ -115,7 +121,11 @@ describe('repositories on a real SQLite file', () => {
 
   it('adds, deduplicates, removes and counts votes', async () => {
     const [a, b] = await createDesigns(db, [design(10), design(11)]);
+    const before = Date.now();
     expect(await addVote(db, { userId: 'u1', designId: a.id })).toBe('added');
+    const stored = await db.vote.findFirstOrThrow({ where: { userId: 'u1', designId: a.id } });
+    // Time zones: the test server runs at UTC+14; the stored time must still be now.
+    expect(Math.abs(stored.createdAt.getTime() - before)).toBeLessThan(60_000);
     expect(await addVote(db, { userId: 'u1', designId: a.id })).toBe('duplicate');
     expect(await addVote(db, { userId: 'u2', designId: a.id })).toBe('added');
     expect(await addVote(db, { userId: 'u1', designId: b.id })).toBe('added');
@@ -127,6 +137,23 @@ describe('repositories on a real SQLite file', () => {
     // Voting again after removing the reaction counts again.
     expect(await addVote(db, { userId: 'u1', designId: a.id })).toBe('added');
     await expect(addVote(db, { userId: 'u1', designId: 987_654 })).rejects.toBeInstanceOf(DesignNotFoundError);
+  });
+
+  it('recognises unique and foreign-key violations from this provider, on the right columns', async () => {
+    await upsertCheckpoint(db, { version: 'dup-check', step: 1 });
+    const dup = await db.checkpoint.create({ data: { version: 'dup-check', step: 2 } }).catch((e: unknown) => e);
+    expect(isUniqueViolation(dup)).toBe(true);
+    expect(isUniqueViolation(dup, ['version'])).toBe(true);
+    expect(isUniqueViolation(dup, ['userId', 'designId'])).toBe(false);
+    expect(isForeignKeyViolation(dup)).toBe(false);
+    const orphan = await db.vote.create({ data: { userId: 'x', designId: 765_432 } }).catch((e: unknown) => e);
+    expect(isForeignKeyViolation(orphan)).toBe(true);
+    expect(isUniqueViolation(orphan)).toBe(false);
+    const [d] = await createDesigns(db, [design(70)]);
+    await db.vote.create({ data: { userId: 'x', designId: d.id } });
+    const twice = await db.vote.create({ data: { userId: 'x', designId: d.id } }).catch((e: unknown) => e);
+    expect(isUniqueViolation(twice, ['userId', 'designId'])).toBe(true);
+    expect(isUniqueViolation(twice, ['version'])).toBe(false);
   });
 
   it('ranks a guild\'s designs by votes', async () => {
@@ -180,7 +207,7 @@ describe('repositories on a real SQLite file', () => {
     expect(results.filter((r) => r === 'added')).toHaveLength(1);
     expect(results.filter((r) => r === 'duplicate')).toHaveLength(49);
 
-    // A second client is a second SQLite connection, as another process would have.
+    // A second client has its own connection(s), as another process would have.
     const other = await openDatabase(url, { migrate: false });
     try {
       const mixed = await Promise.all(
@@ -232,11 +259,42 @@ describe('repositories on a real SQLite file', () => {
       const missing = printed.filter((u) => !stored.has(u));
       expect(missing).toEqual([]);
       expect(stored.size).toBeGreaterThanOrEqual(printed.length);
-      const [{ integrity_check }] = await reopened.$queryRawUnsafe<{ integrity_check: string }[]>('PRAGMA integrity_check');
-      expect(integrity_check).toBe('ok');
+      if (provider === 'sqlite') {
+        const [{ integrity_check }] = await reopened.$queryRawUnsafe<{ integrity_check: string }[]>('PRAGMA integrity_check');
+        expect(integrity_check).toBe('ok');
+        expect(sqlitePathFromUrl(url)).toMatch(/test\.db$/);
+      }
     } finally {
       await reopened.$disconnect();
     }
-    expect(sqlitePathFromUrl(url)).toMatch(/test\.db$/);
+  });
+
+  it('keeps exactly one row per vote when two separate processes cast the same votes at once', async () => {
+    const [d1, d2] = await createDesigns(db, [design(60), design(61)]);
+    const designIds = `${d1.id},${d2.id}`;
+    const runVoter = (order: string) =>
+      new Promise<{ added: number; duplicate: number }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'test/db/dup-voter.ts', url, designIds, '150', order], {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, LOG_LEVEL: 'silent' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+        child.on('exit', (code) => {
+          const m = /^added (\d+) duplicate (\d+)$/m.exec(out);
+          if (code !== 0 || !m) reject(new Error(`voter exited ${code}: ${err || out}`));
+          else resolve({ added: Number(m[1]), duplicate: Number(m[2]) });
+        });
+      });
+    // One walks the votes forwards, the other backwards: they collide on every one of them.
+    const [a, b] = await Promise.all([runVoter('forward'), runVoter('backward')]);
+    expect(a.added + b.added).toBe(300);
+    expect(a.duplicate + b.duplicate).toBe(300);
+    expect(await db.vote.count({ where: { designId: { in: [d1.id, d2.id] } } })).toBe(300);
+    const perKey = await db.vote.groupBy({ by: ['userId', 'designId'], where: { designId: { in: [d1.id, d2.id] } }, _count: { _all: true } });
+    expect(perKey.every((g) => g._count._all === 1)).toBe(true);
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createMigration, migrate, MigrationError, migrationSlug } from '../../src/db/migrate.ts';
-import { MIGRATIONS_DIR, PROJECT_ROOT, SCHEMA_PATH, sqlitePathFromUrl } from '../../src/db/paths.ts';
+import { MIGRATIONS_DIR, parseDatabaseUrl, PROJECT_ROOT, redactUrl, SCHEMA_PATH, sqlitePathFromUrl } from '../../src/db/paths.ts';
 import { tempDbUrl, tempDir } from './helpers.ts';
 
 const committed = fs
@@ -140,7 +140,7 @@ describe('migrate (WebAssembly schema engine)', () => {
 
     const cli = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'src/db/cli-migrate.ts', '--name', 'Add design title', '--schema', schemaPath,
+      ['--import', 'tsx', 'src/db/cli-migrate.ts', '--name', 'Add design title', '--provider', 'sqlite', '--schema', schemaPath,
         '--migrations', migrationsDir, '--no-generate'],
       { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } },
     );
@@ -181,20 +181,26 @@ describe('migrate (WebAssembly schema engine)', () => {
     expect(result.applied).toEqual([...committed, empty.name]);
   });
 
-  it('resolves relative file: URLs against the working directory and rejects PostgreSQL clearly', () => {
+  it('resolves relative file: URLs against the working directory; other schemes clearly', () => {
     expect(sqlitePathFromUrl('file:./data/x.db', '/srv/bot')).toBe('/srv/bot/data/x.db');
     expect(sqlitePathFromUrl('file:data/x.db?connection_limit=1', '/srv/bot')).toBe('/srv/bot/data/x.db');
     expect(sqlitePathFromUrl('file:/var/lib/shoebot.db', '/srv/bot')).toBe('/var/lib/shoebot.db');
     expect(sqlitePathFromUrl('file:///var/lib/shoebot.db', '/srv/bot')).toBe('/var/lib/shoebot.db');
-    expect(() => sqlitePathFromUrl('postgresql://u:p@db/shoebot')).toThrow(/PostgreSQL support is not available yet/);
+    expect(() => sqlitePathFromUrl('postgresql://u:p@db/shoebot')).toThrow(/got a PostgreSQL URL/);
     expect(() => sqlitePathFromUrl('postgresql://u:secret@db/shoebot')).not.toThrow(/secret/);
+    expect(() => sqlitePathFromUrl('mysql://u:secret@db/shoebot')).toThrow(/"mysql:" is not supported/);
+    expect(() => sqlitePathFromUrl('mysql://u:secret@db/shoebot')).not.toThrow(/secret/);
+    const pgTarget = parseDatabaseUrl('postgres://bot:p%40ss@db.example:6543/shoe%20bot?sslmode=require');
+    expect(pgTarget).toMatchObject({ provider: 'postgresql', host: 'db.example', port: 6543, user: 'bot', database: 'shoe bot', password: 'p@ss' });
+    expect(pgTarget.display).toBe('postgresql://bot@db.example:6543/shoe%20bot');
+    expect(redactUrl('postgresql://bot:s3cret@db:5432/x')).toBe('postgresql://bot:***@db:5432/x');
     expect(() => sqlitePathFromUrl('file::memory:')).toThrow(/in-memory/);
     expect(migrationSlug('Add design title!')).toBe('add_design_title');
     expect(() => migrationSlug('  !! ')).toThrow(/--name/);
   });
 
-  it('both CLIs explain themselves with --help', () => {
-    for (const script of ['src/db/cli-migrate.ts', 'src/db/cli-deploy.ts']) {
+  it('the db CLIs explain themselves with --help', () => {
+    for (const script of ['src/db/cli-migrate.ts', 'src/db/cli-deploy.ts', 'src/db/cli-copy.ts']) {
       const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--help'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: npm run db:/m);

@@ -3,7 +3,10 @@
  *
  * Gateway (WebSocket, JSON frames, API v10): HELLO, IDENTIFY -> READY +
  * GUILD_CREATE, heartbeat ACK, RESUME (replays missed events), intent
- * filtering, dropping connections. REST: the routes discord.js 14 uses for
+ * filtering, dropping connections, sharding (IDENTIFY with `shard: [id, count]`
+ * gets only its guilds' events, routed as Discord does: (guild_id >> 22) %
+ * count; DMs go to shard 0; `/gateway/bot` recommends `recommendedShards`).
+ * REST: the routes discord.js 14 uses for
  * a slash-command bot (gateway info, command registration, interaction
  * callbacks JSON or multipart, @original edits, follow-ups, reactions,
  * message fetches). Everything received is recorded so tests can assert on
@@ -169,6 +172,8 @@ export interface FakeDiscordOptions {
   botUser?: Partial<FakeUser>;
   guilds?: FakeGuildInit[];
   heartbeatIntervalMs?: number;
+  /** The `shards` count GET /gateway/bot recommends (default 1). */
+  recommendedShards?: number;
   /** Called with a one-line description of each request/event (for demos). */
   onLog?: (line: string) => void;
 }
@@ -203,6 +208,23 @@ interface Session {
 interface Waiter<T> {
   pred: (x: T) => boolean;
   resolve: (x: T) => void;
+}
+
+/** The shard Discord delivers a guild's events to: (guild_id >> 22) % shard_count. */
+export function shardOf(guildId: string, shardCount: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+}
+
+/** A fresh snowflake whose guild would land on `shard` of `shardCount` (for test guilds). */
+export function guildIdOnShard(shard: number, shardCount: number): string {
+  for (;;) {
+    const id = snowflake();
+    const ms = BigInt(id) >> 22n;
+    // Move the timestamp part to the next value with the wanted remainder.
+    const delta = (BigInt(shard) - (ms % BigInt(shardCount)) + BigInt(shardCount)) % BigInt(shardCount);
+    const out = ((ms + delta) << 22n) | (BigInt(id) & 0x3fffffn);
+    if (shardOf(out.toString(), shardCount) === shard) return out.toString();
+  }
 }
 
 // Snowflakes: increasing, 18-19 digits like Discord's.
@@ -252,6 +274,8 @@ export class FakeDiscord {
   private replyWaiters: Waiter<{ token: string; reply: InteractionReply }>[] = [];
   private port = 0;
   private readonly heartbeatIntervalMs: number;
+  /** What GET /gateway/bot recommends as `shards` (tests may change it). */
+  recommendedShards: number;
   private readonly onLog?: (line: string) => void;
   private closed = false;
 
@@ -268,6 +292,7 @@ export class FakeDiscord {
       ownerId: g.ownerId ?? snowflake(),
     }));
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 41_250;
+    this.recommendedShards = opts.recommendedShards ?? 1;
     this.onLog = opts.onLog;
   }
 
@@ -374,6 +399,11 @@ export class FakeDiscord {
             ws.close(4004, 'Authentication failed.');
             return;
           }
+          const shard = frame.d.shard ?? [0, 1];
+          if (!Array.isArray(shard) || shard.length !== 2 || !shard.every(Number.isInteger) || shard[1] < 1 || shard[0] < 0 || shard[0] >= shard[1]) {
+            ws.close(4010, 'Invalid shard.');
+            return;
+          }
           this.identifyCount++;
           session = {
             id: randomBytes(16).toString('hex'),
@@ -381,14 +411,15 @@ export class FakeDiscord {
             seq: 0,
             ws,
             history: [],
-            shard: frame.d.shard ?? [0, 1],
+            shard: [shard[0], shard[1]],
           };
           this.sessions.set(session.id, session);
-          this.log(`gateway: IDENTIFY (intents ${session.intents})`);
+          this.log(`gateway: IDENTIFY (intents ${session.intents}, shard ${session.shard.join('/')})`);
+          const mine = this.guilds.filter((g) => this.onShard(session!, g.id));
           this.dispatchTo(session, 'READY', {
             v: 10,
             user: { ...userPayload(this.botUser), verified: true, mfa_enabled: false },
-            guilds: this.guilds.map((g) => ({ id: g.id, unavailable: true })),
+            guilds: mine.map((g) => ({ id: g.id, unavailable: true })),
             session_id: session.id,
             resume_gateway_url: this.gatewayUrl,
             shard: session.shard,
@@ -400,7 +431,7 @@ export class FakeDiscord {
             guild_join_requests: [],
             geo_ordered_rtc_regions: [],
           });
-          for (const g of this.guilds) this.dispatchTo(session, 'GUILD_CREATE', this.guildPayload(g));
+          for (const g of mine) this.dispatchTo(session, 'GUILD_CREATE', this.guildPayload(g));
           break;
         }
         case 6: {
@@ -439,35 +470,53 @@ export class FakeDiscord {
   }
 
   /**
-   * Sends a dispatch event to every session whose intents allow it (as
-   * Discord does). Events for a disconnected session are kept for its RESUME.
-   * Returns how many sessions it was queued for.
+   * Sends a dispatch event to every session whose intents allow it and whose
+   * shard serves the event's guild (as Discord does: guild events go to shard
+   * (guild_id >> 22) % count, events without a guild to shard 0). Events for
+   * a disconnected session are kept for its RESUME. Returns how many sessions
+   * it was queued for.
    */
   dispatch(t: string, d: unknown): number {
     const need = EVENT_INTENT[t];
+    const body = d as { guild_id?: unknown; id?: unknown } | null;
+    const guildId = typeof body?.guild_id === 'string' ? body.guild_id : t.startsWith('GUILD_') && typeof body?.id === 'string' ? body.id : undefined;
     let n = 0;
     for (const s of this.sessions.values()) {
       if (need !== undefined && (s.intents & need) === 0) continue;
+      if (!this.onShard(s, guildId)) continue;
       this.dispatchTo(s, t, d);
       n++;
     }
     return n;
   }
 
+  /** Whether a session's shard receives events of `guildId` (no guild: shard 0 only). */
+  private onShard(s: Session, guildId: string | undefined): boolean {
+    const [id, count] = s.shard;
+    return guildId === undefined ? id === 0 : shardOf(guildId, count) === id;
+  }
+
   /**
-   * Drops every gateway connection. `code` 4000 (default) is resumable: the
-   * client reconnects and RESUMEs. `invalidate` also forgets the sessions so
-   * the client must IDENTIFY again. `abrupt` terminates without a close frame.
+   * Drops every gateway connection (or only those of shard `shard`). `code`
+   * 4000 (default) is resumable: the client reconnects and RESUMEs.
+   * `invalidate` also forgets the sessions so the client must IDENTIFY
+   * again. `abrupt` terminates without a close frame.
    */
-  dropConnections(opts: { code?: number; invalidate?: boolean; abrupt?: boolean } = {}): void {
-    for (const s of this.sessions.values()) {
+  dropConnections(opts: { code?: number; invalidate?: boolean; abrupt?: boolean; shard?: number } = {}): void {
+    for (const [key, s] of this.sessions) {
+      if (opts.shard !== undefined && s.shard[0] !== opts.shard) continue;
       const ws = s.ws;
       s.ws = undefined;
+      if (opts.invalidate) this.sessions.delete(key);
       if (!ws) continue;
       if (opts.abrupt) ws.terminate();
       else ws.close(opts.code ?? 4000, 'fake: dropped');
     }
-    if (opts.invalidate) this.sessions.clear();
+  }
+
+  /** Sessions by shard: which shards have identified, and whether their socket is open. */
+  shardSessions(): { sessionId: string; shard: [number, number]; connected: boolean }[] {
+    return [...this.sessions.values()].map((s) => ({ sessionId: s.id, shard: s.shard, connected: s.ws?.readyState === WebSocket.OPEN }));
   }
 
   /** Number of sessions with an open socket. */
@@ -668,6 +717,12 @@ export class FakeDiscord {
     user?: FakeUser | string;
     guildId?: string | null;
     channelId?: string;
+    /**
+     * Send an autocomplete interaction (type 4) instead, with this option
+     * focused (being typed); the bot answers with callback type 8, whose
+     * `data.choices` the recorded request holds.
+     */
+    focused?: string;
   }): FakeInteraction {
     const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
     const guildId = opts.guildId === null ? undefined : (opts.guildId ?? this.guild.id);
@@ -679,7 +734,7 @@ export class FakeDiscord {
       return typeof value === 'number' ? (Number.isInteger(value) ? OptionType.Integer : OptionType.Number) : typeof value === 'boolean' ? OptionType.Boolean : OptionType.String;
     };
     const leaf = (defs: CommandOptionDef[] | undefined) =>
-      Object.entries(opts.options ?? {}).map(([name, value]) => ({ name, type: typeOf(defs, name, value), value }));
+      Object.entries(opts.options ?? {}).map(([name, value]) => ({ name, type: typeOf(defs, name, value), value, ...(name === opts.focused ? { focused: true } : {}) }));
     let options: unknown[];
     if (opts.subcommand) {
       const sub = cmd?.options?.find((o) => o.name === opts.subcommand);
@@ -687,7 +742,7 @@ export class FakeDiscord {
     } else {
       options = leaf(cmd?.options);
     }
-    const payload = this.baseInteraction(InteractionType.ApplicationCommand, user, guildId, channelId);
+    const payload = this.baseInteraction(opts.focused ? 4 : InteractionType.ApplicationCommand, user, guildId, channelId);
     payload.data = { id: cmd?.id ?? snowflake(), name: opts.name, type: 1, options, ...(guildId && cmd?.guild_id ? { guild_id: guildId } : {}) };
     return this.deliverInteraction(payload, user, guildId, channelId);
   }
@@ -706,7 +761,7 @@ export class FakeDiscord {
   private deliverInteraction(payload: any, user: FakeUser, guildId: string | undefined, channelId: string): FakeInteraction {
     const it: FakeInteraction = { id: payload.id, token: payload.token, type: payload.type, userId: user.id, channelId, guildId, payload };
     this.interactions.set(it.token, it);
-    this.log(`interaction ${payload.type === 2 ? '/' + payload.data.name : 'button ' + payload.data.custom_id} by ${user.username}`);
+    this.log(`interaction ${payload.type === 2 || payload.type === 4 ? '/' + payload.data.name : 'button ' + payload.data.custom_id} by ${user.username}`);
     this.dispatch('INTERACTION_CREATE', payload);
     return it;
   }
@@ -947,7 +1002,7 @@ export class FakeDiscord {
     if (method === 'GET' && (route === '/gateway/bot' || route === '/gateway')) {
       return send(200, {
         url: this.gatewayUrl,
-        shards: 1,
+        shards: this.recommendedShards,
         session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 },
       });
     }
@@ -1006,7 +1061,7 @@ export class FakeDiscord {
           this.applyMessageBody(msg, data, files, false);
           msg.edited_timestamp = new Date().toISOString();
         }
-      } else if (type !== 1 && type !== 9) {
+      } else if (type !== 1 && type !== 8 && type !== 9) {
         return send(400, { message: `fake: unsupported callback type ${type}`, code: 50035 });
       }
       if (msg && type !== CallbackType.DeferredMessageUpdate) {

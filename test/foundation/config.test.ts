@@ -44,9 +44,9 @@ describe('configuration', () => {
   });
 
   it('explains unsupported and non-numeric values in words', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'postgresql://u:p@localhost/db' }, { dotenv: false })).toThrow(
-      /DATABASE_URL points to PostgreSQL, which shoebot does not support yet/,
-    );
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@localhost/db' }, { dotenv: false }).DATABASE_URL).toBe('postgresql://u:p@localhost/db');
+    expect(() => loadConfig({ DATABASE_URL: 'postgresql://u:s3cret@' }, { dotenv: false })).toThrow(/DATABASE_URL is not a valid PostgreSQL URL/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgresql://u:s3cret@' }, { dotenv: false })).not.toThrow(/s3cret/);
     expect(() => loadConfig({ TRAIN_STEPS: 'abc' }, { dotenv: false })).toThrow(/TRAIN_STEPS must be a whole number of steps/);
   });
 

@@ -1,0 +1,97 @@
+/**
+ * The trainer as seen from a process that does not hold the lease (a shard, a bot on another
+ * machine, a bot with TRAINER_MODE=off): it reads the holder's published snapshot and queues
+ * /train run|stop|rollback as TrainerRequest rows, then waits a little for the outcome.
+ */
+import type { PrismaClient } from '../db/client.ts';
+import { createTrainerRequest, getTrainerRequest, NO_OWNER, readLease, type RequestOutcome, type TrainerAction } from '../db/trainer-lease.ts';
+import { parseSnapshot, type TrainerSnapshot } from './snapshot.ts';
+
+export interface RemoteTrainerStatus {
+  /** No lease row: no trainer ever ran against this database. */
+  never: boolean;
+  /** A holder heartbeats (judged by the wall clocks: for display only). */
+  alive: boolean;
+  /** The lease was released (clean shutdown). */
+  released: boolean;
+  ownerId: string;
+  host: string;
+  heartbeatAt?: Date;
+  /** Now minus the last heartbeat, ms (the holder's clock vs ours). */
+  ageMs?: number;
+  /**
+   * The heartbeat looked old by the clocks but was seen changing: the two machines' clocks
+   * differ (by about ageMs). The holder is alive.
+   */
+  clockSkew?: boolean;
+  snapshot?: TrainerSnapshot;
+}
+
+export interface RemoteRequestResult {
+  id: number;
+  /** Undefined: not handled within the wait (queued). */
+  outcome?: RequestOutcome;
+  message?: string;
+}
+
+export class TrainerRemote {
+  constructor(
+    private readonly db: PrismaClient,
+    private readonly opts: { staleAfterMs: number; waitMs?: number; pollMs?: number; observeMaxMs?: number },
+  ) {}
+
+  /**
+   * Where the trainer is and what it published. Liveness is judged by the clocks first; a heartbeat
+   * that looks stale is watched for one more heartbeat interval before the holder is declared
+   * unresponsive (so a trainer whose clock runs behind ours is not refused).
+   */
+  async status(): Promise<RemoteTrainerStatus> {
+    const row = await readLease(this.db);
+    if (!row) return { never: true, alive: false, released: false, ownerId: '', host: '' };
+    const ageMs = Date.now() - row.heartbeatAt.getTime();
+    const released = row.ownerId === NO_OWNER;
+    const snapshot = parseSnapshot(row.snapshot);
+    const heartbeatMs = snapshot?.heartbeatMs ?? this.opts.staleAfterMs / 3;
+    let alive = !released && ageMs < 3 * heartbeatMs;
+    let clockSkew = false;
+    if (!released && !alive) {
+      const until = Date.now() + Math.min(heartbeatMs + 1000, this.opts.observeMaxMs ?? 10_000);
+      while (Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 200));
+        const again = await readLease(this.db);
+        if (again?.ownerId === row.ownerId && again.heartbeatAt.getTime() !== row.heartbeatAt.getTime()) {
+          alive = clockSkew = true;
+          break;
+        }
+      }
+    }
+    return {
+      never: false,
+      released,
+      alive,
+      ...(clockSkew ? { clockSkew } : {}),
+      ownerId: row.ownerId,
+      host: row.ownerHost || snapshot?.host || 'unknown host',
+      heartbeatAt: row.heartbeatAt,
+      ageMs,
+      ...(snapshot ? { snapshot } : {}),
+    };
+  }
+
+  /**
+   * Queues a request for the holder and waits up to `waitMs` (default 5 s) for its outcome. Call
+   * only when status().alive: a request nobody executes would surprise an admin hours later (the
+   * holder also refuses requests older than a few minutes).
+   */
+  async request(action: TrainerAction, argument: string | undefined, requestedBy: string, waitMs = this.opts.waitMs ?? 5000): Promise<RemoteRequestResult> {
+    const req = await createTrainerRequest(this.db, { action, argument: argument ?? null, requestedBy });
+    const until = Date.now() + waitMs;
+    const poll = this.opts.pollMs ?? 250;
+    while (Date.now() < until) {
+      await new Promise((r) => setTimeout(r, poll));
+      const row = await getTrainerRequest(this.db, req.id);
+      if (row?.outcome) return { id: req.id, outcome: row.outcome as RequestOutcome, message: row.message ?? '' };
+    }
+    return { id: req.id };
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Which checkpoint a process serves, decided in one place for the bot and the trainer service:
+ * the manifest's active checkpoint when it verifies; otherwise (corrupt, half-copied, missing) the
+ * newest checkpoint users were served before (status active/retired in the database), else the
+ * best by quality. The trainer continues from exactly that version (`--resume V`), so what users
+ * see, what /train run announces and what a new candidate is compared with are the same.
+ */
+import type { Logger } from 'pino';
+import type { PrismaClient } from '../db/client.ts';
+import { loadGeneratorCheckpoint, newestValidCheckpoint, readManifest, type LoadedGenerator } from '../gan/checkpoint.ts';
+import type { GeneratorInfo } from '../bot/generation.ts';
+import type { ServedModel } from '../bot/trainer-runner.ts';
+
+export interface ServedChoice {
+  /** Loaded and verified (the caller owns `model`); null when nothing loads. */
+  generator: LoadedGenerator | null;
+  /** Set when the manifest's checkpoint did not load and `fallback` is served instead. */
+  problem?: { version?: string; reason: string; fallback: string };
+  /** Why nothing loaded (no checkpoint yet, or none verifies). */
+  reason?: string;
+}
+
+/** Loads the checkpoint this process should serve (see the module comment). */
+export async function chooseServedCheckpoint(modelsDir: string, db: PrismaClient, log: Logger): Promise<ServedChoice> {
+  try {
+    return { generator: await loadGeneratorCheckpoint(modelsDir) };
+  } catch (err) {
+    const reason = (err as Error).message;
+    const named = await readManifest(modelsDir).then((m) => m.active ?? undefined, () => undefined);
+    // Never an unvetted candidate or a rejected one unless nothing else exists, and then the best
+    // by quality, not the newest.
+    const exclude = named ? [named] : [];
+    const served = new Set(
+      (await db.checkpoint.findMany({ where: { status: { in: ['active', 'retired'] } }, select: { version: true } }).catch(() => [])).map((c) => c.version),
+    );
+    const fallback =
+      (await newestValidCheckpoint(modelsDir, { exclude, accept: (c) => served.has(c.version) }).catch(() => undefined)) ??
+      (await newestValidCheckpoint(modelsDir, { exclude, order: 'best-quality' }).catch(() => undefined));
+    if (fallback) {
+      try {
+        const generator = await loadGeneratorCheckpoint(modelsDir, fallback);
+        log.warn(
+          { unusable: named, reason, serving: fallback },
+          `the active checkpoint ${named ?? '(manifest unreadable)'} does not load; serving ${fallback} instead (the newest previously served one that verifies, else the best by quality) (fix with: npm run train -- --activate <version>)`,
+        );
+        return { generator, problem: { version: named, reason, fallback } };
+      } catch (err2) {
+        log.warn({ reason: (err2 as Error).message, version: fallback }, 'fallback checkpoint does not load either');
+      }
+    }
+    return { generator: null, reason };
+  }
+}
+
+/**
+ * The ServedModel of a process that trains but serves nobody (standalone trainer, shard manager):
+ * it keeps the published checkpoint's metadata and frees the weights at once. A swap still means
+ * the checkpoint loaded and verified (sha256, shapes) in this process before it is published.
+ */
+export class PublishedModel implements ServedModel {
+  private info?: ServedModel['active'];
+
+  get active(): ServedModel['active'] {
+    return this.info;
+  }
+
+  async swap(next: GeneratorInfo): Promise<void> {
+    next.model.dispose();
+    this.info = { version: next.version, step: next.step, metrics: next.metrics ?? {}, ...(next.createdAt ? { createdAt: next.createdAt } : {}) };
+  }
+}
+
+/**
+ * Why a process must NOT swap to `version` although manifest.json names it, or undefined.
+ * The gate runs before publishing, so the manifest names a rejected checkpoint only when (a) a
+ * writer bypassed the gate (e.g. a trainer started with --activate-result) or (b) an operator
+ * activated it on purpose after the rejection (`npm run train -- --activate V`). (b) is followed,
+ * (a) is refused: the manifest must have been written after the run that produced the checkpoint
+ * had ended (its gate had decided).
+ */
+export async function gateRefusal(db: PrismaClient, version: string, manifestUpdatedAt: string | undefined): Promise<string | undefined> {
+  const row = await db.checkpoint.findUnique({ where: { version } });
+  if (row?.status !== 'rejected') return undefined;
+  const run = await db.trainingRun.findFirst({ where: { checkpointVersion: version }, orderBy: { id: 'desc' } });
+  const written = manifestUpdatedAt ? Date.parse(manifestUpdatedAt) : NaN;
+  if (run?.endedAt && Number.isFinite(written) && written > run.endedAt.getTime()) return undefined;
+  if (!run && Number.isFinite(written) && written > row.createdAt.getTime()) return undefined;
+  return `the quality gate rejected it (${row.note ?? 'no reason recorded'})`;
+}
