@@ -152,7 +152,7 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
       n: 1,
       seed: design.seed,
       // An upscaled variation keeps its variation seed, which /shoe cannot reproduce.
-      seedKind: design.kind === 'shoe' ? 'shoe' : 'variation',
+      seedKind: design.kind === 'shoe' ? 'shoe' : design.kind === 'blend' ? 'none' : 'variation',
       kind: 'upscale',
       parentId: design.id,
       // The same latent: an upscale of a community design is one too.

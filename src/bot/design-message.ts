@@ -63,9 +63,10 @@ export interface DesignRequest {
   seed: number;
   /**
    * What `seed` is: a /shoe seed (reproducible with /shoe seed:X, the default)
-   * or a variation seed (which is not, so it is labelled differently).
+   * or a variation seed (which is not, so it is labelled differently);
+   * 'none' shows no seed (a blend's upscale: its parents define it, not a seed).
    */
-  seedKind?: 'shoe' | 'variation';
+  seedKind?: 'shoe' | 'variation' | 'none';
   kind: 'shoe' | 'variation' | 'upscale';
   parentId?: number;
   /** First line of the message, e.g. "4 sneaker designs". */
@@ -117,7 +118,10 @@ export async function postDesigns(
       });
   const emoji = voteEmojiFor(req.n);
   const lines = [
-    `**${req.title}** · ${seedLabel(req.seedKind ?? (req.kind === 'variation' ? 'variation' : 'shoe'), req.seed)} · checkpoint \`${result.version}\``,
+    // 'none': a blend's upscale has no seed of its own (its parents define it).
+    req.seedKind === 'none'
+      ? `**${req.title}** · checkpoint \`${result.version}\``
+      : `**${req.title}** · ${seedLabel(req.seedKind ?? (req.kind === 'variation' ? 'variation' : 'shoe'), req.seed)} · checkpoint \`${result.version}\``,
     ...(req.note ? [req.note] : []),
     designs.map((d, i) => `${emoji.length > 1 ? emoji[i] : emoji[0]} design #${d.id}`).join(' · '),
     `Vote with ${emoji.join(' ')}`,

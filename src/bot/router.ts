@@ -86,7 +86,9 @@ export function createRouter(commands: Map<string, BotCommand>, ctx: BotContext)
     const t0 = performance.now();
     try {
       await dispatch(interaction, log);
-      log.info({ ms: Math.round(performance.now() - t0) }, 'interaction handled');
+      // Autocomplete fires on every keystroke: keep it out of the info log.
+      const level = interaction.isAutocomplete() ? 'debug' : 'info';
+      log[level]({ ms: Math.round(performance.now() - t0) }, 'interaction handled');
     } catch (err) {
       const userFacing = err instanceof UserError;
       if (userFacing) log.info({ reason: (err as Error).message }, 'interaction refused');

@@ -1,8 +1,9 @@
 /**
  * Vote throughput: sequential addVote (new votes, then duplicates), then removeVote, on a throw-away
- * SQLite file, or on a PostgreSQL database given by URL (a scratch design is created there and
- * deleted afterwards, with its votes). Prints figures; asserts nothing.
- * Usage: npm run bench:db -- [count=5000] [postgresql://USER:PASSWORD@HOST:5432/DATABASE]
+ * SQLite file, on a PostgreSQL database given by URL (a scratch design is created there and deleted
+ * afterwards, with its votes), or with --pg-cluster on a throw-away local PostgreSQL cluster with
+ * durable default settings (Debian's postgresql binaries). Prints figures; asserts nothing.
+ * Usage: npm run bench:db -- [count=5000] [postgresql://USER:PASSWORD@HOST:5432/DATABASE | --pg-cluster]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,11 +11,14 @@ import path from 'node:path';
 import { openDatabase } from './client.ts';
 import { createDesigns } from './designs.ts';
 import { parseDatabaseUrl } from './paths.ts';
+import { startPgCluster, type PgCluster } from './pg-cluster.ts';
 import { addVote, removeVote } from './votes.ts';
 
 const args = process.argv.slice(2);
 const count = Number(args.find((a) => /^\d+$/.test(a)) ?? 5000);
-const given = args.find((a) => a.includes('://'));
+let cluster: PgCluster | undefined;
+if (args.includes('--pg-cluster')) cluster = await startPgCluster({ unsafeFast: false }); // fsync on: honest figures
+const given = cluster?.url ?? args.find((a) => a.includes('://'));
 const dir = given ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-bench-'));
 const url = given ?? `file:${path.join(dir!, 'bench.db')}`;
 try {
@@ -39,4 +43,5 @@ try {
   }
 } finally {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  cluster?.stop();
 }

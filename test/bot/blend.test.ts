@@ -165,6 +165,9 @@ describe('/blend', () => {
     const up = await designReply(h.fake.pressButton({ message: msg, customId: `shoe:up:${mid.id}:${ALICE}`, user: ALICE }), '👍');
     expect(up.ephemeral, up.message.content).toBe(false);
     expect(up.designs.map((d) => [d.kind, d.parentId])).toEqual([['upscale', mid.id]]);
+    // A blend has no seed (its parents define it): its upscale shows none instead of a made-up one.
+    expect(up.message.content).toContain(`**Design #${mid.id}, upscaled** · checkpoint`);
+    expect(up.message.content).not.toMatch(/seed `/);
     expect(Buffer.from(up.designs[0].latent).equals(Buffer.from(mid.latent))).toBe(true);
   });
 

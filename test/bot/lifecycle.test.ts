@@ -59,12 +59,12 @@ describe('operating the bot', () => {
       const r = await run('src/cli/deploy-commands.ts', { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: fake.guild.id });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/Registered 3 command\(s\) \(\/gallery, \/shoe, \/train\) in guild/);
-      expect((fake.commands.guild.get(fake.guild.id) ?? []).map((c) => c.name).sort()).toEqual(['gallery', 'shoe', 'train']);
+      expect(r.stdout).toMatch(/Registered 4 command\(s\) \(\/blend, \/gallery, \/shoe, \/train\) in guild/);
+      expect((fake.commands.guild.get(fake.guild.id) ?? []).map((c) => c.name).sort()).toEqual(['blend', 'gallery', 'shoe', 'train']);
       const global = await run('src/cli/deploy-commands.ts', { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: '' });
       expect(global.code).toBe(0);
       expect(global.stdout).toContain('globally');
-      expect(fake.commands.global.map((c) => c.name).sort()).toEqual(['gallery', 'shoe', 'train']);
+      expect(fake.commands.global.map((c) => c.name).sort()).toEqual(['blend', 'gallery', 'shoe', 'train']);
       const bad = await run('src/cli/deploy-commands.ts', { DISCORD_TOKEN: 'wrong-token-1234567890', DISCORD_API_BASE: fake.apiBase });
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/^Could not register commands: /);

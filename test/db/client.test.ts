@@ -154,6 +154,7 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
     const twice = await db.vote.create({ data: { userId: 'x', designId: d.id } }).catch((e: unknown) => e);
     expect(isUniqueViolation(twice, ['userId', 'designId'])).toBe(true);
     expect(isUniqueViolation(twice, ['version'])).toBe(false);
+    await db.checkpoint.delete({ where: { version: 'dup-check' } }); // later tests list every checkpoint
   });
 
   it('ranks a guild\'s designs by votes', async () => {

@@ -167,7 +167,10 @@ describe('PostgreSQL migration history', () => {
     expect(result.name).toBeUndefined();
     expect(fs.readdirSync(migrationsDir).sort()).toEqual([...committed, 'migration_lock.toml'].sort());
     // The scratch and shadow databases it used are gone.
-    const dbs = await query<{ datname: string }>(pgAdminUrl(), "SELECT datname FROM pg_database WHERE datname LIKE 'shoebot_s%'");
+    const dbs = await query<{ datname: string }>(
+      pgAdminUrl(),
+      "SELECT datname FROM pg_database WHERE datname LIKE 'shoebot\\_scratch\\_%' OR datname LIKE 'shoebot\\_shadow\\_%'",
+    );
     expect(dbs).toEqual([]);
   });
 

@@ -30,6 +30,8 @@ export async function setup(project: TestProject): Promise<void> {
   try {
     // A server time zone far from UTC: timestamps must not depend on it (Prisma reads and writes UTC).
     cluster = await startPgCluster({ settings: { timezone: 'Pacific/Kiritimati' } });
+    // Safety net when the run is interrupted before teardown: stop() is synchronous and idempotent.
+    process.once('exit', teardown);
     project.provide('pgAdminUrl', cluster.url);
     project.provide('pgUnavailable', '');
   } catch (e) {
