@@ -10,29 +10,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { writeDataset } from '../../src/data/dataset.ts';
 import { createLogger } from '../../src/log.ts';
 import { listCheckpoints, loadGeneratorCheckpoint, readManifest, setActiveCheckpoint } from '../../src/gan/checkpoint.ts';
 import { TrainerRunner, qualityVerdict, type LastRunInfo, type SwapEvent } from '../../src/bot/trainer-runner.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { upsertCheckpoint } from '../../src/db/training.ts';
+import { makeDataset, TINY_FLAGS } from '../trainer/helpers.ts';
 import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tempDir, type Harness } from './harness.ts';
 
 let h: Harness;
 let datasetDir: string;
-const TINY_FLAGS = ['--ngf', '8', '--ndf', '8', '--nz', '16', '--batch-size', '8', '--log-every', '2', '--no-eval', '--seed', '3'];
 
-async function makeDataset(dir: string): Promise<void> {
-  const per = 32 * 32;
-  const mk = (n: number) => {
-    const a = new Uint8Array(n * per);
-    for (let i = 0; i < n; i++) for (let y = 8; y < 24; y++) for (let x = 4 + (i % 4); x < 28; x++) a[i * per + y * 32 + x] = 200;
-    return a;
-  };
-  await writeDataset(dir, { name: 'tiny', source: 'test', height: 32, width: 32, channels: 1, background: 'black', train: mk(64), heldout: mk(16) });
-}
-
-/** A dataset whose meta.json exists but whose pixels don't: the trainer starts, then fails. */
 /** A second, unscheduled and quiet trainer runner on the harness's bot (its store and generator). */
 function quietRunner(args: string[]): TrainerRunner {
   return new TrainerRunner({
@@ -46,6 +34,7 @@ function quietRunner(args: string[]): TrainerRunner {
   });
 }
 
+/** A dataset whose meta.json exists but whose pixels don't: the trainer starts, then fails. */
 function brokenDataset(): string {
   const dir = path.join(h.dir, 'broken-dataset');
   fs.mkdirSync(dir, { recursive: true });
