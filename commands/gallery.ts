@@ -44,7 +44,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     labels: shown.map((t, k) => `${k + 1}. ${t.votes} VOTE${t.votes === 1 ? '' : 'S'}${t.sub ? '*' : ''}`),
   });
   const origin = (d: DesignRow) =>
-    d.kind === 'shoe' ? seedLabel('shoe', d.seed) : d.kind === 'variation' ? seedLabel('variation', d.seed) : d.parentId ? `${d.kind} of #${d.parentId}` : d.kind;
+    d.kind === 'shoe' ? seedLabel('shoe', d.seed) : d.kind === 'variation' ? seedLabel('variation', d.seed) : d.kind === 'blend' && d.parentId && d.secondParentId ? `blend of #${d.parentId} and #${d.secondParentId}` : d.parentId ? `${d.kind} of #${d.parentId}` : d.kind;
   const lines = shown.map((t, k) => `${k + 1}. design #${t.design.id} · ${t.votes} vote${t.votes === 1 ? '' : 's'} · by <@${t.design.requesterId}> · ${origin(t.design)}`);
   const content = [`**Top ${shown.length} sneaker design${shown.length === 1 ? '' : 's'} of this server**`, ...lines];
   if (left) content.push(`(${left} more voted design${left === 1 ? ' was' : 's were'} left out: drawn by a generator of a different shape that is no longer on disk)`);

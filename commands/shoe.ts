@@ -68,7 +68,8 @@ async function postCommunity(interaction: ChatInputCommandInteraction | ButtonIn
     n: count,
     seed,
     kind: 'shoe',
-    title: count === 1 ? '1 community-steered sneaker design' : `${count} community-steered sneaker designs`,
+    // strength 0 draws the plain latents: don't label plain designs as steered.
+    title: strength > 0 ? (count === 1 ? '1 community-steered sneaker design' : `${count} community-steered sneaker designs`) : count === 1 ? '1 sneaker design' : `${count} sneaker designs`,
     note: describeSteering(fit, strength, shift),
     steering: strength,
     reroll: count,

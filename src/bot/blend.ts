@@ -42,15 +42,21 @@ export function parseDesignRef(value: unknown, option: string): number {
 }
 
 /**
- * The design `id` if it belongs to this guild (or, in DMs, to no guild).
- * Designs of other servers are "not found": their existence is not revealed.
+ * The design `id` if it belongs to this guild (or, in DMs, to the member's own DMs: `userId`).
+ * Designs of other servers, and other members' DM designs, are "not found": their existence is
+ * not revealed.
  */
-export async function findGuildDesign(ctx: BotContext, id: number, guildId: string | null): Promise<DesignRow> {
+export async function findGuildDesign(ctx: BotContext, id: number, guildId: string | null, userId?: string): Promise<DesignRow> {
   const d = await ctx.store.findDesign(id);
-  if (!d || (d.guildId ?? null) !== guildId) {
+  if (!d || (d.guildId ?? null) !== guildId || !visibleInDm(d, guildId, userId)) {
     throw new UserError(`I can't find design #${id} ${guildId ? 'in this server' : 'here'}. Use the id shown under a design, like \`#42\`.`);
   }
   return d;
+}
+
+/** Outside servers (guildId null) every DM design shares guildId null: only the member's own count. */
+function visibleInDm(d: Pick<DesignRow, 'requesterId'>, guildId: string | null, userId: string | undefined): boolean {
+  return guildId !== null || d.requesterId === userId;
 }
 
 export interface BlendParents {
@@ -64,12 +70,12 @@ export interface BlendParents {
  * Resolves and checks the two references of a /blend (different designs of
  * this guild, latents of the served generator's size). Throws UserErrors.
  */
-export async function resolveParents(ctx: BotContext, refA: unknown, refB: unknown, guildId: string | null): Promise<BlendParents> {
+export async function resolveParents(ctx: BotContext, refA: unknown, refB: unknown, guildId: string | null, userId?: string): Promise<BlendParents> {
   const idA = parseDesignRef(refA, 'a');
   const idB = parseDesignRef(refB, 'b');
   if (idA === idB) throw new UserError(`Both \`a\` and \`b\` are design #${idA}: pick two different designs to blend.`);
-  const a = await findGuildDesign(ctx, idA, guildId);
-  const b = await findGuildDesign(ctx, idB, guildId);
+  const a = await findGuildDesign(ctx, idA, guildId, userId);
+  const b = await findGuildDesign(ctx, idB, guildId, userId);
   const latA = bytesToLatent(a.latent);
   const latB = bytesToLatent(b.latent);
   if (latA.length !== latB.length) {
@@ -144,6 +150,18 @@ export async function drawBlend(ctx: BotContext, latA: Float32Array, latB: Float
   throw new UserError('The sneaker generator was updated while drawing your blend. Please try again.');
 }
 
+/**
+ * One line naming the parents another checkpoint drew (older, or newer after a rollback): the
+ * current generator draws the same latent differently, so members comparing know why.
+ */
+export function redrawnNote(redrawn: Pick<DesignRow, 'id' | 'checkpointVersion'>[]): string {
+  const versions = [...new Set(redrawn.map((d) => `\`${d.checkpointVersion}\``))];
+  const by = `${versions.length === 1 ? 'another checkpoint' : 'other checkpoints'} (${versions.join(' and ')})`;
+  return redrawn.length === 1
+    ? `Design #${redrawn[0].id} was drawn by ${by}: redrawn here with the current one, so it may look a little different from the original.`
+    : `Designs #${redrawn[0].id} and #${redrawn[1].id} were drawn by ${by}: redrawn here with the current one, so they may look a little different from the originals.`;
+}
+
 /** Per-frame delays of the ping-pong loop: a pause on each design, even steps between. */
 export function blendDelays(sequence: number[], steps: number): number[] {
   return sequence.map((i) => (i === 0 || i === steps - 1 ? END_MS : FRAME_MS));
@@ -167,7 +185,7 @@ export async function runBlend(
   req: BlendRequest,
 ): Promise<{ message: Message; design: DesignRow; animation: Buffer }> {
   const format = req.format ?? 'webp';
-  const { a, b, latA, latB } = await resolveParents(ctx, req.a, req.b, interaction.guildId ?? null);
+  const { a, b, latA, latB } = await resolveParents(ctx, req.a, req.b, interaction.guildId ?? null, interaction.user.id);
   ctx.generation.admit(interaction.user.id);
   await interaction.deferReply();
   const t0 = performance.now();
@@ -198,8 +216,8 @@ export async function runBlend(
   const redrawn = [a, b].filter((d) => d.checkpointVersion !== drawing.version);
   const emoji = voteEmojiFor(1);
   const lines = [
-    `**Blend of design #${a.id} and design #${b.id}** · ${drawing.shape.n} steps (slerp) · checkpoint \`${drawing.version}\``,
-    ...redrawn.map((d) => `Design #${d.id} was drawn by checkpoint \`${d.checkpointVersion}\`; redrawn here with the current one.`),
+    `**Blend of design #${a.id} and design #${b.id}** · a morph in ${drawing.shape.n} steps · checkpoint \`${drawing.version}\``,
+    ...(redrawn.length ? [redrawnNote(redrawn)] : []),
     `${emoji[0]} design #${design.id}: the halfway point, a new design`,
     `Vote with ${emoji[0]}`,
   ];
@@ -240,6 +258,7 @@ const MAX_CHOICES = 25;
 
 function ago(ms: number): string {
   const min = Math.max(0, Math.round(ms / 60_000));
+  if (min === 0) return 'just now';
   if (min < 60) return `${min} min ago`;
   const h = Math.round(min / 60);
   return h < 48 ? `${h} h ago` : `${Math.round(h / 24)} days ago`;
@@ -249,7 +268,7 @@ function ago(ms: number): string {
  * Autocomplete choices for a design option: this guild's most-voted designs,
  * then its newest, whose id starts with the digits typed so far, without
  * `exclude` (the design already picked in the other option). Only this
- * guild's designs are ever offered.
+ * guild's designs are ever offered (in DMs, only `userId`'s own DM designs).
  */
 export async function suggestDesigns(
   ctx: BotContext,
@@ -257,13 +276,14 @@ export async function suggestDesigns(
   typed: string,
   exclude?: number,
   now = Date.now(),
+  userId?: string,
 ): Promise<{ name: string; value: string }[]> {
   const digits = typed.replace(/\D/g, '');
   const [top, recent] = await Promise.all([ctx.store.topDesigns(guildId, 10), ctx.store.recentDesigns(guildId, 100)]);
   const seen = new Set<number>();
   const out: { name: string; value: string }[] = [];
   for (const { design: d, votes } of [...top, ...recent]) {
-    if (seen.has(d.id) || d.id === exclude || !String(d.id).startsWith(digits)) continue;
+    if (seen.has(d.id) || d.id === exclude || !String(d.id).startsWith(digits) || !visibleInDm(d, guildId, userId)) continue;
     seen.add(d.id);
     const vote = votes ? ` · ${votes} vote${votes === 1 ? '' : 's'}` : '';
     out.push({ name: `#${d.id} · ${d.kind}${vote} · ${ago(now - d.createdAt.getTime())}`, value: `#${d.id}` });
@@ -284,7 +304,7 @@ export async function blendAutocomplete(interaction: AutocompleteInteraction, ct
   }
   let choices: { name: string; value: string }[] = [];
   try {
-    choices = await suggestDesigns(ctx, interaction.guildId ?? null, String(focused.value ?? ''), exclude);
+    choices = await suggestDesigns(ctx, interaction.guildId ?? null, String(focused.value ?? ''), exclude, Date.now(), interaction.user.id);
   } catch (err) {
     ctx.log.warn({ err }, 'blend autocomplete failed');
   }

@@ -328,6 +328,7 @@ export function assertEnoughData(fit: CommunityFit): void {
 
 /** One line for a community design message: that it is steered, how strongly, and by how much data. */
 export function describeSteering(fit: CommunityFit, strength: number, shift: number): string {
+  if (strength === 0) return "🧭 Community mode at strength 0: not steered, these are the plain designs of this seed (raise `strength` to steer toward this server's votes)";
   return (
     `🧭 Community-steered toward this server's votes · strength ${fmt(round(strength, 2))} (shift ${shift.toFixed(2)}σ) · ` +
     `from ${fit.votes} vote${fit.votes === 1 ? '' : 's'} on ${fit.votedDesigns} design${fit.votedDesigns === 1 ? '' : 's'} (${fit.currentVotedDesigns} on this checkpoint) · taste \`${fit.fingerprint}\``

@@ -156,6 +156,9 @@ describe('/blend', () => {
     h.fake.addReaction({ messageId: msg.id, emoji: '👍', user: BOB });
     await waitForVote((e) => e.kind === 'add' && e.userId === BOB && e.designId === mid.id);
     expect((await h.bot.ctx.store.db.vote.findMany({ where: { designId: mid.id } })).map((v) => v.userId)).toEqual([BOB]);
+    // /gallery names both parents of a voted blend.
+    const gallery = await h.fake.waitForReply(h.fake.sendCommand({ name: 'gallery', user: BOB }));
+    expect(gallery.message.content).toContain(`design #${mid.id} · 1 vote · by <@${ALICE}> · blend of #${a.id} and #${b.id}`);
 
     // The usual buttons work on it.
     const vars = await designReply(h.fake.pressButton({ message: msg, customId: `shoe:var:${mid.id}:${ALICE}`, user: ALICE }), '4️⃣');
@@ -188,9 +191,15 @@ describe('/blend', () => {
     await h.bot.ctx.store.db.design.update({ where: { id: a.id }, data: { checkpointVersion: 'old-v0' } });
     const r = await blend({ a: `#${a.id}`, b: `#${b.id}` });
     expect(r.ephemeral).toBe(false);
-    expect(r.message.content).toContain(`Design #${a.id} was drawn by checkpoint \`old-v0\`; redrawn here with the current one.`);
-    expect(r.message.content).not.toContain(`Design #${b.id} was drawn`);
+    expect(r.message.content).toContain(`Design #${a.id} was drawn by another checkpoint (\`old-v0\`): redrawn here with the current one, so it may look a little different from the original.`);
+    expect(r.message.content).not.toContain(`#${b.id} was drawn`);
     expect(r.designs[0].checkpointVersion).toBe(served);
+    // Both parents old: one line, not two.
+    await h.bot.ctx.store.db.design.update({ where: { id: b.id }, data: { checkpointVersion: 'old-v0' } });
+    clock += 120_000;
+    const r2 = await blend({ a: `#${a.id}`, b: `#${b.id}` });
+    expect(r2.message.content).toContain(`Designs #${a.id} and #${b.id} were drawn by another checkpoint (\`old-v0\`): redrawn here`);
+    expect(r2.message.content.match(/another checkpoint/g)).toHaveLength(1);
   });
 
   it('answers bad references privately, before deferring, without storing or counting anything', async () => {
@@ -240,6 +249,31 @@ describe('/blend', () => {
     const limited = await h.fake.waitForReply(h.fake.sendCommand({ name: 'blend', options: { a: `#${a.id}`, b: `#${b.id}` }, user: BOB }));
     expect(limited.ephemeral).toBe(true);
     expect(limited.message.content).toMatch(/Try again in \d+ s/);
+  });
+
+  it("keeps DM designs private: in DMs only the member's own designs are suggested and blended", async () => {
+    const store = h.bot.ctx.store;
+    const common = { seed: 1, gridIndex: 0, checkpointVersion: served, channelId: 'dm', guildId: null };
+    // Every DM design has guildId null, whoever drew it.
+    const [bob1, bob2, alice1, alice2] = await store.createDesigns([
+      { ...common, requesterId: BOB, latent: new Float32Array(nz).fill(0.5), messageId: 'dm-b' },
+      { ...common, requesterId: BOB, latent: new Float32Array(nz).map((_, i) => (i % 2 ? 1 : -1)), messageId: 'dm-b' },
+      { ...common, requesterId: ALICE, latent: new Float32Array(nz).map((_, i) => (i % 3 ? 1 : -1)), messageId: 'dm-a' },
+      { ...common, requesterId: ALICE, latent: new Float32Array(nz).map((_, i) => (i % 5 ? -1 : 1)), messageId: 'dm-a' },
+    ]);
+    const refused = await h.fake.waitForReply(h.fake.sendCommand({ name: 'blend', options: { a: `#${alice1.id}`, b: `#${bob2.id}` }, user: ALICE, guildId: null }));
+    expect(refused.ephemeral).toBe(true);
+    expect(refused.message.content).toContain(`I can't find design #${bob2.id} here`);
+    const it1 = h.fake.sendCommand({ name: 'blend', options: { a: '' }, focused: 'a', user: ALICE, guildId: null });
+    const cb = await h.fake.waitForRequest((r) => r.route === `/interactions/${it1.id}/${it1.token}/callback`);
+    const offered = (cb.body.data.choices as { value: string }[]).map((c) => c.value);
+    expect(offered).toContain(`#${alice1.id}`);
+    expect(offered).not.toContain(`#${bob1.id}`);
+    expect(offered).not.toContain(`#${bob2.id}`);
+    // Her own DM designs blend as usual.
+    const own = await designReply(h.fake.sendCommand({ name: 'blend', options: { a: `#${alice1.id}`, b: `#${alice2.id}` }, user: ALICE, guildId: null }), '👍');
+    expect(own.ephemeral, own.message.content).toBe(false);
+    expect(own.designs.map((d) => [d.kind, d.guildId, d.requesterId])).toEqual([['blend', null, ALICE]]);
   });
 
   it('shares the rate limit with /shoe', async () => {
@@ -301,7 +335,7 @@ describe('/blend', () => {
     const top = await store.topDesigns(h.fake.guild.id, 1);
     // The most-voted design first (the blend BOB voted for above), with its votes shown.
     expect(all[0].value).toBe(`#${top[0].design.id}`);
-    expect(all[0].name).toMatch(new RegExp(`^#${top[0].design.id} · blend · 1 vote · \\d+ min ago$`));
+    expect(all[0].name).toMatch(new RegExp(`^#${top[0].design.id} · blend · 1 vote · (just now|\\d+ min ago)$`));
     // Then the newest, all from this server, never the other server's design.
     const ids = all.map((c) => Number(c.value.slice(1)));
     expect(new Set(ids).size).toBe(ids.length);

@@ -291,7 +291,10 @@ describe('/shoe mode:community through the fake Discord', () => {
     expect(taste.fits).toBe(fitsBefore + 1);
     // strength alone means community; strength 0 draws the plain latents.
     const z = await designReply(h.fake.sendCommand({ name: 'shoe', options: { strength: 0, seed: 77, count: 2 }, user: BOB }));
-    expect(z.message.content).toContain('2 community-steered sneaker designs');
+    // ... and plain designs are not labelled steered (README: never plain designs labelled community).
+    expect(z.message.content).toContain('**2 sneaker designs**');
+    expect(z.message.content).not.toContain('community-steered');
+    expect(z.message.content).toContain('Community mode at strength 0: not steered');
     z.designs.forEach((d, i) => expect(Buffer.from(d.latent).equals(Buffer.from(latentToBytes(plain.slice(i * 16, (i + 1) * 16))))).toBe(true));
 
     // Buttons: variations and upscale of a community design, and a community reroll.
