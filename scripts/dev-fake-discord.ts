@@ -43,6 +43,8 @@ const env = {
   DISCORD_TOKEN: fake.token,
   DISCORD_GUILD_ID: fake.guild.id,
   ADMIN_USER_IDS: USERS.admin,
+  // One person plays every member here: 5 requests a minute would stall trying community mode.
+  SHOE_RATE_PER_MINUTE: process.env.SHOE_RATE_PER_MINUTE ?? '60',
 };
 console.log(`Fake Discord listening on ${fake.baseUrl} (messages and images: open ${fake.baseUrl}/ in a browser)`);
 let bot: ChildProcess | undefined;
@@ -103,7 +105,7 @@ function parseOptions(tokens: string[]): Record<string, unknown> {
 }
 
 const HELP = `Commands:
-  /shoe [count:N] [seed:N]     /gallery [top:N]
+  /shoe [count:N] [seed:N] [mode:community] [strength:0-1]     /gallery [top:N]
   /blend a:#ID b:#ID [format:webp|gif]   morph between two designs (ids shown under designs)
   /train status|run|stop|rollback [steps:N] [version:V]   (as admin)
   press N                      press button N of the last message with buttons
