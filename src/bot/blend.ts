@@ -186,7 +186,7 @@ export async function runBlend(
 ): Promise<{ message: Message; design: DesignRow; animation: Buffer }> {
   const format = req.format ?? 'webp';
   const { a, b, latA, latB } = await resolveParents(ctx, req.a, req.b, interaction.guildId ?? null, interaction.user.id);
-  ctx.generation.admit(interaction.user.id);
+  ctx.generation.admit(interaction.user.id, Math.ceil(BLEND_STEPS / ctx.generation.maxBatch));
   await interaction.deferReply();
   const t0 = performance.now();
   const drawing = await drawBlend(ctx, latA, latB);

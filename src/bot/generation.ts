@@ -109,11 +109,15 @@ export class GenerationService {
   /**
    * Checks (and counts) one request of `userId` against the rate limit and the
    * queue bound. Throws a UserError to show the user; call before deferring.
+   * `passes` is how many generate() calls the request will queue (a /blend
+   * queues several): all must fit, or the member would be told "busy" only
+   * after the reply was deferred.
    */
-  admit(userId: string): void {
+  admit(userId: string, passes = 1): void {
     if (this.closed) throw new UserError('Shoebot is restarting. Try again in a minute.');
     if (!this.slot) throw new UserError('No sneaker generator is loaded yet. An admin can train one with `/train run`.');
-    if (this.queue.length >= this.maxQueue) throw new BusyError();
+    // Capped: with a tiny SHOE_QUEUE_MAX a multi-pass request must still be possible on an idle bot.
+    if (this.queue.length + Math.min(passes, this.maxQueue) > this.maxQueue) throw new BusyError();
     if (this.exempt.has(userId)) return;
     const now = this.now();
     const recent = (this.hits.get(userId) ?? []).filter((t) => now - t < this.rate.windowMs);

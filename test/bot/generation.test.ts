@@ -80,6 +80,19 @@ describe('GenerationService', () => {
     expect(() => svc.admit('u4')).toThrow(/restarting/);
   });
 
+  it('admits a multi-pass request (a /blend) only when all its passes fit in the queue', async () => {
+    const svc = new GenerationService({ maxQueue: 2 });
+    await svc.swap(tinyGenerator('v1'));
+    const running = svc.generate(latentsForSeed(3, 1, nz), 1);
+    const waiting = svc.generate(latentsForSeed(4, 1, nz), 1); // waits for its pass
+    expect(svc.queueLength).toBe(1);
+    svc.admit('u1'); // one more pass fits
+    expect(() => svc.admit('u2', 2)).toThrow(BusyError); // two don't: refused before the reply is deferred
+    await Promise.all([running, waiting]);
+    svc.admit('u2', 3); // idle: more passes than the queue holds may still start (they run back to back)
+    await svc.close();
+  });
+
   it('hot-swaps under continuous requests: none fails, later ones use the new version, the old model is freed after its pass', async () => {
     const svc = new GenerationService({ maxBatch: 8 });
     const t0 = tf.memory().numTensors;
