@@ -33,6 +33,8 @@ import { ShardingManager, type Shard } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import { log as rootLog, registerSecret } from '../log.ts';
+import { parseDatabaseUrl } from '../db/paths.ts';
+import { connectPg } from '../db/pg.ts';
 
 /** The IPC message that asks a shard (src/bot/main.ts) to shut down gracefully. */
 export const SHARD_STOP_MESSAGE = { type: 'shoebot:stop' } as const;
@@ -146,6 +148,12 @@ export async function startShardManager(opts: ShardManagerOptions): Promise<Shar
     trainer = t;
     log.info({ mode: config.TRAINER_MODE, holding: t.holding, ownerId: t.ownerId }, 'trainer service started in the shard manager');
   } else {
+    // Without the trainer nothing here opens the database, and a wrong PostgreSQL DATABASE_URL
+    // (password, missing database, server down) would make every shard fail and be respawned
+    // forever. One plain connection (not Prisma: its engine would stay in this small process's
+    // memory, ~+100 MB) makes it one line and exit 1. SQLite files are created by the shards.
+    const target = parseDatabaseUrl(config.DATABASE_URL);
+    if (target.provider === 'postgresql') await (await connectPg(target)).end();
     log.info('trainer off in the shard manager (TRAINER_MODE=off): another process must train');
   }
 

@@ -9,6 +9,7 @@
  * /train run|stop|rollback that admins send from any bot. SIGTERM/SIGINT: a running run writes its
  * checkpoint, then the lease is released. Exit codes: 0 ok, 1 failure (or a failed --once run), 2 usage.
  */
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, MAX_TRAIN_STEPS, type Config } from '../config/env.ts';
 import { log as rootLog } from '../log.ts';
@@ -125,6 +126,17 @@ process.stderr.write(
 );
 const problem = runner.datasetProblem();
 if (problem) process.stderr.write(`trainer: warning: ${problem}\n`);
+// A MODELS_DIR that is not the bots' (a share not mounted, a typo) would train from scratch and
+// publish where no bot looks: say so on the terminal, not only in the JSON log.
+if (!runner.servedModel.active) {
+  const missing = !fs.existsSync(config.MODELS_DIR);
+  process.stderr.write(
+    `trainer: warning: no checkpoint to continue from in ${config.MODELS_DIR}${missing ? ' (the directory does not exist)' : ''}: ` +
+      `the first run trains from scratch; if the bots' models directory is elsewhere (not mounted?), stop this and fix MODELS_DIR\n`,
+  );
+}
+// The JSON log says when a waiting trainer gets the lease; the terminal should too.
+if (!handle.holding) void handle.whenHolding().then(() => process.stderr.write(`trainer: now holding the trainer lease: this process trains\n`));
 runner.on((e) => {
   if (e.type === 'run-finished') {
     const r = e.run;

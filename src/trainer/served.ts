@@ -1,8 +1,8 @@
 /**
  * Which checkpoint a process serves, decided in one place for the bot and the trainer service:
  * the manifest's active checkpoint when it verifies; otherwise (corrupt, half-copied, missing) the
- * newest checkpoint users were served before (status active/retired in the database), else the
- * best by quality. The trainer continues from exactly that version (`--resume V`), so what users
+ * one the database records as active (served last), else the newest checkpoint users were served
+ * before (status retired), else the best by quality. The trainer continues from exactly that version (`--resume V`), so what users
  * see, what /train run announces and what a new candidate is compared with are the same.
  */
 import type { Logger } from 'pino';
@@ -30,10 +30,14 @@ export async function chooseServedCheckpoint(modelsDir: string, db: PrismaClient
     // Never an unvetted candidate or a rejected one unless nothing else exists, and then the best
     // by quality, not the newest.
     const exclude = named ? [named] : [];
-    const served = new Set(
-      (await db.checkpoint.findMany({ where: { status: { in: ['active', 'retired'] } }, select: { version: true } }).catch(() => [])).map((c) => c.version),
-    );
+    const rows = await db.checkpoint.findMany({ where: { status: { in: ['active', 'retired'] } }, select: { version: true, status: true } }).catch(() => []);
+    const served = new Set(rows.map((c) => c.version));
+    // The one recorded active is what was served last (e.g. the target of a rollback, while the
+    // manifest already names a checkpoint still being copied); "newest" would pick the checkpoint
+    // rolled back from.
+    const lastActive = new Set(rows.filter((c) => c.status === 'active').map((c) => c.version));
     const fallback =
+      (lastActive.size ? await newestValidCheckpoint(modelsDir, { exclude, accept: (c) => lastActive.has(c.version) }).catch(() => undefined) : undefined) ??
       (await newestValidCheckpoint(modelsDir, { exclude, accept: (c) => served.has(c.version) }).catch(() => undefined)) ??
       (await newestValidCheckpoint(modelsDir, { exclude, order: 'best-quality' }).catch(() => undefined));
     if (fallback) {
@@ -41,7 +45,7 @@ export async function chooseServedCheckpoint(modelsDir: string, db: PrismaClient
         const generator = await loadGeneratorCheckpoint(modelsDir, fallback);
         log.warn(
           { unusable: named, reason, serving: fallback },
-          `the active checkpoint ${named ?? '(manifest unreadable)'} does not load; serving ${fallback} instead (the newest previously served one that verifies, else the best by quality) (fix with: npm run train -- --activate <version>)`,
+          `the active checkpoint ${named ?? '(manifest unreadable)'} does not load; serving ${fallback} instead (the last served one that verifies, else the best by quality) (fix with: npm run train -- --activate <version>)`,
         );
         return { generator, problem: { version: named, reason, fallback } };
       } catch (err2) {

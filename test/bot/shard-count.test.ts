@@ -10,6 +10,7 @@ import { createClient } from '../../src/bot/client.ts';
 import { recommendedShardCount, ShardStartError, startShardManager } from '../../src/bot/shard-manager.ts';
 import { createLogger } from '../../src/log.ts';
 import { FakeDiscord } from '../fake-discord/server.ts';
+import { pgUrlFor } from '../setup/pg-url.ts';
 
 let fake: FakeDiscord;
 beforeAll(async () => {
@@ -63,6 +64,25 @@ describe('shard count', () => {
     expect(loadConfig({ SHARD_IDS: '3, 1,1' }, { dotenv: false }).SHARD_IDS).toEqual([1, 3]);
     // Refused before anything was started: this process is not a shard manager now.
     expect(process.env.SHARDING_MANAGER).toBeUndefined();
+  });
+
+  it('with TRAINER_MODE=off a wrong PostgreSQL DATABASE_URL is one line before any shard starts (not shards respawned forever)', async () => {
+    const quiet = createLogger({ level: 'silent' });
+    const start = (url: string) =>
+      startShardManager({
+        config: loadConfig({ DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, SHARD_COUNT: '1', TRAINER_MODE: 'off', DATABASE_URL: url }, { dotenv: false }),
+        log: quiet,
+      });
+    const wrong = new URL(pgUrlFor('postgres'));
+    wrong.password = 'not-the-password-4711';
+    const refused = await start(wrong.toString()).catch((e: Error) => e);
+    expect((refused as Error).name).toBe('DatabaseConnectionError');
+    expect((refused as Error).message).toMatch(/refused the password for user/);
+    expect((refused as Error).message).not.toContain('not-the-password-4711');
+    const missing = await start(pgUrlFor('shoebot_no_such_database')).catch((e: Error) => e);
+    expect((missing as Error).message).toMatch(/^Database "shoebot_no_such_database" does not exist/);
+    expect(process.env.SHARDING_MANAGER).toBeUndefined();
+    expect(fake.gatewayLog.length).toBe(0);
   });
 
   it('a single process (npm start) serves shard 0 of 1 whatever SHARD_COUNT says, and leaves the environment alone', async () => {

@@ -70,6 +70,8 @@ describe('standalone trainer + bot with TRAINER_MODE=off', () => {
   it('the trainer takes the lease; the bot (TRAINER_MODE=off) shows its snapshot', async () => {
     const trainer = startTrainer();
     await trainer.waitFor(/holding the trainer lease/, 60_000);
+    // No shared models directory yet (a share not mounted looks the same): said on the terminal.
+    await trainer.waitFor(/trainer: warning: no checkpoint to continue from in \S+ \(the directory does not exist\): the first run trains from scratch/, 10_000);
     h = await startHarness({
       env: { DATABASE_URL: dbUrl, MODELS_DIR: modelsDir, TRAINER_MODE: 'off', TRAINER_HEARTBEAT_SECONDS: '1' },
       bot: { generator: undefined, trainer: {}, watchManifest: { debounceMs: 50, pollMs: 300, retryMs: 500 } },
@@ -174,6 +176,8 @@ describe('standalone trainer + bot with TRAINER_MODE=off', () => {
     // The next trainer (`npm run trainer -- --now`) takes over once the dead one's heartbeat is stale, and trains.
     const second = startTrainer(['--now', '--steps', '100000']);
     await second.waitFor(/run #\d+ step \d+\/\d+/, 90_000);
+    expect(second.out()).toMatch(/waiting for the trainer lease[^]*trainer: now holding the trainer lease: this process trains/);
+    expect(second.out()).not.toContain('no checkpoint to continue from');
     const lease = await readLease(h.bot.ctx.store.db);
     expect(lease?.ownerId).toMatch(new RegExp(`^${host}:${second.child.pid}:`));
     await until('alive again', async () => (await train('status')).message.content.includes('State: **running**'));
