@@ -5,13 +5,13 @@
  * classifier calls a sneaker. `--reference` adds real-vs-real (training
  * images vs held-out) and untrained-generator rows to read the figures against.
  */
-import { parseArgs } from 'node:util';
 import { config } from '../config/env.ts';
 import { initTf, backendInfo } from '../tf/index.ts';
 import { DEFAULT_DATASET, loadDataset, resolveDatasetDir, type Dataset } from '../data/dataset.ts';
 import { compareToReal, evaluateGenerator, type QualityMetrics } from '../gan/metrics.ts';
 import { loadGeneratorCheckpoint, readCheckpointMeta, updateCheckpointMetrics } from '../gan/checkpoint.ts';
 import { buildGenerator, type GanConfig } from '../gan/model.ts';
+import { parseCommandLine, runCli } from './command-line.ts';
 
 const HELP = `Usage: npm run eval -- [options]
 
@@ -61,9 +61,8 @@ function trainSample(ds: Dataset, n: number): { pixels: Float32Array; shape: { n
 }
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
+  const args = parseCommandLine(
+    {
       options: {
         checkpoint: { type: 'string' },
         dataset: { type: 'string' },
@@ -76,15 +75,10 @@ async function main(): Promise<number> {
         'data-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
-    }).values;
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+    },
+    HELP,
+  );
+  if (typeof args === 'number') return args;
   const n = Number(args.n);
   const seed = Number(args.seed);
   if (!Number.isInteger(n) || n < 2 || n > 10_000) throw new Error(`--n must be an integer in 2..10000, got "${args.n}"`);
@@ -150,10 +144,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`eval failed: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+runCli('eval', main);

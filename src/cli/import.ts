@@ -4,11 +4,11 @@
  *   --source folder --dir PATH [--size 64] [--channels 3] [--heldout 0.1] [--out NAME]
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { config } from '../config/env.ts';
 import { datasetDir, DEFAULT_DATASET } from '../data/dataset.ts';
 import { importFashionMnist, FMNIST_DEFAULT_DIR, SNEAKER_CLASS } from '../data/fashion-mnist.ts';
 import { importFolder } from '../data/folder.ts';
+import { parseCommandLine, runCli } from './command-line.ts';
 
 const HELP = `Usage: npm run data:import -- --source <fashion-mnist|folder> [options]
 
@@ -33,9 +33,8 @@ Common:
 `;
 
 async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
+  const args = parseCommandLine(
+    {
       options: {
         source: { type: 'string' },
         dir: { type: 'string' },
@@ -49,15 +48,10 @@ async function main(): Promise<number> {
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
-    }).values;
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+    },
+    HELP,
+  );
+  if (typeof args === 'number') return args;
   const num = (name: string, v: string | undefined, dflt: number): number => {
     if (v === undefined) return dflt;
     const n = Number(v);
@@ -111,10 +105,4 @@ async function main(): Promise<number> {
   return 2;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`data:import failed: ${err.message}\n`);
-    process.exit(1);
-  },
-);
+runCli('data:import', main);

@@ -2,11 +2,11 @@
  * `npm run db:copy -- --from <url> --to <url>`: copies designs, votes, checkpoints and training runs
  * between databases (e.g. SQLite -> PostgreSQL when a bot outgrows one machine). See copy.ts.
  */
-import { parseArgs } from 'node:util';
 import { copyDatabase, CopyRefusedError } from './copy.ts';
 import { MigrationError } from './migrate.ts';
 import { parseDatabaseUrl, UnsupportedDatabaseError } from './paths.ts';
 import { DatabaseConnectionError, protectPassword } from './pg.ts';
+import { parseCommandLine, runCli } from '../cli/command-line.ts';
 
 const HELP = `Copy shoebot's data from one database to another (e.g. SQLite -> PostgreSQL).
 
@@ -24,20 +24,14 @@ database: copy or share that folder separately.
 `;
 
 async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
+  const args = parseCommandLine(
+    {
       args: argv,
       options: { from: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+    },
+    HELP,
+  );
+  if (typeof args === 'number') return args;
   if (!args.from || !args.to) {
     process.stderr.write(`Both --from and --to are needed.\n\n${HELP}`);
     return 2;
@@ -65,15 +59,7 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const known =
-      e instanceof CopyRefusedError ||
-      e instanceof MigrationError ||
-      e instanceof UnsupportedDatabaseError ||
-      e instanceof DatabaseConnectionError;
-    process.stderr.write(`db:copy failed: ${known ? (e as Error).message : String((e as Error)?.stack ?? e)}\n`);
-    process.exit(1);
-  },
-);
+runCli('db:copy', () => main(process.argv.slice(2)), {
+  expected: (e) =>
+    e instanceof CopyRefusedError || e instanceof MigrationError || e instanceof UnsupportedDatabaseError || e instanceof DatabaseConnectionError,
+});

@@ -4,11 +4,11 @@
  * prisma/migrations, PostgreSQL URLs prisma/postgresql/migrations.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { config } from '../config/env.ts';
 import { migrate, MigrationError } from './migrate.ts';
 import { displayPath, parseDatabaseUrl, providerPaths, UnsupportedDatabaseError } from './paths.ts';
 import { DatabaseConnectionError, ensurePgDatabase, protectPassword } from './pg.ts';
+import { parseCommandLine, runCli } from '../cli/command-line.ts';
 
 const HELP = `Apply pending database migrations (offline; same result as \`prisma migrate deploy\`).
 
@@ -28,9 +28,8 @@ Several processes may run it at once on one PostgreSQL database: they take turns
 
 
 async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
+  const args = parseCommandLine(
+    {
       args: argv,
       options: {
         url: { type: 'string' },
@@ -38,15 +37,10 @@ async function main(argv: string[]): Promise<number> {
         'create-db': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+    },
+    HELP,
+  );
+  if (typeof args === 'number') return args;
   const url = args.url ?? config().DATABASE_URL;
   const target = parseDatabaseUrl(url);
   if (target.provider === 'postgresql') {
@@ -64,15 +58,10 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const known =
-      e instanceof MigrationError ||
-      e instanceof UnsupportedDatabaseError ||
-      e instanceof DatabaseConnectionError ||
-      (e as Error)?.name === 'ConfigError';
-    process.stderr.write(`db:deploy failed: ${known ? (e as Error).message : String((e as Error)?.stack ?? e)}\n`);
-    process.exit(1);
-  },
-);
+runCli('db:deploy', () => main(process.argv.slice(2)), {
+  expected: (e) =>
+    e instanceof MigrationError ||
+    e instanceof UnsupportedDatabaseError ||
+    e instanceof DatabaseConnectionError ||
+    (e as Error)?.name === 'ConfigError',
+});

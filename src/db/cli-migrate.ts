@@ -10,11 +10,11 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createMigration, MigrationError, type CreateMigrationResult } from './migrate.ts';
 import { displayPath, PG_MIGRATIONS_DIR, PG_SCHEMA_PATH, PROJECT_ROOT, providerPaths, SCHEMA_PATH, type Provider } from './paths.ts';
 import { DatabaseConnectionError } from './pg.ts';
 import { PgBinariesMissingError, startPgCluster } from './pg-cluster.ts';
+import { parseCommandLine, runCli } from '../cli/command-line.ts';
 
 const HELP = `Create a database migration from a change to the Prisma schema (offline), for SQLite and PostgreSQL.
 
@@ -46,9 +46,8 @@ function syncPgSchema(): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
+  const args = parseCommandLine(
+    {
       args: argv,
       options: {
         name: { type: 'string', short: 'n' },
@@ -60,15 +59,10 @@ async function main(argv: string[]): Promise<number> {
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
-    }).values;
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+    },
+    HELP,
+  );
+  if (typeof args === 'number') return args;
   if (!args.name) {
     process.stderr.write(`Missing --name.\n\n${HELP}`);
     return 2;
@@ -136,16 +130,11 @@ async function withPgServer<T>(fn: (url: string) => Promise<T>): Promise<T> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    const known = e instanceof MigrationError || e instanceof PgBinariesMissingError || e instanceof DatabaseConnectionError;
-    const hint =
-      e instanceof PgBinariesMissingError && fs.existsSync(SCHEMA_PATH)
-        ? `\nThe SQLite migration (if any) was written; after installing PostgreSQL run again with --provider postgresql ` +
-          `(or set SHOEBOT_MIGRATE_PG_URL). ${displayPath(PG_SCHEMA_PATH)} -> ${displayPath(PG_MIGRATIONS_DIR)}`
-        : '';
-    process.stderr.write(`db:migrate failed: ${known ? (e as Error).message : String((e as Error)?.stack ?? e)}${hint}\n`);
-    process.exit(1);
-  },
-);
+runCli('db:migrate', () => main(process.argv.slice(2)), {
+  expected: (e) => e instanceof MigrationError || e instanceof PgBinariesMissingError || e instanceof DatabaseConnectionError,
+  hint: (e) =>
+    e instanceof PgBinariesMissingError && fs.existsSync(SCHEMA_PATH)
+      ? `\nThe SQLite migration (if any) was written; after installing PostgreSQL run again with --provider postgresql ` +
+        `(or set SHOEBOT_MIGRATE_PG_URL). ${displayPath(PG_SCHEMA_PATH)} -> ${displayPath(PG_MIGRATIONS_DIR)}`
+      : '',
+});

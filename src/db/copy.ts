@@ -5,7 +5,9 @@
  * migrated first and must be empty; the copy is one transaction on the target, so it lands whole
  * or not at all. Trainer lease and pending trainer requests are run-time state and are not copied.
  */
+import fs from 'node:fs';
 import { openDatabase, providerOf, type Db } from './client.ts';
+import { parseDatabaseUrl } from './paths.ts';
 
 /** Tables in foreign-key order (a vote needs its design). */
 export const COPIED_TABLES = ['design', 'vote', 'checkpoint', 'trainingRun'] as const;
@@ -37,6 +39,12 @@ const delegate = (db: object, table: CopiedTable) => (db as Record<CopiedTable, 
  */
 export async function copyDatabase(fromUrl: string, toUrl: string, opts: CopyOptions = {}): Promise<Record<CopiedTable, number>> {
   const batch = opts.batchSize ?? 500;
+  const source = parseDatabaseUrl(fromUrl);
+  // Opening a SQLite URL creates the file: a mistyped --from would "copy" an empty new database.
+  if (source.provider === 'sqlite' && !fs.existsSync(source.dbPath)) {
+    throw new CopyRefusedError(`There is no SQLite database at ${source.display}: check --from (the bot's DATABASE_URL, e.g. file:./data/shoebot.db)`);
+  }
+  if (parseDatabaseUrl(toUrl).display === source.display) throw new CopyRefusedError('--from and --to name the same database');
   const from = await openDatabase(fromUrl);
   let to: Db | undefined;
   try {

@@ -1,5 +1,6 @@
 /** db:copy: an existing SQLite install moves to PostgreSQL with every row and id intact. */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.ts';
 import { copyDatabase, CopyRefusedError } from '../../src/db/copy.ts';
@@ -16,6 +17,16 @@ const design = (i: number, extra: Partial<NewDesign> = {}): NewDesign => ({
 });
 
 describe('db:copy', () => {
+  it('refuses a SQLite source that does not exist (instead of creating and "copying" an empty one) and a copy onto itself', async () => {
+    const missing = tempDbUrl();
+    const target = tempDbUrl();
+    await expect(copyDatabase(missing, target)).rejects.toThrow(/There is no SQLite database at .*check --from/);
+    expect(fs.existsSync(missing.replace(/^file:/, ''))).toBe(false);
+    const real = tempDbUrl();
+    await (await openDatabase(real)).$disconnect();
+    await expect(copyDatabase(real, real)).rejects.toBeInstanceOf(CopyRefusedError);
+  });
+
   it('copies designs, votes, checkpoints and runs from SQLite to PostgreSQL, ids and bytes intact', async () => {
     const src = tempDbUrl();
     const a = await openDatabase(src);
