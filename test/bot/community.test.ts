@@ -5,7 +5,6 @@
  * end to end through the fake Discord (votes by reactions, refusal, reply, buttons, tensors).
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, providerOf, type PrismaClient } from '../../src/db/client.ts';
@@ -22,6 +21,7 @@ import type { VoteEvent } from '../../src/bot/votes.ts';
 import { PREFERENCES, simulateCommunity, voterThresholds } from '../../bench/community.ts';
 import { freshPgDatabase } from '../setup/pg-url.ts';
 import { ADMIN_ID, ALICE, BOB, buttonIds, expectNoUnhandled, numTensors, sleep, startHarness, tinyGenerator, type Harness } from './harness.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const MODELS = path.resolve(__dirname, '../../models');
 const dirs: string[] = [];
@@ -30,7 +30,7 @@ let store: Store;
 
 beforeAll(async () => {
   setRootLogger(createLogger({ level: 'silent' }));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-community-'));
+  const dir = tempDir('shoebot-community-');
   dirs.push(dir);
   db = await openDatabase(`file:${path.join(dir, 'c.db')}`);
   store = new Store(db);

@@ -4,7 +4,6 @@
  * against the fake Discord server. Tests fail fast on unhandled rejections.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { DestinationStream } from 'pino';
@@ -15,6 +14,7 @@ import { buildGenerator, type GanConfig } from '../../src/gan/model.ts';
 import { startBot, type Bot, type BotOptions } from '../../src/bot/bot.ts';
 import type { GeneratorInfo } from '../../src/bot/generation.ts';
 import { FakeDiscord, type FakeDiscordOptions } from '../fake-discord/server.ts';
+import { tempDir as tempFolder } from '../helpers/temp.ts';
 
 export const ADMIN_ID = '200000000000000001';
 export const ALICE = '100000000000000001';
@@ -36,8 +36,9 @@ export function expectNoUnhandled(): void {
   expect(unhandled, 'unhandled promise rejections').toEqual([]);
 }
 
+/** A fresh temporary folder, removed after the test file. */
 export function tempDir(prefix = 'shoebot-bot-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return tempFolder(prefix);
 }
 
 export const TINY_GAN: GanConfig = { imageSize: 32, channels: 1, nz: 16, ngf: 8, ndf: 8 };

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkDatasetName, datasetDir, fingerprintPixels, loadDataset, resolveDatasetDir, toUnitRange, writeDataset } from '../../src/data/dataset.ts';
 import { importFashionMnist } from '../../src/data/fashion-mnist.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const FIX = path.resolve(import.meta.dirname, '../fixtures/fashion-mnist-mini');
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'ds-'));
+const tmp = (): string => tempDir('ds-');
 
 describe('packed datasets', () => {
   it('imports the Fashion-MNIST fixture: train sneakers + held-out t10k sneakers, 32x32x1, with meta.json', async () => {

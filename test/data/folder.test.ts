@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/data/dataset.ts';
 import { importFolder, prepareImage } from '../../src/data/folder.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 let src: string;
 
@@ -17,7 +17,7 @@ async function shoe(file: string, w: number, h: number, fmt: 'jpeg' | 'png' | 'w
 }
 
 beforeAll(async () => {
-  src = fs.mkdtempSync(path.join(os.tmpdir(), 'folder-src-'));
+  src = tempDir('folder-src-');
   fs.mkdirSync(path.join(src, 'sub'));
   for (let i = 0; i < 8; i++) await shoe(path.join(src, `shoe${i}.jpg`), 136, 102, 'jpeg');
   await shoe(path.join(src, 'sub', 'tall.png'), 40, 90, 'png');
@@ -32,7 +32,7 @@ beforeAll(async () => {
 
 describe('folder import', () => {
   it('pads to a square on white, resizes, reports unreadable files and keeps going', async () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'folder-out-')), 'datasets', 'shoes');
+    const out = path.join(tempDir('folder-out-'), 'datasets', 'shoes');
     const res = await importFolder({ dir: src, outDir: out, name: 'shoes', size: 16, channels: 3, heldoutFraction: 0.25, silent: true });
     expect(res.skipped.map((s) => s.file)).toEqual(['corrupt.jpg', 'truncated.jpg']);
     for (const s of res.skipped) expect(s.reason.length).toBeGreaterThan(5);
@@ -61,7 +61,7 @@ describe('folder import', () => {
   });
 
   it('imports grey at another size', async () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'folder-out-')), 'grey');
+    const out = path.join(tempDir('folder-out-'), 'grey');
     const res = await importFolder({ dir: src, outDir: out, name: 'grey', size: 8, channels: 1, silent: true });
     expect(res.meta.channels).toBe(1);
     expect(res.meta.trainCount + res.meta.heldoutCount).toBe(11);
@@ -80,7 +80,7 @@ describe('folder import', () => {
 
   it('fails clearly on a missing folder or one without images', async () => {
     await expect(importFolder({ dir: '/nonexistent/dir', outDir: '/tmp/x', name: 'x', silent: true })).rejects.toThrow(/not a readable directory/);
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'folder-empty-'));
+    const empty = tempDir('folder-empty-');
     fs.writeFileSync(path.join(empty, 'a.txt'), 'x');
     await expect(importFolder({ dir: empty, outDir: path.join(empty, 'o'), name: 'o', silent: true })).rejects.toThrow(/no image files/);
     fs.writeFileSync(path.join(empty, 'b.png'), 'garbage');

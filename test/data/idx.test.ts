@@ -1,10 +1,10 @@
 import path from 'node:path';
 import zlib from 'node:zlib';
 import fs from 'node:fs';
-import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { encodeIdx, parseIdx, readIdx } from '../../src/data/idx.ts';
 import { loadFashionMnist, padImages } from '../../src/data/fashion-mnist.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const FIX = path.resolve(import.meta.dirname, '../fixtures/fashion-mnist-mini');
 
@@ -29,7 +29,7 @@ describe('IDX reader', () => {
     const parsed = parseIdx(buf);
     expect(parsed.dims).toEqual([2, 3, 4]);
     expect([...parsed.data]).toEqual([...data]);
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'idx-')), 'x.idx');
+    const file = path.join(tempDir('idx-'), 'x.idx');
     fs.writeFileSync(file, buf);
     expect((await readIdx(file)).dims).toEqual([2, 3, 4]);
   });
@@ -40,7 +40,7 @@ describe('IDX reader', () => {
     expect(() => parseIdx(new Uint8Array([0, 0, 0x0d, 1, 0, 0, 0, 1, 5]))).toThrow(/not supported/);
     const truncated = encodeIdx([10, 2], new Uint8Array(20)).subarray(0, 20);
     expect(() => parseIdx(truncated)).toThrow(/truncated IDX data/);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idx-'));
+    const dir = tempDir('idx-');
     fs.writeFileSync(path.join(dir, 'bad.gz'), Buffer.from('not gzip at all'));
     await expect(readIdx(path.join(dir, 'bad.gz'))).rejects.toThrow(/cannot gunzip/);
     fs.writeFileSync(path.join(dir, 'ok.gz'), zlib.gzipSync(encodeIdx([3], new Uint8Array([1, 2, 3]))));

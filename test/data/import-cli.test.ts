@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const FIX = path.join(ROOT, 'test/fixtures/fashion-mnist-mini');
@@ -24,7 +24,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('npm run data:import', () => {
   it('imports Fashion-MNIST sneakers into <data-dir>/datasets/<name> and prints a summary', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'import-cli-'));
+    const dataDir = tempDir('import-cli-');
     const r = await cli(['--source', 'fashion-mnist', '--fmnist-dir', FIX, '--data-dir', dataDir, '--out', 'mini']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/dataset mini: 64 train, 32 held-out, 32x32x1/);

@@ -1,11 +1,11 @@
 /** The PostgreSQL twin schema is derived from prisma/schema.prisma and must not drift from it. */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PG_SCHEMA_PATH, PROJECT_ROOT, SCHEMA_PATH } from '../../src/db/paths.ts';
 import { derivePgSchema } from '../../scripts/pg-schema.mjs';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('prisma/postgresql/schema.prisma', () => {
   it('is exactly what scripts/pg-schema.mjs derives from prisma/schema.prisma', () => {
@@ -31,7 +31,7 @@ describe('prisma/postgresql/schema.prisma', () => {
   });
 
   it('--check fails on a stale twin (a copy of the project with an edited schema)', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-pgschema-'));
+    const dir = tempDir('shoebot-pgschema-');
     try {
       fs.mkdirSync(path.join(dir, 'scripts'));
       fs.mkdirSync(path.join(dir, 'prisma', 'postgresql'), { recursive: true });

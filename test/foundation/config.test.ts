@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseDotEnv } from '../../src/config/env.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB';
 
@@ -64,7 +64,7 @@ describe('configuration', () => {
   });
 
   it('reads a .env file, with process env taking precedence', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-env-'));
+    const dir = tempDir('shoebot-env-');
     fs.writeFileSync(
       path.join(dir, '.env'),
       '# comment\nDISCORD_TOKEN="from-file-token"\nMODELS_DIR=/srv/models # trailing\nexport LOG_LEVEL=debug\nTF_BACKEND=\n',

@@ -1,8 +1,5 @@
 /** Shared fixtures for the GAN tests: a tiny synthetic dataset and model settings. */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll } from 'vitest';
+import { tempDir } from '../helpers/temp.ts';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import type { GanConfig } from '../../src/gan/model.ts';
@@ -46,22 +43,12 @@ export function syntheticDataset(count = 24, heldout = 8, name = 'synthetic'): D
 
 export const TINY_TRAIN: Partial<TrainOptions> = { batchSize: 4 };
 
+/** A fresh temporary models directory, removed after the test file. */
 export function tmpModelsDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-models-'));
+  return tempDir('shoebot-models-');
 }
 
-/**
- * Call once at the top of a test file: returns a maker of fresh temporary
- * models directories, all removed after the file's tests.
- */
+/** A maker of fresh temporary models directories, all removed after the file's tests. */
 export function tempModelsDirs(): () => string {
-  const dirs: string[] = [];
-  afterAll(() => {
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-  });
-  return () => {
-    const d = tmpModelsDir();
-    dirs.push(d);
-    return d;
-  };
+  return tmpModelsDir;
 }
