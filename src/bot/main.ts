@@ -3,13 +3,9 @@
  * (gateway closed, requests in flight finished, a running trainer
  * checkpointed, database closed).
  */
-import fs from 'node:fs';
-import { ConfigError, loadConfig, parseDotEnv, type Config } from '../config/env.ts';
-import { log, registerSecret, scrub, setRootLogger } from '../log.ts';
+import { log, scrub, setRootLogger } from '../log.ts';
 import { startBot } from './bot.ts';
-
-const NO_TOKEN =
-  'DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications (Bot -> Reset Token), then put DISCORD_TOKEN=<token> in .env or the environment and run npm start again.';
+import { loadBotConfigOrExit } from './start-config.ts';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(
@@ -33,25 +29,7 @@ function explain(prefix: string, err: unknown): string {
   return `${prefix}: ${message}`;
 }
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    // Name every problem at once, the missing token included.
-    const dotenvToken = fs.existsSync('.env') && parseDotEnv(fs.readFileSync('.env', 'utf8')).DISCORD_TOKEN;
-    if (!process.env.DISCORD_TOKEN && !dotenvToken) console.error(`  - ${NO_TOKEN}`);
-    process.exit(1);
-  }
-  throw err;
-}
-
-if (!config.DISCORD_TOKEN) {
-  console.error(NO_TOKEN);
-  process.exit(1);
-}
-registerSecret(config.DISCORD_TOKEN);
+const config = loadBotConfigOrExit('npm start');
 
 // A shard of `npm run start:shards` (discord.js's ShardingManager sets SHARDS): every line names it.
 const managed = Boolean(process.env.SHARDING_MANAGER && process.send);

@@ -3,9 +3,9 @@
  * process each, see shard-manager.ts) until SIGTERM/SIGINT, then stops the
  * shards gracefully, then the trainer, and exits.
  */
-import { ConfigError, loadConfig, type Config } from '../config/env.ts';
-import { log, registerSecret, scrub } from '../log.ts';
+import { log, scrub } from '../log.ts';
 import { ShardStartError, startShardManager, type ShardManagerHandle } from './shard-manager.ts';
+import { loadBotConfigOrExit } from './start-config.ts';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(
@@ -22,21 +22,7 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.exit(0);
 }
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (err) {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
-if (!config.DISCORD_TOKEN) {
-  console.error('DISCORD_TOKEN is not set: put DISCORD_TOKEN=<token> in .env or the environment (see README.md).');
-  process.exit(1);
-}
-registerSecret(config.DISCORD_TOKEN);
+const config = loadBotConfigOrExit('npm run start:shards');
 const mlog = log().child({ part: 'shard-manager' });
 process.on('unhandledRejection', (reason) => mlog.error({ err: reason }, 'unhandled promise rejection'));
 
