@@ -16,13 +16,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/env.ts';
 import { createLogger, setRootLogger } from '../src/log.ts';
 import { initTf } from '../src/tf/index.ts';
-import { buildGenerator, DEFAULT_GAN_CONFIG } from '../src/gan/model.ts';
-import { loadGeneratorCheckpoint } from '../src/gan/checkpoint.ts';
 import { startBot } from '../src/bot/bot.ts';
-import type { GeneratorInfo } from '../src/bot/generation.ts';
 import { BLEND_SIZE, BLEND_STEPS } from '../src/bot/blend.ts';
 import { pingPong, renderAnimation } from '../src/render/animation.ts';
 import { FakeDiscord } from '../test/fake-discord/server.ts';
+import { BENCH_ADMIN, benchBotConfig, benchGenerator, percentile } from './bench-support.ts';
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {
@@ -40,28 +38,10 @@ const asJson = argv.includes('--json');
 const base = loadConfig();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-bench-blend-'));
 const info = await initTf(base.TF_BACKEND);
-let generator: GeneratorInfo;
-try {
-  generator = await loadGeneratorCheckpoint(base.MODELS_DIR);
-} catch {
-  generator = { model: buildGenerator(DEFAULT_GAN_CONFIG), config: DEFAULT_GAN_CONFIG, version: 'untrained-default', step: 0, createdAt: new Date().toISOString(), metrics: {} };
-}
+const generator = await benchGenerator(base.MODELS_DIR);
 
 const fake = await FakeDiscord.start();
-const admin = '200000000000000001';
-const config = loadConfig(
-  {
-    ...process.env,
-    DISCORD_TOKEN: fake.token,
-    DISCORD_API_BASE: fake.apiBase,
-    DISCORD_GUILD_ID: fake.guild.id,
-    DATABASE_URL: `file:${path.join(work, 'bench.db')}`,
-    MODELS_DIR: path.join(work, 'models'),
-    ADMIN_USER_IDS: admin,
-    LOG_LEVEL: 'info',
-  },
-  { dotenv: false },
-);
+const config = benchBotConfig(fake, work, 'info');
 // Database migrations log through the root logger: keep stdout for the figures.
 setRootLogger(createLogger({ level: 'warn', destination: { write: () => undefined } }));
 const logged: { drawMs: number; renderMs: number; bytes: number; format: string }[] = [];
@@ -80,13 +60,9 @@ const bot = await startBot({
 });
 await bot.ready;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
-};
 
 // Designs to blend: one /shoe grid of 4 (admins are not rate-limited).
-const shoe = await fake.waitForReply(fake.sendCommand({ name: 'shoe', options: { count: 4, seed: 42 }, user: admin }), { timeoutMs: 60_000 });
+const shoe = await fake.waitForReply(fake.sendCommand({ name: 'shoe', options: { count: 4, seed: 42 }, user: BENCH_ADMIN }), { timeoutMs: 60_000 });
 await new Promise((r) => setTimeout(r, 300)); // designs are attached to the message right after the edit
 const designs = await bot.ctx.store.findDesignsByMessage(shoe.message.id);
 if (designs.length !== 4) throw new Error(`expected 4 designs, got ${designs.length}`);
@@ -100,7 +76,7 @@ for (const format of ['webp', 'gif'] as const) {
   for (let k = 0; k < BLENDS; k++) {
     const [a, b] = pairs[k % pairs.length];
     const t0 = performance.now();
-    const r = await fake.waitForReply(fake.sendCommand({ name: 'blend', options: { a: `#${a.id}`, b: `#${b.id}`, format }, user: admin }), { timeoutMs: 60_000 });
+    const r = await fake.waitForReply(fake.sendCommand({ name: 'blend', options: { a: `#${a.id}`, b: `#${b.id}`, format }, user: BENCH_ADMIN }), { timeoutMs: 60_000 });
     latencies.push(performance.now() - t0);
     if (r.ephemeral) throw new Error(`blend refused: ${r.message.content}`);
   }
@@ -110,10 +86,10 @@ for (const format of ['webp', 'gif'] as const) {
     format,
     blends: latencies.length,
     frames: 2 * (BLEND_STEPS - 1),
-    latencyP50Ms: +pct(latencies, 50).toFixed(0),
+    latencyP50Ms: +percentile(latencies, 50).toFixed(0),
     latencyMaxMs: +Math.max(...latencies).toFixed(0),
-    drawP50Ms: pct(mine.map((m) => m.drawMs), 50),
-    renderP50Ms: pct(mine.map((m) => m.renderMs), 50),
+    drawP50Ms: percentile(mine.map((m) => m.drawMs), 50),
+    renderP50Ms: percentile(mine.map((m) => m.renderMs), 50),
     sizeKiBMin: +(Math.min(...mine.map((m) => m.bytes)) / 1024).toFixed(0),
     sizeKiBMax: +(Math.max(...mine.map((m) => m.bytes)) / 1024).toFixed(0),
     loopP99Ms: +(h.percentile(99) / 1e6).toFixed(1),

@@ -16,12 +16,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/env.ts';
 import { createLogger } from '../src/log.ts';
 import { initTf } from '../src/tf/index.ts';
-import { buildGenerator, DEFAULT_GAN_CONFIG } from '../src/gan/model.ts';
-import { loadGeneratorCheckpoint } from '../src/gan/checkpoint.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../src/data/dataset.ts';
 import { startBot } from '../src/bot/bot.ts';
-import type { GeneratorInfo } from '../src/bot/generation.ts';
 import { FakeDiscord } from '../test/fake-discord/server.ts';
+import { BENCH_ADMIN, benchBotConfig, benchGenerator, percentile } from './bench-support.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -45,12 +43,7 @@ const base = loadConfig();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-bench-'));
 const info = await initTf(base.TF_BACKEND);
 
-let generator: GeneratorInfo;
-try {
-  generator = await loadGeneratorCheckpoint(base.MODELS_DIR);
-} catch {
-  generator = { model: buildGenerator(DEFAULT_GAN_CONFIG), config: DEFAULT_GAN_CONFIG, version: 'untrained-default', step: 0, createdAt: new Date().toISOString(), metrics: {} };
-}
+const generator = await benchGenerator(base.MODELS_DIR);
 
 let dataset: string | undefined;
 if (withTraining) {
@@ -62,21 +55,7 @@ if (withTraining) {
 }
 
 const fake = await FakeDiscord.start();
-const admin = '200000000000000001';
-const config = loadConfig(
-  {
-    ...process.env,
-    DISCORD_TOKEN: fake.token,
-    DISCORD_API_BASE: fake.apiBase,
-    DISCORD_GUILD_ID: fake.guild.id,
-    DATABASE_URL: `file:${path.join(work, 'bench.db')}`,
-    // Training (with --train) writes throw-away checkpoints here, never to the operator's models.
-    MODELS_DIR: path.join(work, 'models'),
-    ADMIN_USER_IDS: admin,
-    LOG_LEVEL: 'warn',
-  },
-  { dotenv: false },
-);
+const config = benchBotConfig(fake, work, 'warn');
 const bot = await startBot({
   config,
   log: createLogger({ level: 'warn', destination: { write: () => undefined } }),
@@ -85,10 +64,6 @@ const bot = await startBot({
 });
 await bot.ready;
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
-};
 
 async function phase(name: string, load: boolean) {
   const h = monitorEventLoopDelay({ resolution: 1 });
@@ -100,7 +75,7 @@ async function phase(name: string, load: boolean) {
   const t0 = performance.now();
   const one = async () => {
     const s = performance.now();
-    const r = await fake.waitForReply(fake.sendCommand({ name: 'shoe', options: { count: COUNT }, user: admin }), { timeoutMs: 60_000 });
+    const r = await fake.waitForReply(fake.sendCommand({ name: 'shoe', options: { count: COUNT }, user: BENCH_ADMIN }), { timeoutMs: 60_000 });
     if (r.ephemeral) failures++;
     latencies.push(performance.now() - s);
   };
@@ -134,8 +109,8 @@ async function phase(name: string, load: boolean) {
     phase: name,
     requests: latencies.length,
     failures,
-    latencyP50Ms: +pct(latencies, 50).toFixed(1),
-    latencyP95Ms: +pct(latencies, 95).toFixed(1),
+    latencyP50Ms: +percentile(latencies, 50).toFixed(1),
+    latencyP95Ms: +percentile(latencies, 95).toFixed(1),
     requestsPerSecond: +(latencies.length / seconds).toFixed(2),
     passes,
     imagesPerPass: passes ? +(images / passes).toFixed(2) : 0,
