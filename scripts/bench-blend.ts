@@ -81,6 +81,11 @@ for (const format of ['webp', 'gif'] as const) {
     if (r.ephemeral) throw new Error(`blend refused: ${r.message.content}`);
   }
   h.disable();
+  // The bot logs "blend posted" after Discord acknowledged the reply and the design was attached
+  // to it, so the last line can arrive after the reply did.
+  for (let waited = 0; logged.filter((m) => m.format === format).length < BLENDS && waited < 5000; waited += 20) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const mine = logged.filter((m) => m.format === format);
   rows.push({
     format,
