@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { GanConfig } from '../gan/model.ts';
-import type { TrainOptions } from '../gan/train-step.ts';
+import { RECIPES, type TrainOptions } from '../gan/train-step.ts';
+import { parseAugmentPolicy } from '../gan/augment.ts';
 
 export const TRAIN_HELP = `Usage: npm run train -- [options]
 
@@ -39,7 +40,16 @@ Model (from scratch only; a resumed run keeps its checkpoint's):
   --nz N                latent size (default 100)
   --ngf N, --ndf N      generator / discriminator widths (default 32)
 
-Training techniques (the seed's recipe is the default; each can be switched):
+Recipe (from scratch; on resume only what you name changes the checkpoint's options):
+  --recipe R            seed (the 2017 project's, exactly) | shoebot (seed + DiffAugment +
+                        weight average; see README "Training recipe")  [seed]
+  --augment P           DiffAugment policy for every image D sees: color,translation,cutout
+                        (any subset) or none
+  --ema, --no-ema       serve/evaluate an exponential moving average of G's weights
+  --ema-half-life N     the average's half-life in training images (default 10000)
+  --flip, --no-flip     mirror each real image left-right with probability 1/2
+
+Training techniques (each can be switched):
   --batch-size N        default 64
   --lr X                Adam learning rate (default 0.0002)
   --beta1 X             Adam beta1 (default 0.5)
@@ -150,6 +160,13 @@ const TRAIN_OPTIONS = {
   saturating: { type: 'boolean' },
   'freeze-ratio': { type: 'string' },
   'no-freezing': { type: 'boolean' },
+  recipe: { type: 'string' },
+  augment: { type: 'string' },
+  ema: { type: 'boolean' },
+  'no-ema': { type: 'boolean' },
+  'ema-half-life': { type: 'string' },
+  flip: { type: 'boolean' },
+  'no-flip': { type: 'boolean' },
 } as const;
 
 /** Parses `npm run train` flags. Throws UsageError (one readable line) on bad input. */
@@ -185,6 +202,25 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
     if (n !== undefined) config[k] = n;
   }
   const to: Partial<TrainOptions> = {};
+  if (v.recipe !== undefined) {
+    if (!Object.hasOwn(RECIPES, v.recipe)) throw new UsageError(`--recipe must be ${Object.keys(RECIPES).join(' or ')}, got "${v.recipe}"`);
+    Object.assign(to, RECIPES[v.recipe as keyof typeof RECIPES]);
+  }
+  if (v.augment !== undefined) {
+    try {
+      to.augment = parseAugmentPolicy(v.augment);
+    } catch (err) {
+      throw new UsageError(`--augment: ${(err as Error).message}`);
+    }
+  }
+  if (v.ema && v['no-ema']) throw new UsageError('--ema and --no-ema contradict each other');
+  if (v.ema) to.ema = true;
+  if (v['no-ema']) to.ema = false;
+  const half = num('ema-half-life', v['ema-half-life'], { min: 1 });
+  if (half !== undefined) to.emaHalfLifeImages = half;
+  if (v.flip && v['no-flip']) throw new UsageError('--flip and --no-flip contradict each other');
+  if (v.flip) to.flip = true;
+  if (v['no-flip']) to.flip = false;
   const bs = num('batch-size', v['batch-size'], { int: true, min: 2, max: 4096 });
   if (bs !== undefined) to.batchSize = bs;
   const lr = num('lr', v.lr, { min: 0 });

@@ -11,6 +11,7 @@ import { initTf } from '../tf/index.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { compareQuality, listCheckpoints, readCheckpointMeta, readManifest, setActiveCheckpoint, type CheckpointMeta } from '../gan/checkpoint.ts';
 import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/trainer.ts';
+import { describeExtras } from '../gan/train-step.ts';
 import { parseTrainArgs, TRAIN_HELP, UsageError } from './train-args.ts';
 import { fmtDuration } from '../data/progress.ts';
 
@@ -145,7 +146,7 @@ async function main(): Promise<number> {
           `${s.config.imageSize}x${s.config.imageSize}x${s.config.channels} nz=${s.config.nz} ngf=${s.config.ngf} ndf=${s.config.ndf}; ` +
           `batch ${t.batchSize}, lr ${t.lr}, beta1 ${t.beta1}, wd ${t.weightDecay} (${t.weightDecayMode}), ` +
           `label smoothing ${t.labelSmoothing ? t.realLabel : 'off'}, ${t.nonSaturating ? 'non-saturating' : 'minimax'} G loss, ` +
-          `freezing ${t.freezing ? `< ${t.freezeRatio}` : 'off'}; data ${datasetDir}\n`,
+          `freezing ${t.freezing ? `< ${t.freezeRatio}` : 'off'}; beyond the seed: ${describeExtras(t)}; data ${datasetDir}\n`,
       );
     },
     onStep: (s) => {

@@ -30,6 +30,8 @@ import type { TrainProgress } from './protocol.ts';
 
 export const CHECKPOINT_FORMAT = 1;
 const META_FILE = 'checkpoint.json';
+/** The raw generator of a checkpoint whose generator/ holds a weight average. */
+const TRAINING_GENERATOR = 'generator-train';
 const MANIFEST = 'manifest.json';
 
 /** Quality figures (src/gan/metrics.ts) stored with a checkpoint. */
@@ -254,12 +256,20 @@ export async function saveCheckpoint(modelsDir: string, input: SaveCheckpointInp
   await fsp.rm(tmp, { recursive: true, force: true });
   await fsp.mkdir(path.join(tmp, 'generator'), { recursive: true });
   await fsp.mkdir(path.join(tmp, 'discriminator'), { recursive: true });
+  if (state.ema) await fsp.mkdir(path.join(tmp, TRAINING_GENERATOR), { recursive: true });
   try {
     const files: Record<string, Uint8Array | string> = {};
-    const g = await serializeModel(state.generator);
+    // With a weight average, generator/ is the average (what the bot serves) and the raw
+    // generator training continues from goes to generator-train/.
+    const g = await serializeModel(state.ema ?? state.generator);
     const d = await serializeModel(state.discriminator);
     files['generator/model.json'] = g.modelJson;
     files['generator/weights.bin'] = g.weights;
+    if (state.ema) {
+      const raw = await serializeModel(state.generator);
+      files[`${TRAINING_GENERATOR}/model.json`] = raw.modelJson;
+      files[`${TRAINING_GENERATOR}/weights.bin`] = raw.weights;
+    }
     files['discriminator/model.json'] = d.modelJson;
     files['discriminator/weights.bin'] = d.weights;
     const og: AdamSnapshot = state.optG.snapshot();
@@ -405,13 +415,13 @@ async function loadNet(
   dir: string,
   version: string,
   meta: CheckpointMeta,
-  kind: 'generator' | 'discriminator',
+  kind: 'generator' | 'discriminator' | typeof TRAINING_GENERATOR,
 ): Promise<tf.LayersModel> {
   const json = await readVerified(dir, version, meta, `${kind}/model.json`);
   const weights = await readVerified(dir, version, meta, `${kind}/weights.bin`);
   const model = await deserializeModel(json.toString('utf8'), weights, `checkpoint ${version}: ${kind}`);
   try {
-    checkModelShapes(model, meta.config, kind, `checkpoint ${version}`);
+    checkModelShapes(model, meta.config, kind === 'discriminator' ? kind : 'generator', `checkpoint ${version}`);
   } catch (err) {
     model.dispose();
     throw err;
@@ -443,16 +453,25 @@ export interface LoadedGenerator {
  * Loads a checkpoint's generator (default: the active one) after verifying
  * its checksums and shapes. The caller owns (and disposes) `model`.
  */
-export async function loadGeneratorCheckpoint(modelsDir: string, version?: string): Promise<LoadedGenerator> {
+export async function loadGeneratorCheckpoint(
+  modelsDir: string,
+  version?: string,
+  opts: { weights?: 'served' | 'training' } = {},
+): Promise<LoadedGenerator> {
   const v = await resolveVersion(modelsDir, version);
   const dir = versionDir(modelsDir, v);
   const meta = await readMeta(dir, v);
-  const model = await loadNet(dir, v, meta, 'generator');
+  // 'training': the raw generator of a checkpoint that serves a weight average (else the same as 'served').
+  const raw = opts.weights === 'training' && `${TRAINING_GENERATOR}/model.json` in meta.files;
+  const model = await loadNet(dir, v, meta, raw ? TRAINING_GENERATOR : 'generator');
   return { model, config: meta.config, version: v, step: meta.step, metrics: meta.metrics, createdAt: meta.createdAt };
 }
 
 export interface LoadedTraining {
+  /** The raw generator training continues from. */
   generator: tf.LayersModel;
+  /** The generator's weight average (served), when the checkpoint has one. */
+  ema?: tf.LayersModel;
   discriminator: tf.LayersModel;
   meta: CheckpointMeta;
   optG: AdamSnapshot;
@@ -464,9 +483,12 @@ export async function loadTrainingCheckpoint(modelsDir: string, version?: string
   const v = await resolveVersion(modelsDir, version);
   const dir = versionDir(modelsDir, v);
   const meta = await readMeta(dir, v);
-  const generator = await loadNet(dir, v, meta, 'generator');
+  const averaged = `${TRAINING_GENERATOR}/model.json` in meta.files;
+  const generator = await loadNet(dir, v, meta, averaged ? TRAINING_GENERATOR : 'generator');
   let discriminator: tf.LayersModel | undefined;
+  let ema: tf.LayersModel | undefined;
   try {
+    if (averaged) ema = await loadNet(dir, v, meta, 'generator');
     discriminator = await loadNet(dir, v, meta, 'discriminator');
     const bytes = await readVerified(dir, v, meta, 'optimizer.bin');
     const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -481,9 +503,10 @@ export async function loadTrainingCheckpoint(modelsDir: string, version?: string
     const optG = { t: g.t, m: take(g.sizes), v: take(g.sizes) };
     const optD = { t: d.t, m: take(d.sizes), v: take(d.sizes) };
     if (o !== all.length) throw new CheckpointError(`checkpoint ${v}: optimizer.bin has ${all.length} values, expected ${o}`);
-    return { generator, discriminator, meta, optG, optD };
+    return { generator, ...(ema ? { ema } : {}), discriminator, meta, optG, optD };
   } catch (err) {
     generator.dispose();
+    ema?.dispose();
     discriminator?.dispose();
     throw err;
   }
@@ -493,6 +516,7 @@ export async function loadTrainingCheckpoint(modelsDir: string, version?: string
 export async function verifyCheckpoint(modelsDir: string, version: string): Promise<CheckpointMeta> {
   const loaded = await loadTrainingCheckpoint(modelsDir, version);
   loaded.generator.dispose();
+  loaded.ema?.dispose();
   loaded.discriminator.dispose();
   return loaded.meta;
 }

@@ -18,7 +18,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../tf/index.ts';
-import { latentsForSeed } from './latent.ts';
+import { generatePixels, type GeneratorLike } from './perceptual-metric.ts';
+import { polyGram } from './distances.ts';
 
 export const CLASSIFIER_INPUT = 32;
 export const FEATURE_LAYER = 'features';
@@ -266,23 +267,6 @@ function sampleWithoutReplacement(n: number, m: number, rnd: () => number): Int3
     p[j] = t;
   }
   return p.subarray(0, m);
-}
-
-/**
- * Polynomial-kernel Gram matrix k(a, b) = (a.b / d + 1)^3 between the rows of
- * A [na, d] and B [nb, d], computed with a tf matMul (XNNPACK on WASM is ~50x
- * faster than a JS triple loop); float32 entries, summed later in float64.
- */
-function polyGram(A: Float64Array, na: number, B: Float64Array, nb: number, d: number): Float32Array {
-  const k = tf.tidy(() => {
-    const a = tf.tensor2d(Float32Array.from(A.subarray(0, na * d)), [na, d]);
-    const b = tf.tensor2d(Float32Array.from(B.subarray(0, nb * d)), [nb, d]);
-    const v = tf.add(tf.div(tf.matMul(a, b, false, true), d), 1);
-    return tf.mul(tf.mul(v, v), v);
-  });
-  const out = k.dataSync() as Float32Array;
-  k.dispose();
-  return out;
 }
 
 /**
@@ -545,8 +529,7 @@ export async function compareToReal(fake: ImageSet, real: HeldoutImages, opts: C
   };
 }
 
-/** A generator: a layers model ([n, nz] -> [n, H, W, C] in [-1, 1]) or a function doing the same on Float32Arrays. */
-export type GeneratorLike = tf.LayersModel | ((latents: Float32Array, n: number) => Promise<Float32Array>);
+export type { GeneratorLike };
 
 export interface EvaluateOptions extends CompareOptions {
   /** Generated samples (default 1000). */
@@ -579,22 +562,6 @@ export async function evaluateGenerator(
   if (real.images.length === 0) throw new Error('no held-out images to compare against');
   const n = opts.n ?? 1000;
   if (!Number.isInteger(n) || n < 2) throw new Error(`n must be an integer >= 2, got ${n}`);
-  const zAll = latentsForSeed(opts.latentSeed ?? 20171, n, cfg.nz);
-  const per = cfg.imageSize * cfg.imageSize * cfg.channels;
-  const pixels = new Float32Array(n * per);
-  const bs = 100;
-  for (let s = 0; s < n; s += bs) {
-    const m = Math.min(bs, n - s);
-    const z = zAll.subarray(s * cfg.nz, (s + m) * cfg.nz);
-    let out: Float32Array;
-    if (typeof generator === 'function') out = await generator(z, m);
-    else {
-      const t = tf.tidy(() => generator.predict(tf.tensor2d(z, [m, cfg.nz])) as tf.Tensor);
-      out = (await t.data()) as Float32Array;
-      t.dispose();
-    }
-    if (out.length !== m * per) throw new Error(`generator produced ${out.length / m} values per image, config says ${per}`);
-    pixels.set(out, s * per);
-  }
+  const pixels = await generatePixels(generator, cfg, n, opts.latentSeed ?? 20171);
   return compareToReal({ pixels, shape: { n, h: cfg.imageSize, w: cfg.imageSize, c: cfg.channels } }, real, opts);
 }

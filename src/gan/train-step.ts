@@ -17,10 +17,16 @@
  * keeps float32 accumulators of beta^t whose loss on resume makes runs drift.
  * Bias corrections are computed in float64 from t.
  *
+ * Beyond the seed (off in its recipe, see RECIPES): DiffAugment on every
+ * image D sees (src/gan/augment.ts). The generator's weight average and
+ * horizontal flips of the real images live in the training loop (trainer.ts),
+ * which owns the data and the checkpoints.
+ *
  * Every step runs inside tf.tidy; the only tensors that outlive a step are the
  * model weights and the optimiser moments.
  */
 import { tf } from '../tf/index.ts';
+import { augmentSeed, diffAugment, type AugmentOp } from './augment.ts';
 
 export type WeightDecayMode = 'l2' | 'decoupled';
 
@@ -44,6 +50,18 @@ export interface TrainOptions {
   /** Freezing on/off and its ratio (the seed: 0.7). */
   freezing: boolean;
   freezeRatio: number;
+  /** DiffAugment policy applied to every image D sees (empty = none, the seed). */
+  augment: AugmentOp[];
+  /** Base of the augmentation seeds (a run's seed; see augmentSeed). */
+  augmentSeed: number;
+  /** Serve and evaluate an exponential moving average of G's weights (Yazici et al. 2019). */
+  ema: boolean;
+  /** The average's half-life in training images (StyleGAN2's ema_kimg = 10). */
+  emaHalfLifeImages: number;
+  /** Early on the half-life is at most this share of the images seen (StyleGAN2-ADA's ema_rampup). */
+  emaRampup: number;
+  /** Flip each real image horizontally with probability 1/2. */
+  flip: boolean;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -60,7 +78,34 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   nonSaturating: true,
   freezing: true,
   freezeRatio: 0.7,
+  augment: [],
+  augmentSeed: 0,
+  ema: false,
+  emaHalfLifeImages: 10_000,
+  emaRampup: 0.05,
+  flip: false,
 };
+
+/** The named recipes (`--recipe`): the seed's exactly, and shoebot's measured improvement on it. */
+export const RECIPES = {
+  seed: {},
+  shoebot: { augment: ['color', 'translation', 'cutout'], ema: true },
+} satisfies Record<string, Partial<TrainOptions>>;
+export type RecipeName = keyof typeof RECIPES;
+
+/** The parts beyond the seed's recipe, for logs and status: e.g. "DiffAugment color,translation,cutout, weight average". */
+export function describeExtras(t: TrainOptions): string {
+  const parts: string[] = [];
+  if (t.augment?.length) parts.push(`DiffAugment ${t.augment.join(',')}`);
+  if (t.ema) parts.push(`weight average (half-life ${t.emaHalfLifeImages} images)`);
+  if (t.flip) parts.push('horizontal flips');
+  return parts.join(', ') || 'none';
+}
+
+/** Options of a recipe: the seed's defaults with the recipe's changes. */
+export function recipeOptions(name: RecipeName): TrainOptions {
+  return { ...DEFAULT_TRAIN_OPTIONS, ...(RECIPES[name] as Partial<TrainOptions>) };
+}
 
 /** Serialisable Adam state (moments in the order of the variables). */
 export interface AdamSnapshot {
@@ -185,6 +230,10 @@ export class GanTrainState {
   /** Steps done / steps whose D update was frozen, over the model's whole life. */
   step = 0;
   freezeCount = 0;
+  /** 0 on the trainer's thread, 1 on a data-parallel worker: its augmentations draw other random numbers. */
+  replica = 0;
+  /** The generator's weight average (src/gan/ema.ts) when opts.ema; the training loop updates it. */
+  ema: tf.LayersModel | undefined;
 
   constructor(
     readonly generator: tf.LayersModel,
@@ -209,6 +258,8 @@ export class GanTrainState {
   dispose(): void {
     this.optG.dispose();
     this.optD.dispose();
+    this.ema?.dispose();
+    this.ema = undefined;
   }
 }
 
@@ -222,14 +273,17 @@ export function trainStep(state: GanTrainState, real: tf.Tensor4D, z: tf.Tensor2
   const realTarget = opts.labelSmoothing ? opts.realLabel : 1;
   const gTarget = opts.generatorTarget === 'one' ? 1 : realTarget;
   const frozen = state.shouldFreeze();
+  // Phases 0/1/2: D's real batch, D's fake batch, G's fake batch each get their own draws.
+  const aug = (x: tf.Tensor4D, phase: number): tf.Tensor4D =>
+    opts.augment.length ? diffAugment(x, opts.augment, augmentSeed(opts.augmentSeed, state.step, state.replica, phase)) : x;
 
   let probes: tf.Tensor | undefined;
   const figures = tf.tidy(() => {
     // --- D phase: fake images are constants here (PyTorch's fake.detach()).
     const fake = G.apply(z, { training: true }) as tf.Tensor4D;
     const lossDFn = (): tf.Scalar => {
-      const realLogits = D.apply(real, { training: true }) as tf.Tensor;
-      const fakeLogits = D.apply(fake, { training: true }) as tf.Tensor;
+      const realLogits = D.apply(aug(real, 0), { training: true }) as tf.Tensor;
+      const fakeLogits = D.apply(aug(fake, 1), { training: true }) as tf.Tensor;
       // Kept past the gradient scope; disposed below once read.
       probes = tf.keep(tf.stack([tf.mean(tf.sigmoid(realLogits)), tf.mean(tf.sigmoid(fakeLogits))]));
       return tf.add(bceWithLogits(realLogits, realTarget), bceWithLogits(fakeLogits, 0)) as tf.Scalar;
@@ -244,7 +298,7 @@ export function trainStep(state: GanTrainState, real: tf.Tensor4D, z: tf.Tensor2
     }
     // --- G phase: gradient through the (just updated) D into G.
     const { value: lossG, grads } = tf.variableGrads(() => {
-      const logits = D.apply(G.apply(z, { training: true }), { training: true }) as tf.Tensor;
+      const logits = D.apply(aug(G.apply(z, { training: true }) as tf.Tensor4D, 2), { training: true }) as tf.Tensor;
       return opts.nonSaturating ? bceWithLogits(logits, gTarget) : (tf.neg(bceWithLogits(logits, 0)) as tf.Scalar);
     }, state.optG.vars);
     state.optG.apply(state.optG.vars.map((v) => grads[v.name]));

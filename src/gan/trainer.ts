@@ -30,6 +30,7 @@ import {
   type HistoryPoint,
 } from './checkpoint.ts';
 import type { TrainProgress } from './protocol.ts';
+import { copyWeights, emaBeta, updateEma } from './ema.ts';
 
 /** Most history points kept in a checkpoint (for loss plots). */
 const HISTORY_LIMIT = 2000;
@@ -118,15 +119,34 @@ export interface TrainRunResult {
   metrics: CheckpointMetrics;
 }
 
-/** Copies `indices` images of `data` (uint8 NHWC) into one [-1, 1] float batch. */
-function gatherBatch(data: Uint8Array, per: number, indices: ArrayLike<number>): Float32Array {
+/**
+ * Copies `indices` images of `data` (uint8 NHWC, `w` pixels of `c` channels
+ * per row) into one [-1, 1] float batch; images whose `flip` entry is set are
+ * mirrored left-right. Only the batch is ever float32, never the dataset.
+ */
+function gatherBatch(data: Uint8Array, per: number, indices: ArrayLike<number>, w: number, c: number, flip?: boolean[]): Float32Array {
   const out = new Float32Array(indices.length * per);
+  const row = w * c;
   for (let b = 0; b < indices.length; b++) {
     const src = indices[b] * per;
     const dst = b * per;
-    for (let i = 0; i < per; i++) out[dst + i] = data[src + i] / 127.5 - 1;
+    if (flip?.[b]) {
+      for (let y = 0; y < per; y += row) {
+        for (let x = 0; x < w; x++) {
+          for (let k = 0; k < c; k++) out[dst + y + x * c + k] = data[src + y + (w - 1 - x) * c + k] / 127.5 - 1;
+        }
+      }
+    } else {
+      for (let i = 0; i < per; i++) out[dst + i] = data[src + i] / 127.5 - 1;
+    }
   }
   return out;
+}
+
+/** Which images of the batch at `step` are flipped: a pure function of (seed, step), so resume repeats it. */
+function flipsFor(seed: number, step: number, n: number): boolean[] {
+  const rng = new Rng(seed * 7919 + step * 2 + 1);
+  return Array.from({ length: n }, () => rng.uniform() < 0.5);
 }
 
 async function defaultEvaluate(generator: tf.LayersModel, cfg: GanConfig, data: Dataset, logger?: Logger): Promise<CheckpointMetrics> {
@@ -186,6 +206,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     const clash = Object.entries(opts.config ?? {}).filter(([k, v]) => v !== undefined && cfg[k as keyof GanConfig] !== v);
     if (clash.length) {
       ck.generator.dispose();
+      ck.ema?.dispose();
       ck.discriminator.dispose();
       throw new Error(
         `checkpoint ${resumeVersion} is ${clash.map(([k]) => `${k}=${cfg[k as keyof GanConfig]}`).join(', ')}, ` +
@@ -194,6 +215,9 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     }
     trainOpts = { ...DEFAULT_TRAIN_OPTIONS, ...t.trainOptions, ...opts.trainOptions };
     state = new GanTrainState(ck.generator, ck.discriminator, trainOpts);
+    // The average continues if the checkpoint has one; switched off, it is dropped (the raw generator is served).
+    if (trainOpts.ema) state.ema = ck.ema;
+    else ck.ema?.dispose();
     try {
       state.optG.restore(ck.optG);
       state.optD.restore(ck.optD);
@@ -225,6 +249,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     if (opts.reseed !== undefined) {
       // Fresh randomness for this run: new noise, a new permutation from a fresh epoch start.
       runSeed = opts.reseed;
+      trainOpts.augmentSeed = runSeed;
       const master = new Rng(runSeed);
       noiseRng = new Rng(master.nextU32());
       epochRng = new Rng(master.nextU32());
@@ -234,8 +259,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   } else {
     cfg = { ...DEFAULT_GAN_CONFIG, ...opts.config } as GanConfig;
     validateGanConfig(cfg);
-    trainOpts = { ...DEFAULT_TRAIN_OPTIONS, ...opts.trainOptions };
     seed = opts.seed ?? 1;
+    trainOpts = { ...DEFAULT_TRAIN_OPTIONS, augmentSeed: seed, ...opts.trainOptions };
     const master = new Rng(seed);
     const gSeed = master.nextU32();
     const dSeed = master.nextU32();
@@ -243,6 +268,11 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     epochRng = new Rng(master.nextU32());
     epochStart = epochRng.getState();
     state = new GanTrainState(buildGenerator(cfg, gSeed), buildDiscriminator(cfg, dSeed), trainOpts);
+  }
+  if (state.opts.ema && !state.ema) {
+    // From scratch, or switched on for a checkpoint without one: the average starts at the current weights.
+    state.ema = buildGenerator(cfg, 1);
+    copyWeights(state.generator, state.ema);
   }
 
   try {
@@ -299,13 +329,16 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
 
     const checkpoint = async (final: boolean): Promise<void> => {
       await opts.beforeCheckpoint?.(state);
+      if (state.ema) copyWeights(state.generator, state.ema, 'non-trainable');
       const elapsed = (performance.now() - t0) / 1000;
       let metrics: CheckpointMetrics = {};
+      // The figures are those of what the bot will serve: the average when there is one.
+      const served = state.ema ?? state.generator;
       if (final && opts.evaluate) {
         metrics =
           typeof opts.evaluate === 'function'
-            ? await opts.evaluate(state.generator, cfg, data)
-            : await defaultEvaluate(state.generator, cfg, data, logger);
+            ? await opts.evaluate(served, cfg, data)
+            : await defaultEvaluate(served, cfg, data, logger);
       }
       const saved = await saveCheckpoint(opts.modelsDir, {
         state,
@@ -353,7 +386,8 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
         state.resetRunningMeans();
       }
       const idx = perm.subarray(batchInEpoch * B, (batchInEpoch + 1) * B);
-      const real = tf.tensor4d(gatherBatch(data.train, per, idx), [B, meta.height, meta.width, meta.channels]);
+      const flips = trainOpts.flip ? flipsFor(trainOpts.augmentSeed, state.step, B) : undefined;
+      const real = tf.tensor4d(gatherBatch(data.train, per, idx, meta.width, meta.channels, flips), [B, meta.height, meta.width, meta.channels]);
       const z = tf.tensor2d(noiseRng.normalArray(B * cfg.nz), [B, cfg.nz]);
       let r: StepResult;
       try {
@@ -362,6 +396,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
         real.dispose();
         z.dispose();
       }
+      if (state.ema) updateEma(state.ema, state.generator, emaBeta(B, state.step * B, trainOpts.emaHalfLifeImages, trainOpts.emaRampup));
       batchInEpoch += 1;
       last = { lossD: r.lossD, lossG: r.lossG };
       win.steps += 1;

@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   await initTf(init.backend);
   const fromTopology = (t: unknown) => tf.models.modelFromJSON({ modelTopology: t as tf.io.ModelJSON['modelTopology'] });
   const state = new GanTrainState(await fromTopology(init.generatorTopology), await fromTopology(init.discriminatorTopology), init.trainOptions);
+  state.replica = 1;
   restoreReplica(state, init.snapshot);
   const reducer = new SharedReducer(init.reducer, 1, init.timeoutMs);
   const hooks = attachReducer(state, reducer);
