@@ -4,6 +4,7 @@
  *
  *   npm run bench:recipes -- train --recipe seed|shoebot --seeds 1,2,3 [--steps 1500]
  *        [--batch-size 32] [--ngf 32] [--every 500] [--dataset sneakers-64] [--out DIR]
+ *   npm run bench:recipes -- torch --seeds 1,2 [--steps 1500] [--batch-size 32] [--ngf 32] [--every 500]
  *   npm run bench:recipes -- report [--out DIR] [--final] [--json]
  *
  * `train` runs `npm run train` (one thread each, so two recipes can run side
@@ -11,6 +12,9 @@
  * interrupted (runs span sessions). Every run also tracks the generator's
  * weight average, so one run yields two arms: its raw generator (the recipe
  * itself) and the average (recipe + EMA).
+ * `torch` trains the seed's recipe in PyTorch (bench/torch_train.py, Debian's
+ * python3-torch, one thread) into DIR/torch-seed-s<seed>/, writing 1000 samples
+ * every `--every` steps: the cross-check of our implementation.
  * `report` evaluates every checkpoint of every run with the perceptual metric
  * (cached beside it) and prints FID / KID per arm and step: mean ± standard
  * deviation over seeds, with training images/s.
@@ -58,6 +62,21 @@ function checkpointsOf(runDir: string): Summary[] {
     .sort((a, b) => a.step - b.step);
 }
 
+if (mode === 'torch') {
+  const dataset = path.resolve(process.env.DATA_DIR ?? 'data', 'datasets', args.dataset!);
+  for (const seed of args.seeds!.split(',').map(Number)) {
+    const runDir = path.join(out, `torch-seed-s${seed}`);
+    const flags = ['--seed', String(seed), '--steps', args.steps!, '--every', args.every!, '--ngf', args.ngf!, '--ndf', args.ngf!, '--batch-size', args['batch-size']!];
+    process.stderr.write(`== torch seed ${seed}: ${runDir}\n`);
+    const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'bench/torch_train.py'), dataset, runDir, ...flags], { stdio: 'inherit' });
+    if (r.status !== 0) {
+      process.stderr.write(r.error ? `cannot run /usr/bin/python3 (${r.error.message}); install python3-torch\n` : `torch run failed (exit ${r.status})\n`);
+      process.exit(1);
+    }
+  }
+  process.exit(0);
+}
+
 if (mode === 'train') {
   const steps = Number(args.steps);
   for (const seed of args.seeds!.split(',').map(Number)) {
@@ -86,7 +105,7 @@ if (mode === 'train') {
 }
 
 if (mode !== 'report') {
-  process.stderr.write('usage: npm run bench:recipes -- train|report [options] (see bench/recipes.ts)\n');
+  process.stderr.write('usage: npm run bench:recipes -- train|torch|report [options] (see bench/recipes.ts)\n');
   process.exit(2);
 }
 

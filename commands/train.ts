@@ -57,9 +57,11 @@ export function formatDuration(ms: number): string {
 function quality(m: CheckpointMetrics | undefined): string {
   if (!m) return 'n/a';
   const parts: string[] = [];
-  if (typeof m.kid === 'number') parts.push(`KID ${m.kid.toPrecision(3)}`);
   if (typeof m.fid === 'number') parts.push(`FID ${m.fid.toFixed(1)}`);
+  if (typeof m.kid === 'number') parts.push(`KID ${m.kid.toPrecision(3)}${typeof m.kidSe === 'number' ? ` ± ${m.kidSe.toPrecision(2)}` : ''}`);
   if (typeof m.sneakerShare === 'number') parts.push(`sneakers ${(m.sneakerShare * 100).toFixed(0)}%`);
+  // Which features the figures are on: a perceptual backbone for colour models, the Fashion-MNIST classifier for grey ones.
+  if (parts.length && typeof m.metric === 'string') parts.push(`on ${m.metric}`);
   return parts.join(', ') || 'not measured';
 }
 

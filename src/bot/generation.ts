@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { tf } from '../tf/index.ts';
 import { generate } from '../gan/generate.ts';
 import type { GanConfig } from '../gan/model.ts';
+import type { CheckpointMetrics } from '../gan/checkpoint.ts';
 import { BusyError, RateLimitedError, UserError } from './errors.ts';
 
 export interface GeneratorInfo {
@@ -23,7 +24,7 @@ export interface GeneratorInfo {
   version: string;
   step: number;
   createdAt: string;
-  metrics: Record<string, number | undefined>;
+  metrics: CheckpointMetrics;
 }
 
 interface Slot extends GeneratorInfo {

@@ -1,14 +1,16 @@
 /**
  * `npm run eval` — prints the quality figures of a checkpoint: KID and FID
- * between generated samples and the dataset's held-out real images (on the
- * shipped Fashion-MNIST classifier's features) and the share of samples the
+ * between generated samples and the dataset's held-out real images (on a
+ * pretrained MobileNetV2's features for colour models, on the shipped
+ * Fashion-MNIST classifier's for grey ones) and the share of samples the
  * classifier calls a sneaker. `--reference` adds real-vs-real (training
  * images vs held-out) and untrained-generator rows to read the figures against.
  */
 import { config } from '../config/env.ts';
 import { initTf, backendInfo } from '../tf/index.ts';
 import { DEFAULT_DATASET, loadDataset, resolveDatasetDir, type Dataset } from '../data/dataset.ts';
-import { compareToReal, evaluateGenerator, type QualityMetrics } from '../gan/metrics.ts';
+import { compareSamples, evaluateGenerator, type QualityMetrics } from '../gan/metrics.ts';
+import { perceptualMetricId } from '../gan/perceptual-metric.ts';
 import { loadGeneratorCheckpoint, readCheckpointMeta, updateCheckpointMetrics } from '../gan/checkpoint.ts';
 import { buildGenerator, type GanConfig } from '../gan/model.ts';
 import { parseCommandLine, runCli } from './command-line.ts';
@@ -16,12 +18,14 @@ import { parseCommandLine, runCli } from './command-line.ts';
 const HELP = `Usage: npm run eval -- [options]
 
 Quality of a generator checkpoint against the held-out real images:
-  KID   kernel distance (unbiased MMD^2, cubic kernel) on the classifier's 128-d features; 0 = same distribution
+  KID   kernel distance (unbiased MMD^2, cubic kernel) of image features; 0 = same distribution
   FID   Fréchet distance of Gaussian fits of the same features; 0 = same distribution
   sneaker   share of generated images the Fashion-MNIST classifier calls "Sneaker" (arg-max)
   p>0.9     share it calls "Sneaker" with probability > 0.9 (stricter: blobs pass arg-max, not this)
-Figures use shoebot's own small classifier (models/classifier), not Inception: compare
-them with each other and with the --reference rows, not with published FID values.
+Features: colour models use ${perceptualMetricId()} (nsfwjs's MobileNetV2, ImageNet backbone
+fine-tuned by that project, global pool, 1280-d; KID ± its standard error); grey models use
+shoebot's own small classifier (models/classifier, 128-d; KID ± spread over subsets). Neither
+is Inception: compare figures with each other and with the --reference rows, not with published FIDs.
 
 Options:
   --checkpoint VERSION   checkpoint to evaluate  [the active one in MODELS_DIR]
@@ -109,7 +113,7 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   if (ckpt) rows.push(await timed(`checkpoint ${ckpt.version} (step ${ckpt.step})`, () => evaluateGenerator(ckpt!.model, cfg, ds, opts)));
   if (args.reference) {
-    rows.push(await timed(`real: ${Math.min(n, ds.meta.trainCount)} training images`, () => compareToReal(trainSample(ds, n), { images: ds.heldout, height: ds.meta.height, width: ds.meta.width, channels: ds.meta.channels, background: ds.meta.background })));
+    rows.push(await timed(`real: ${Math.min(n, ds.meta.trainCount)} training images`, () => compareSamples(trainSample(ds, n), { images: ds.heldout, height: ds.meta.height, width: ds.meta.width, channels: ds.meta.channels, background: ds.meta.background })));
     const untrained = buildGenerator(cfg);
     rows.push(await timed(`untrained generator (ngf=${cfg.ngf})`, () => evaluateGenerator(untrained, cfg, ds, opts)));
     untrained.dispose();
@@ -118,7 +122,9 @@ async function main(): Promise<number> {
     const m = rows[0].m;
     await updateCheckpointMetrics(modelsDir, ckpt.version, {
       kid: m.kid,
-      kidStd: m.kidStd,
+      ...(Number.isFinite(m.kidStd) ? { kidStd: m.kidStd } : {}),
+      ...(m.kidSe !== undefined ? { kidSe: m.kidSe } : {}),
+      metric: m.metric,
       fid: m.fid,
       sneakerShare: m.sneakerShare,
       confidentSneakerShare: m.confidentSneakerShare,
@@ -131,11 +137,11 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify({ dataset: ds.meta.name, heldout: ds.meta.heldoutCount, backend: backendInfo()?.name, rows: rows.map((r) => ({ label: r.label, ...r.m, seconds: r.seconds })) }, null, 2) + '\n');
     return 0;
   }
-  process.stdout.write(`dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; backend ${backendInfo()?.label}\n\n`);
+  process.stdout.write(`dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; features ${[...new Set(rows.map((r) => r.m.metric))].join(', ')}; backend ${backendInfo()?.label}\n\n`);
   const w = Math.max(...rows.map((r) => r.label.length), 10);
   process.stdout.write(`${'source'.padEnd(w)}  ${'n'.padStart(5)}  ${'KID'.padStart(17)}  ${'FID'.padStart(8)}  ${'sneaker'.padStart(7)}  ${'p>0.9'.padStart(6)}  ${'time'.padStart(6)}\n`);
   for (const r of rows) {
-    const kid = `${r.m.kid.toFixed(4)} ± ${r.m.kidStd.toFixed(4)}`;
+    const kid = `${r.m.kid.toFixed(4)} ± ${(r.m.kidSe ?? r.m.kidStd).toFixed(4)}`;
     process.stdout.write(
       `${r.label.padEnd(w)}  ${String(r.m.n).padStart(5)}  ${kid.padStart(17)}  ${r.m.fid.toFixed(2).padStart(8)}  ${(100 * r.m.sneakerShare).toFixed(1).padStart(6)}%  ${(100 * r.m.confidentSneakerShare).toFixed(1).padStart(5)}%  ${r.seconds.toFixed(1).padStart(5)}s\n`,
     );

@@ -18,7 +18,7 @@ import { fmtDuration } from '../data/progress.ts';
 const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : String(x));
 
 /** Counts (e.g. n=1000) as plain integers, other figures with 3 significant digits, never exponent notation. */
-function fmtMetric(v: number | undefined): string {
+function fmtMetric(v: number | string | undefined): string {
   if (typeof v !== 'number' || !Number.isFinite(v)) return String(v);
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 1000 ? v.toFixed(0) : Number(v.toPrecision(3)).toString();

@@ -39,8 +39,13 @@ export interface CheckpointMetrics {
   kid?: number;
   fid?: number;
   sneakerShare?: number;
-  [k: string]: number | undefined;
+  /** Features KID/FID were computed on (metrics.ts QualityMetrics.metric); absent = the Fashion-MNIST classifier. */
+  metric?: string;
+  [k: string]: number | string | undefined;
 }
+
+/** The metric of a checkpoint's figures (older checkpoints, written before colour models, used the classifier). */
+export const metricOf = (m: CheckpointMetrics): string => m.metric ?? 'fmnist-classifier';
 
 /** One logging window, kept for loss plots: the figures of a progress report that stay meaningful later. */
 export type HistoryPoint = Pick<TrainProgress, 'step' | 'lossD' | 'lossG' | 'dReal' | 'dFake' | 'freezeRate' | 'imagesPerSecond'>;
@@ -611,6 +616,10 @@ export function compareQuality(
 ): { worse: boolean; reason: string } {
   const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
   const pct = `${Math.round(margin * 100)}%`;
+  // KID on one network's features says nothing about KID on another's (e.g. after switching a grey model to colour).
+  if (metricOf(candidate) !== metricOf(active)) {
+    return { worse: false, reason: `quality measured with ${metricOf(candidate)}, active with ${metricOf(active)}: not comparable` };
+  }
   for (const k of ['kid', 'fid'] as const) {
     const c = candidate[k];
     const a = active[k];

@@ -18,7 +18,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf } from '../tf/index.ts';
-import { generatePixels, type GeneratorLike } from './perceptual-metric.ts';
+import { comparePerceptual, generatePixels, type GeneratorLike } from './perceptual-metric.ts';
 import { polyGram } from './distances.ts';
 
 export const CLASSIFIER_INPUT = 32;
@@ -171,7 +171,18 @@ export interface QualityMetrics {
   n: number;
   /** Real (held-out) images compared against. */
   nReal: number;
+  /**
+   * Which features KID/FID were computed on: CLASSIFIER_METRIC (Fashion-MNIST
+   * classifier, grey 32 px models) or a perceptual one such as
+   * 'mobilenet_v2@128' (colour models). Figures of different metrics are never compared.
+   */
+  metric: string;
+  /** Standard error of KID (perceptual metric only). */
+  kidSe?: number;
 }
+
+/** Metric id of the figures computed on the shipped Fashion-MNIST classifier's features. */
+export const CLASSIFIER_METRIC = 'fmnist-classifier';
 
 const SNEAKER = 7;
 
@@ -526,6 +537,7 @@ export async function compareToReal(fake: ImageSet, real: HeldoutImages, opts: C
     confidentSneakerShare: classShare(ff.probs, ff.n, SNEAKER, 0.9),
     n: ff.n,
     nReal: rf.n,
+    metric: CLASSIFIER_METRIC,
   };
 }
 
@@ -536,6 +548,8 @@ export interface EvaluateOptions extends CompareOptions {
   n?: number;
   /** Latent seed for the samples (default 20171).*/
   latentSeed?: number;
+  /** Colour models: KID/FID on the perceptual metric (default true). */
+  perceptual?: boolean;
 }
 
 /** Accepts what callers have at hand: a loaded Dataset, held-out images with shape, or the raw held-out bytes. */
@@ -545,7 +559,11 @@ export type HeldoutInput = HeldoutImages | { meta: { height: number; width: numb
  * Generates `opts.n` images from fixed latents (`latentsForSeed`) and
  * compares them with the held-out real images (see compareToReal). A raw
  * Uint8Array `heldout` is read with the generator's shape from `cfg`.
- * Returns {kid, kidStd, fid, sneakerShare, confidentSneakerShare, n, nReal}. No tensor leaks.
+ * Colour models get KID/FID on the perceptual metric (comparePerceptual: a
+ * pretrained ImageNet backbone; the 32 px grey classifier cannot judge colour
+ * photos), with the classifier's sneaker shares beside them; grey models keep
+ * the classifier's figures. `opts.perceptual: false` forces the classifier.
+ * Returns {kid, kidStd, fid, sneakerShare, confidentSneakerShare, n, nReal, metric[, kidSe]}. No tensor leaks.
  */
 export async function evaluateGenerator(
   generator: GeneratorLike,
@@ -563,5 +581,19 @@ export async function evaluateGenerator(
   const n = opts.n ?? 1000;
   if (!Number.isInteger(n) || n < 2) throw new Error(`n must be an integer >= 2, got ${n}`);
   const pixels = await generatePixels(generator, cfg, n, opts.latentSeed ?? 20171);
-  return compareToReal({ pixels, shape: { n, h: cfg.imageSize, w: cfg.imageSize, c: cfg.channels } }, real, opts);
+  return compareSamples({ pixels, shape: { n, h: cfg.imageSize, w: cfg.imageSize, c: cfg.channels } }, real, opts);
+}
+
+/**
+ * compareToReal, with KID/FID on the perceptual metric when both sides are
+ * colour images of the same size (the classifier's sneaker shares stay).
+ */
+export async function compareSamples(fake: ImageSet, real: HeldoutImages, opts: EvaluateOptions = {}): Promise<QualityMetrics> {
+  const classifier = await compareToReal(fake, real, opts);
+  const { h, w, c } = fake.shape;
+  const sameColourShape = c === 3 && real.channels === 3 && real.height === h && real.width === w;
+  if (!sameColourShape || opts.perceptual === false) return classifier;
+  const p = await comparePerceptual({ pixels: fake.pixels, n: fake.shape.n }, real);
+  // kidStd (spread over subsets) has no counterpart here: kidSe is the perceptual metric's uncertainty.
+  return { ...classifier, kid: p.kid, kidStd: NaN, kidSe: p.kidSe, fid: p.fid, nReal: p.nReal, metric: p.metric };
 }

@@ -159,7 +159,7 @@ async function defaultEvaluate(generator: tf.LayersModel, cfg: GanConfig, data: 
     // The whole dataset (not just its pixels): metrics need the background colour in meta.
     const r = await fn(generator, cfg, data, {});
     const out: CheckpointMetrics = {};
-    for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+    for (const [k, v] of Object.entries(r)) if ((typeof v === 'number' && Number.isFinite(v)) || (k === 'metric' && typeof v === 'string')) out[k] = v;
     return out;
   } catch (err) {
     logger?.warn({ err: (err as Error).message }, 'quality metrics unavailable; checkpoint saved without them');

@@ -5,7 +5,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
-import { comparePerceptual, gaussianBlurU8 } from '../../src/gan/perceptual-metric.ts';
+import { comparePerceptual, gaussianBlurU8, perceptualMetricId } from '../../src/gan/perceptual-metric.ts';
+import { evaluateGenerator } from '../../src/gan/metrics.ts';
+import { buildGenerator } from '../../src/gan/model.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { loadPerceptualExtractor } from '../../src/gan/perceptual.ts';
 
@@ -57,5 +59,28 @@ describe('perceptual metric (MobileNetV2 features)', () => {
     // KID ranks collapse about like blur on these simple shapes; FID (which sees the missing spread) above it.
     expect(mode.kid).toBeGreaterThan(same.kid + 3 * mode.kidSe);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('evaluateGenerator on colour models', () => {
+  it('scores KID/FID on the perceptual metric (grey models keep the classifier), no leaks', async () => {
+    const cfg = { imageSize: 64 as const, channels: 3 as const, nz: 100, ngf: 8, ndf: 8 };
+    const G = buildGenerator(cfg, 5);
+    const heldout = { meta: { height: 64, width: 64, channels: 3, background: 'white' as const }, heldout: shoes(60, 7) };
+    await evaluateGenerator(G, cfg, heldout, { n: 20 }); // loads and caches both feature networks
+    const before = tf.memory().numTensors;
+    const colour = await evaluateGenerator(G, cfg, heldout, { n: 40 });
+    const classifier = await evaluateGenerator(G, cfg, heldout, { n: 40, perceptual: false });
+    expect(tf.memory().numTensors).toBe(before);
+    G.dispose();
+    expect(colour.metric).toBe(perceptualMetricId());
+    expect(colour.kidSe).toBeGreaterThan(0);
+    expect(colour.nReal).toBe(60);
+    // An untrained generator is far from the shoes on either metric; the figures differ because the features do.
+    expect(colour.fid).toBeGreaterThan(50);
+    expect(classifier.metric).toBe('fmnist-classifier');
+    expect(classifier.kidSe).toBeUndefined();
+    expect(colour.fid).not.toBeCloseTo(classifier.fid, 1);
+    expect(colour.sneakerShare).toBe(classifier.sneakerShare);
   });
 });
