@@ -25,6 +25,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import {
+  activeDatasetName,
   checkpointsDir,
   compareQuality,
   listCheckpoints,
@@ -90,6 +91,9 @@ export { MAX_TRAIN_STEPS } from '../config/env.ts';
 
 /** What to tell an operator whose training dataset is missing. */
 export const DATASET_HINT = 'create it on the bot host with `sudo apt-get install dataset-fashion-mnist` then `npm run data:import -- --source fashion-mnist` (see README)';
+/** How to create a dataset of colour photos (what the shipped 64x64 RGB model continues on). */
+export const photoDatasetHint = (name: string): string =>
+  `import a folder of shoe photos on the bot host: \`npm run data:import -- --source folder --dir <photos> --size 64 --channels 3 --out ${name}\` (see README, "Colour photos")`;
 
 export interface RunInfo {
   runId: number;
@@ -298,13 +302,13 @@ export class TrainerRunner {
     const args = this.opts.args ?? [];
     const i = args.lastIndexOf('--dataset');
     const flag = args.find((a) => a.startsWith('--dataset='))?.slice('--dataset='.length);
-    const name = (i >= 0 ? args[i + 1] : undefined) ?? flag ?? DEFAULT_DATASET;
+    const name = (i >= 0 ? args[i + 1] : undefined) ?? flag ?? activeDatasetName(this.opts.config.MODELS_DIR) ?? DEFAULT_DATASET;
     const dataDir = this.opts.env?.DATA_DIR ?? this.opts.config.DATA_DIR;
     try {
       resolveDatasetDir(name, dataDir);
       return undefined;
     } catch {
-      return `the training dataset "${name}" was not found under ${dataDir}/datasets: ${DATASET_HINT}`;
+      return `the training dataset "${name}" was not found under ${dataDir}/datasets: ${name === DEFAULT_DATASET ? DATASET_HINT : photoDatasetHint(name)}`;
     }
   }
 

@@ -257,7 +257,12 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       needNewEpoch = true;
     }
   } else {
-    cfg = { ...DEFAULT_GAN_CONFIG, ...opts.config } as GanConfig;
+    // Image size and channels follow the dataset unless asked for (a 64x64 RGB import trains a 64x64 RGB model).
+    const shape = [32, 64, 128].includes(data.meta.height) && data.meta.height === data.meta.width && [1, 3].includes(data.meta.channels)
+      ? { imageSize: data.meta.height as GanConfig['imageSize'], channels: data.meta.channels as GanConfig['channels'] }
+      : {};
+    const given = Object.fromEntries(Object.entries(opts.config ?? {}).filter(([, v]) => v !== undefined));
+    cfg = { ...DEFAULT_GAN_CONFIG, ...shape, ...given } as GanConfig;
     validateGanConfig(cfg);
     seed = opts.seed ?? 1;
     trainOpts = { ...DEFAULT_TRAIN_OPTIONS, augmentSeed: seed, ...opts.trainOptions };

@@ -246,6 +246,10 @@ describe('/train and scheduled training', () => {
       h.bot.ctx.trainer = own;
     }
     expect(await h.bot.ctx.store.db.trainingRun.count()).toBe(runs0);
+
+    // Runs continue on their model's own data: the shipped colour model names sneakers-64 and how to import photos.
+    const shipped = new TrainerRunner({ config: { ...h.config, MODELS_DIR: path.resolve('models') }, store: h.bot.ctx.store, generation: h.bot.ctx.generation, log: h.bot.ctx.log, schedule: false });
+    expect(shipped.datasetProblem()).toMatch(/"sneakers-64" was not found.*--source folder --dir <photos> --size 64 --channels 3 --out sneakers-64/);
   });
 
   it('/train status lists checkpoints with their status; rollback switches back', async () => {
