@@ -131,6 +131,26 @@ for (const run of fs.readdirSync(out).sort()) {
   const m = /^(.+)-s(\d+)$/.exec(run);
   if (!m) continue;
   const runDir = path.join(out, run);
+  if (fs.existsSync(path.join(runDir, 'progress.json'))) {
+    // A PyTorch run (bench/torch_train.py): its samples, scored with the same metric on the same held-out images.
+    const progress = JSON.parse(fs.readFileSync(path.join(runDir, 'progress.json'), 'utf8')) as { imagesPerSecond: number };
+    const files = fs.readdirSync(runDir).map((f) => /^samples-(\d+)\.u8$/.exec(f)).filter((x) => x !== null);
+    const sampleSteps = files.map((f) => Number(f![1])).sort((a, b) => a - b);
+    for (const step of args.final ? sampleSteps.slice(-1) : sampleSteps) {
+      const cache = path.join(runDir, `eval-${metric}-${step}.json`);
+      let r: { fid: number; kid: number; kidSe: number };
+      if (fs.existsSync(cache)) r = JSON.parse(await fsp.readFile(cache, 'utf8'));
+      else {
+        const px = new Uint8Array(await fsp.readFile(path.join(runDir, `samples-${step}.u8`)));
+        const n = px.length / (ds.meta.height * ds.meta.width * ds.meta.channels);
+        r = await comparePerceptual({ pixels: px, n }, { images: ds.heldout, height: ds.meta.height, width: ds.meta.width, channels: ds.meta.channels });
+        await fsp.writeFile(cache, JSON.stringify(r));
+        process.stderr.write(`${run} step ${step}: FID ${r.fid.toFixed(2)} KID ${(1000 * r.kid).toFixed(2)}\n`);
+      }
+      cells.push({ arm: m[1], seed: Number(m[2]), step, fid: r.fid, kid: r.kid, kidSe: r.kidSe, imagesPerSecond: progress.imagesPerSecond });
+    }
+    continue;
+  }
   const all = checkpointsOf(runDir);
   for (const ck of args.final ? all.slice(-1) : all) {
     const ips = ck.trainer.history.reduce((a, h) => a + h.imagesPerSecond, 0) / Math.max(1, ck.trainer.history.length);

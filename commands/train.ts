@@ -13,6 +13,7 @@
 import os from 'node:os';
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { readCheckpointMeta, type CheckpointMetrics } from '../src/gan/checkpoint.ts';
+import { DEFAULT_TRAIN_OPTIONS, describeExtras, type TrainOptions } from '../src/gan/train-step.ts';
 import { renderLossPlot, type LossPoint } from '../src/render/grid.ts';
 import { backendInfo } from '../src/tf/index.ts';
 import { intOption } from '../src/bot/design-message.ts';
@@ -166,7 +167,8 @@ async function status(interaction: ChatInputCommandInteraction, ctx: BotContext)
   if (trainOptions) {
     const smoothing = trainOptions.labelSmoothing === false ? 'off' : `on (real = ${trainOptions.realLabel ?? 0.9})`;
     const freezing = trainOptions.freezing === false ? 'off' : `on (ratio ${trainOptions.freezeRatio ?? 0.7})`;
-    lines.push(`Label smoothing: ${smoothing} · freezing: ${freezing}`);
+    const extras = describeExtras({ ...DEFAULT_TRAIN_OPTIONS, ...(trainOptions as Partial<TrainOptions>) });
+    lines.push(`Label smoothing: ${smoothing} · freezing: ${freezing} · beyond the seed's recipe: ${extras}`);
   }
   lines.push(`Backend: ${backend ? `${backend.label} — ${backend.reason}` : 'not initialised'}`);
   if (remote && snap) {

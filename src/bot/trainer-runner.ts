@@ -25,7 +25,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import {
-  activeDatasetName,
+  activeDataset,
   checkpointsDir,
   compareQuality,
   listCheckpoints,
@@ -91,9 +91,10 @@ export { MAX_TRAIN_STEPS } from '../config/env.ts';
 
 /** What to tell an operator whose training dataset is missing. */
 export const DATASET_HINT = 'create it on the bot host with `sudo apt-get install dataset-fashion-mnist` then `npm run data:import -- --source fashion-mnist` (see README)';
-/** How to create a dataset of colour photos (what the shipped 64x64 RGB model continues on). */
-export const photoDatasetHint = (name: string): string =>
-  `import a folder of shoe photos on the bot host: \`npm run data:import -- --source folder --dir <photos> --size 64 --channels 3 --out ${name}\` (see README, "Colour photos")`;
+/** How to re-create the dataset a model was trained on (the shipped 64x64 RGB model: a folder of shoe photos). */
+export const folderDatasetHint = (d: { name: string; imageSize: number; channels: number }): string =>
+  `import the images the active model was trained on under that name, on the bot host: ` +
+  `\`npm run data:import -- --source folder --dir <images> --size ${d.imageSize} --channels ${d.channels} --out ${d.name}\` (see README, "Colour photos")`;
 
 export interface RunInfo {
   runId: number;
@@ -302,13 +303,14 @@ export class TrainerRunner {
     const args = this.opts.args ?? [];
     const i = args.lastIndexOf('--dataset');
     const flag = args.find((a) => a.startsWith('--dataset='))?.slice('--dataset='.length);
-    const name = (i >= 0 ? args[i + 1] : undefined) ?? flag ?? activeDatasetName(this.opts.config.MODELS_DIR) ?? DEFAULT_DATASET;
+    const model = activeDataset(this.opts.config.MODELS_DIR);
+    const name = (i >= 0 ? args[i + 1] : undefined) ?? flag ?? model?.name ?? DEFAULT_DATASET;
     const dataDir = this.opts.env?.DATA_DIR ?? this.opts.config.DATA_DIR;
     try {
       resolveDatasetDir(name, dataDir);
       return undefined;
     } catch {
-      return `the training dataset "${name}" was not found under ${dataDir}/datasets: ${name === DEFAULT_DATASET ? DATASET_HINT : photoDatasetHint(name)}`;
+      return `the training dataset "${name}" was not found under ${dataDir}/datasets: ${name === DEFAULT_DATASET || name !== model?.name ? DATASET_HINT : folderDatasetHint(model)}`;
     }
   }
 

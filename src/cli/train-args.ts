@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { GanConfig } from '../gan/model.ts';
-import { RECIPES, type TrainOptions } from '../gan/train-step.ts';
+import { RECIPES, type RecipeName, type TrainOptions } from '../gan/train-step.ts';
 import { parseAugmentPolicy } from '../gan/augment.ts';
 
 export const TRAIN_HELP = `Usage: npm run train -- [options]
@@ -42,7 +42,8 @@ Model (from scratch only; a resumed run keeps its checkpoint's):
 
 Recipe (from scratch; on resume only what you name changes the checkpoint's options):
   --recipe R            seed (the 2017 project's, exactly) | shoebot (seed + DiffAugment +
-                        weight average; see README "Training recipe")  [seed]
+                        weight average; see README "Training recipe")  [shoebot for a new
+                        model; a resumed run keeps its checkpoint's]
   --augment P           DiffAugment policy for every image D sees: color,translation,cutout
                         (any subset) or none
   --ema, --no-ema       serve/evaluate an exponential moving average of G's weights
@@ -91,6 +92,8 @@ export interface TrainCliArgs {
   threads?: number;
   config: Partial<GanConfig>;
   trainOptions: Partial<TrainOptions>;
+  /** The --recipe named (its options are already in trainOptions); undefined = none named. */
+  recipe?: RecipeName;
 }
 
 export class UsageError extends Error {
@@ -259,6 +262,7 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
     trainOptions: to,
   };
   if (v.activate !== undefined) out.activateOnly = v.activate;
+  if (v.recipe !== undefined) out.recipe = v.recipe as RecipeName;
   const steps = num('steps', v.steps, { int: true, min: 1, max: 10_000_000 });
   if (steps !== undefined) out.steps = steps;
   const mm = num('max-minutes', v['max-minutes'], { min: 0 });

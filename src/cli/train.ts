@@ -9,9 +9,9 @@ import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
-import { compareQuality, listCheckpoints, readCheckpointMeta, readManifest, setActiveCheckpoint, type CheckpointMeta } from '../gan/checkpoint.ts';
+import { activeDataset, compareQuality, listCheckpoints, readCheckpointMeta, readManifest, setActiveCheckpoint, type CheckpointMeta } from '../gan/checkpoint.ts';
 import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/trainer.ts';
-import { describeExtras } from '../gan/train-step.ts';
+import { DEFAULT_RECIPE, describeExtras, RECIPES } from '../gan/train-step.ts';
 import { parseTrainArgs, TRAIN_HELP, UsageError } from './train-args.ts';
 import { fmtDuration } from '../data/progress.ts';
 
@@ -65,7 +65,8 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  const datasetDir = resolveDatasetDir(args.dataset ?? DEFAULT_DATASET, cfg.DATA_DIR);
+  // --resume continues on the data the model was trained on (the shipped colour model: sneakers-64).
+  const datasetDir = resolveDatasetDir(args.dataset ?? (args.resume ? activeDataset(modelsDir)?.name : undefined) ?? DEFAULT_DATASET, cfg.DATA_DIR);
   const steps = args.steps ?? cfg.TRAIN_STEPS;
   const err = process.stderr;
 
@@ -126,7 +127,8 @@ async function main(): Promise<number> {
     steps,
     resume,
     config: args.config,
-    trainOptions: args.trainOptions,
+    // A new model gets the measured winner (README "Training recipe"); a resumed one keeps its checkpoint's.
+    trainOptions: !resume && args.recipe === undefined ? { ...RECIPES[DEFAULT_RECIPE], ...args.trainOptions } : args.trainOptions,
     ...(args.seed !== undefined ? { seed: args.seed } : {}),
     ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
     ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),

@@ -330,16 +330,17 @@ export async function updateCheckpointMetrics(modelsDir: string, version: string
 
 /** Reads manifest.json; `{active: null}` when there is none. */
 /**
- * The dataset the active checkpoint was trained on (its name as imported), or
- * undefined without a readable active checkpoint. Synchronous and cheap (two
- * small JSON files): runs continue on the data their model was trained on.
+ * The dataset the active checkpoint was trained on (its name as imported) and
+ * the model's image shape, or undefined without a readable active checkpoint.
+ * Synchronous and cheap (two small JSON files): runs continue on the data their model was trained on.
  */
-export function activeDatasetName(modelsDir: string): string | undefined {
+export function activeDataset(modelsDir: string): { name: string; imageSize: number; channels: number } | undefined {
   try {
     const active = (JSON.parse(fs.readFileSync(path.join(modelsDir, 'manifest.json'), 'utf8')) as Manifest).active;
     if (!active || !/^[\w.-]+$/.test(active)) return undefined;
     const meta = JSON.parse(fs.readFileSync(path.join(checkpointsDir(modelsDir), active, 'checkpoint.json'), 'utf8')) as CheckpointMeta;
-    return typeof meta.trainer?.datasetName === 'string' ? meta.trainer.datasetName : undefined;
+    const name = meta.trainer?.datasetName;
+    return typeof name === 'string' ? { name, imageSize: meta.config.imageSize, channels: meta.config.channels } : undefined;
   } catch {
     return undefined;
   }

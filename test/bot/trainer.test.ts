@@ -150,6 +150,7 @@ describe('/train and scheduled training', () => {
     expect(st.message.content).toMatch(/Current run #\d+ \(admin\): step \d+\/\d+/);
     expect(st.message.content).toMatch(/Last losses: D \d/);
     expect(st.message.content).toContain('Label smoothing: on (real = 0.9)');
+    expect(st.message.content).toContain("beyond the seed's recipe: ");
 
     // Continuous requests across the swap.
     let swapDone = false;
@@ -219,13 +220,13 @@ describe('/train and scheduled training', () => {
       generation: h.bot.ctx.generation,
       log: createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }),
       forwardStderr: false,
-      args: TINY_FLAGS, // default dataset under DATA_DIR: not imported in this test
+      args: TINY_FLAGS, // the active model's dataset ("tiny") under this DATA_DIR: not imported in this test
     });
-    expect(runner.datasetProblem()).toContain('npm run data:import -- --source fashion-mnist');
+    expect(runner.datasetProblem()).toMatch(/dataset "tiny" was not found.*`npm run data:import -- --source folder --dir <images> --size 32 --channels 1 --out tiny`/);
     const runs0 = await h.bot.ctx.store.db.trainingRun.count();
     const r = runner.runNow('admin', 4);
     expect(r).toMatchObject({ started: false, noDataset: true });
-    expect(r.reason).toContain('fashion-mnist-sneakers');
+    expect(r.reason).toContain('"tiny"');
     runner.start();
     while (!lines.some((l) => l.includes('scheduled training skipped: no dataset'))) await sleep(100);
     await runner.stop();
@@ -238,8 +239,8 @@ describe('/train and scheduled training', () => {
     h.bot.ctx.trainer = bare;
     try {
       const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }));
-      expect(reply.message.content).toContain('Not started: the training dataset "fashion-mnist-sneakers" was not found');
-      expect(reply.message.content).toContain('`sudo apt-get install dataset-fashion-mnist`');
+      expect(reply.message.content).toContain('Not started: the training dataset "tiny" was not found');
+      expect(reply.message.content).toContain('`npm run data:import -- --source folder --dir <images>');
       expect(reply.message.content).not.toContain('Training started');
       expect(reply.ephemeral).toBe(true);
     } finally {
@@ -249,7 +250,7 @@ describe('/train and scheduled training', () => {
 
     // Runs continue on their model's own data: the shipped colour model names sneakers-64 and how to import photos.
     const shipped = new TrainerRunner({ config: { ...h.config, MODELS_DIR: path.resolve('models') }, store: h.bot.ctx.store, generation: h.bot.ctx.generation, log: h.bot.ctx.log, schedule: false });
-    expect(shipped.datasetProblem()).toMatch(/"sneakers-64" was not found.*--source folder --dir <photos> --size 64 --channels 3 --out sneakers-64/);
+    expect(shipped.datasetProblem()).toMatch(/"sneakers-64" was not found.*--source folder --dir <images> --size 64 --channels 3 --out sneakers-64/);
   });
 
   it('/train status lists checkpoints with their status; rollback switches back', async () => {
@@ -374,7 +375,7 @@ describe('/train and scheduled training', () => {
       expect(st.message.content).toContain(`manifest.json names \`${broken}\` but it failed to load at start-up`);
       expect(st.message.content).not.toContain(`\`${broken}\` · retired`);
       expect(h2.logLines.filter((l) => l.includes('no training dataset'))).toHaveLength(1);
-      expect(st.message.content).toContain('Training is not possible yet: the training dataset "fashion-mnist-sneakers" was not found');
+      expect(st.message.content).toContain('Training is not possible yet: the training dataset "tiny" was not found');
     } finally {
       await h2.close();
       fs.rmSync(path.dirname(copy), { recursive: true, force: true });
