@@ -63,7 +63,8 @@ function checkpointsOf(runDir: string): Summary[] {
 }
 
 if (mode === 'torch') {
-  const dataset = path.resolve(process.env.DATA_DIR ?? 'data', 'datasets', args.dataset!);
+  const { resolveDatasetDir } = await import('../src/data/dataset.ts');
+  const dataset = resolveDatasetDir(args.dataset!, process.env.DATA_DIR ?? 'data');
   for (const seed of args.seeds!.split(',').map(Number)) {
     const runDir = path.join(out, `torch-seed-s${seed}`);
     const flags = ['--seed', String(seed), '--steps', args.steps!, '--every', args.every!, '--ngf', args.ngf!, '--ndf', args.ngf!, '--batch-size', args['batch-size']!];

@@ -83,7 +83,6 @@ def write_samples(step):
 
 
 ones, zeros = torch.full((B,), 0.9), torch.zeros(B)
-t_run = time.perf_counter()
 while st["step"] < a.steps:
     if st["epoch_pos"] >= steps_per_epoch:
         st["perm"], st["epoch_pos"] = rng.permutation(N), 0

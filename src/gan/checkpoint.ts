@@ -44,8 +44,11 @@ export interface CheckpointMetrics {
   [k: string]: number | string | undefined;
 }
 
+/** Metric id of figures on the shipped Fashion-MNIST classifier's features (metrics.ts). */
+export const CLASSIFIER_METRIC = 'fmnist-classifier';
+
 /** The metric of a checkpoint's figures (older checkpoints, written before colour models, used the classifier). */
-export const metricOf = (m: CheckpointMetrics): string => m.metric ?? 'fmnist-classifier';
+export const metricOf = (m: CheckpointMetrics): string => m.metric ?? CLASSIFIER_METRIC;
 
 /** One logging window, kept for loss plots: the figures of a progress report that stay meaningful later. */
 export type HistoryPoint = Pick<TrainProgress, 'step' | 'lossD' | 'lossG' | 'dReal' | 'dFake' | 'freezeRate' | 'imagesPerSecond'>;
@@ -328,7 +331,6 @@ export async function updateCheckpointMetrics(modelsDir: string, version: string
 
 // ---------------------------------------------------------------- manifest
 
-/** Reads manifest.json; `{active: null}` when there is none. */
 /**
  * The dataset the active checkpoint was trained on (its name as imported) and
  * the model's image shape, or undefined without a readable active checkpoint.
@@ -336,9 +338,10 @@ export async function updateCheckpointMetrics(modelsDir: string, version: string
  */
 export function activeDataset(modelsDir: string): { name: string; imageSize: number; channels: number } | undefined {
   try {
-    const active = (JSON.parse(fs.readFileSync(path.join(modelsDir, 'manifest.json'), 'utf8')) as Manifest).active;
-    if (!active || !/^[\w.-]+$/.test(active)) return undefined;
-    const meta = JSON.parse(fs.readFileSync(path.join(checkpointsDir(modelsDir), active, 'checkpoint.json'), 'utf8')) as CheckpointMeta;
+    const active = (JSON.parse(fs.readFileSync(path.join(modelsDir, MANIFEST), 'utf8')) as Manifest).active;
+    if (!active) return undefined;
+    // versionDir refuses a hand-edited version that is not a checkpoint name (caught: undefined).
+    const meta = JSON.parse(fs.readFileSync(path.join(versionDir(modelsDir, active), META_FILE), 'utf8')) as CheckpointMeta;
     const name = meta.trainer?.datasetName;
     return typeof name === 'string' ? { name, imageSize: meta.config.imageSize, channels: meta.config.channels } : undefined;
   } catch {
@@ -346,6 +349,7 @@ export function activeDataset(modelsDir: string): { name: string; imageSize: num
   }
 }
 
+/** Reads manifest.json; `{active: null}` when there is none. */
 export async function readManifest(modelsDir: string): Promise<Manifest> {
   const file = path.join(modelsDir, MANIFEST);
   let text: string;

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { tf } from '../tf/index.ts';
 import { comparePerceptual, generatePixels, type GeneratorLike } from './perceptual-metric.ts';
 import { polyGram } from './distances.ts';
+import { CLASSIFIER_METRIC } from './checkpoint.ts';
 
 export const CLASSIFIER_INPUT = 32;
 export const FEATURE_LAYER = 'features';
@@ -181,8 +182,7 @@ export interface QualityMetrics {
   kidSe?: number;
 }
 
-/** Metric id of the figures computed on the shipped Fashion-MNIST classifier's features. */
-export const CLASSIFIER_METRIC = 'fmnist-classifier';
+export { CLASSIFIER_METRIC };
 
 const SNEAKER = 7;
 
