@@ -32,6 +32,7 @@ import {
   loadGeneratorCheckpoint,
   readCheckpointMeta,
   readManifest,
+  runDatasetName,
   setActiveCheckpoint,
   type CheckpointMetrics,
   type CheckpointSummary,
@@ -295,16 +296,16 @@ export class TrainerRunner {
   }
 
   /**
-   * Undefined when the dataset the trainer will use (its `--dataset` flag, else
-   * DEFAULT_DATASET under DATA_DIR) exists; else a sentence saying which one is
-   * missing and how to create it.
+   * Undefined when the dataset the trainer will use (its `--dataset` flag, else the active
+   * model's, else DEFAULT_DATASET, under DATA_DIR) exists; else a sentence saying which one
+   * is missing and how to create it.
    */
   datasetProblem(): string | undefined {
     const args = this.opts.args ?? [];
     const i = args.lastIndexOf('--dataset');
     const flag = args.find((a) => a.startsWith('--dataset='))?.slice('--dataset='.length);
     const model = activeDataset(this.opts.config.MODELS_DIR);
-    const name = (i >= 0 ? args[i + 1] : undefined) ?? flag ?? model?.name ?? DEFAULT_DATASET;
+    const name = runDatasetName((i >= 0 ? args[i + 1] : undefined) ?? flag, this.opts.config.MODELS_DIR);
     const dataDir = this.opts.env?.DATA_DIR ?? this.opts.config.DATA_DIR;
     try {
       resolveDatasetDir(name, dataDir);

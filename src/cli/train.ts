@@ -8,8 +8,8 @@ import path from 'node:path';
 import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
-import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
-import { activeDataset, compareQuality, listCheckpoints, readCheckpointMeta, readManifest, setActiveCheckpoint, type CheckpointMeta } from '../gan/checkpoint.ts';
+import { resolveDatasetDir } from '../data/dataset.ts';
+import { compareQuality, runDatasetName, listCheckpoints, readCheckpointMeta, readManifest, setActiveCheckpoint, type CheckpointMeta } from '../gan/checkpoint.ts';
 import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/trainer.ts';
 import { DEFAULT_RECIPE, describeExtras, RECIPES } from '../gan/train-step.ts';
 import { parseTrainArgs, TRAIN_HELP, UsageError } from './train-args.ts';
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
   }
 
   // --resume continues on the data the model was trained on (the shipped colour model: sneakers-64).
-  const datasetDir = resolveDatasetDir(args.dataset ?? (args.resume ? activeDataset(modelsDir)?.name : undefined) ?? DEFAULT_DATASET, cfg.DATA_DIR);
+  const datasetDir = resolveDatasetDir(runDatasetName(args.dataset, modelsDir, Boolean(args.resume)), cfg.DATA_DIR);
   const steps = args.steps ?? cfg.TRAIN_STEPS;
   const err = process.stderr;
 

@@ -22,6 +22,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_DATASET } from '../data/dataset.ts';
 import { tf } from '../tf/index.ts';
 import { validateGanConfig, type GanConfig } from './model.ts';
 import type { AdamSnapshot, GanTrainState, RunningMeans, TrainOptions } from './train-step.ts';
@@ -347,6 +348,15 @@ export function activeDataset(modelsDir: string): { name: string; imageSize: num
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The dataset a training run uses: the one named, else, when the run continues the active
+ * model, the dataset that model was trained on (so a nightly run never switches a colour
+ * model to another set), else DEFAULT_DATASET.
+ */
+export function runDatasetName(named: string | undefined, modelsDir: string, continuesActive = true): string {
+  return named ?? (continuesActive ? activeDataset(modelsDir)?.name : undefined) ?? DEFAULT_DATASET;
 }
 
 /** Reads manifest.json; `{active: null}` when there is none. */

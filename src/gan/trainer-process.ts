@@ -21,9 +21,9 @@ import crypto from 'node:crypto';
 import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
-import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
+import { resolveDatasetDir } from '../data/dataset.ts';
 import { chooseResumeCheckpoint, runTraining, threadingHooks } from './trainer.ts';
-import { activeDataset } from './checkpoint.ts';
+import { runDatasetName } from './checkpoint.ts';
 import type { BotToTrainer, TrainerToBot } from './protocol.ts';
 import { parseTrainArgs, UsageError } from '../cli/train-args.ts';
 
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   // previous run bit for bit, and the quality gate would reject it forever).
   const runSeed = args.seed ?? crypto.randomInt(0, 2 ** 31 - 1);
   // A run continues on the data its model was trained on (the shipped colour model: sneakers-64).
-  const datasetDir = resolveDatasetDir(args.dataset ?? activeDataset(modelsDir)?.name ?? DEFAULT_DATASET, cfg.DATA_DIR);
+  const datasetDir = resolveDatasetDir(runDatasetName(args.dataset, modelsDir), cfg.DATA_DIR);
 
   const threading = await threadingHooks(args.threads ?? 1);
   let result;
