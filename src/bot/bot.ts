@@ -23,6 +23,7 @@ import { TrainerService } from '../trainer/service.ts';
 import { TrainerRemote } from '../trainer/remote.ts';
 import { chooseServedCheckpoint, gateRefusal } from '../trainer/served.ts';
 import { attachVoteHandlers, type VoteEvent } from './votes.ts';
+import { ShutdownSteps } from './shutdown-steps.ts';
 
 export interface BotOptions {
   config: Config;
@@ -55,7 +56,19 @@ export interface Bot {
   manifestWatcher?: ManifestWatcher;
   /** Graceful shutdown (see stop()). */
   stop(): Promise<void>;
+  /** The shutdown steps not finished yet (for the shutdown deadline's log line). */
+  unfinishedShutdown(): string[];
 }
+
+/** What stop() does, in order. */
+const SHUTDOWN_STEPS = [
+  'answer interactions in flight',
+  'close the Discord gateway',
+  'stop the trainer (checkpoint)',
+  'free the generator',
+  'stop the image renderer',
+  'close the database',
+] as const;
 
 export async function startBot(opts: BotOptions): Promise<Bot> {
   const { config } = opts;
@@ -181,20 +194,21 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
    * gateway, lets a running trainer write its checkpoint, frees the
    * generator and closes the database. Safe to call twice.
    */
+  const steps = new ShutdownSteps(SHUTDOWN_STEPS);
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down');
       router.stopAccepting();
-      await Promise.race([router.drain(), new Promise((r) => setTimeout(r, 20_000).unref())]);
+      await steps.run('answer interactions in flight', () => Promise.race([router.drain(), new Promise((r) => setTimeout(r, 20_000).unref())]));
       detachVotes();
       manifestWatcher?.close();
-      await client.destroy();
-      await (trainerService ? trainerService.stop() : ctx.trainer?.stop());
-      await generation.close();
-      await ctx.renderer.close();
-      if (ownsDb) await db.$disconnect();
+      await steps.run('close the Discord gateway', () => client.destroy());
+      await steps.run('stop the trainer (checkpoint)', () => (trainerService ? trainerService.stop() : ctx.trainer?.stop()));
+      await steps.run('free the generator', () => generation.close());
+      await steps.run('stop the image renderer', () => ctx.renderer.close());
+      await steps.run('close the database', () => (ownsDb ? db.$disconnect() : undefined));
       log.info('shut down');
     })());
 
-  return { client, ctx, router, commands, ready, stop, manifestWatcher };
+  return { client, ctx, router, commands, ready, stop, unfinishedShutdown: () => steps.unfinished, manifestWatcher };
 }

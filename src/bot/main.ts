@@ -49,6 +49,15 @@ let stopRequested = false;
 const stopGracefully = () => {
   if (stopRequested) return;
   stopRequested = true;
+  // A shutdown stuck on an unreachable Discord (or a log reader that is gone) must still end, and
+  // say what it left unfinished: otherwise only the supervisor's SIGKILL ends it, silently.
+  setTimeout(() => {
+    const unfinished = bot.unfinishedShutdown();
+    const timeoutMs = config.SHUTDOWN_TIMEOUT_MS;
+    log().error({ timeoutMs, unfinished, interactionsInFlight: bot.router.inFlight }, 'shutdown deadline passed: exiting without finishing');
+    console.error(`shoebot: shutdown did not finish within ${timeoutMs} ms (SHUTDOWN_TIMEOUT_MS); not finished: ${unfinished.join(', ')}. Exiting with code 1.`);
+    process.exit(1);
+  }, config.SHUTDOWN_TIMEOUT_MS);
   bot
     .stop()
     .then(() => process.exit(0))

@@ -90,6 +90,11 @@ const schema = z.object({
     .regex(/^\s*\d+(\s*[,\s]\s*\d+)*\s*$/, 'must be shard ids separated by commas, e.g. 0,1')
     .transform((s) => [...new Set(s.split(/[\s,]+/).filter(Boolean).map(Number))].sort((a, b) => a - b))
     .optional(),
+  /**
+   * Longest a graceful shutdown (SIGTERM/Ctrl-C) may take before the process gives up on what is left
+   * and exits 1: a supervisor's stop timeout must not be the only thing that ends a stuck shutdown.
+   */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int('must be a whole number of milliseconds').min(100, 'must be at least 100 ms').max(3_600_000, 'must be at most 3600000 ms (1 h)').default(15_000),
   /** Pause after a shard is ready before the next one starts: Discord allows one IDENTIFY per 5 s. */
   SHARD_SPAWN_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(600_000).default(5500),
 });
