@@ -480,6 +480,55 @@ async function applyNamingFailures(
   }
 }
 
+export interface MigrationStatus {
+  provider: Provider;
+  /** The database, fit for a message (relative SQLite path, or the URL without password). */
+  where: string;
+  /** Migrations of the folder not yet applied (`npm start` / `npm run db:deploy` applies them). */
+  pending: string[];
+  /** Applied migrations whose migration.sql changed since (the bot refuses to start). */
+  edited: string[];
+  /** Migrations recorded as failed (the bot refuses to start). */
+  failed: string[];
+  /** Applied migrations this folder does not have (a newer shoebot migrated the database). */
+  unknown: string[];
+  total: number;
+}
+
+/**
+ * `prisma migrate status`, offline and read-only: what `migrate` would do to the database at `url`,
+ * without doing it. A SQLite file must exist (this never creates one); connection problems throw the
+ * same one-line errors as `migrate`.
+ */
+export async function migrationStatus(url: string, opts: MigrateOptions = {}): Promise<MigrationStatus> {
+  const target = parseDatabaseUrl(url, opts.cwd);
+  if (target.provider === 'sqlite' && !fs.existsSync(target.dbPath)) {
+    throw new MigrationError(`${target.display} does not exist yet`, 'NO_DATABASE');
+  }
+  const migrationsDir = opts.migrationsDir ?? providerPaths(target.provider).migrationsDir;
+  const list = await readMigrations(migrationsDir);
+  const names = list.migrationDirectories.map((m) => m.path);
+  return withEngine(target, undefined, async (engine) => {
+    const base = { provider: target.provider, where: target.display, total: names.length };
+    let d: Awaited<ReturnType<SchemaEngine['diagnoseMigrationHistory']>>;
+    try {
+      d = await engine.diagnoseMigrationHistory({ migrationsList: list, optInToShadowDatabase: false, filters: NO_FILTER });
+    } catch (e) {
+      // P1014: no `_prisma_migrations` table, i.e. nothing applied yet.
+      if ((e as { code?: string }).code !== 'P1014') throw e;
+      return { ...base, pending: names, edited: [], failed: [], unknown: [] };
+    }
+    const h = d.history;
+    return {
+      ...base,
+      pending: h && h.diagnostic !== 'migrationsDirectoryIsBehind' ? h.unappliedMigrationNames : [],
+      edited: d.editedMigrationNames,
+      failed: d.failedMigrationNames,
+      unknown: h && h.diagnostic !== 'databaseIsBehind' ? h.unpersistedMigrationNames : [],
+    };
+  });
+}
+
 export interface CreateMigrationOptions {
   /** User-given name, e.g. "add_blend_parent"; becomes `<UTC timestamp>_<name>`. */
   name: string;
