@@ -505,6 +505,8 @@ export async function migrationStatus(url: string, opts: MigrateOptions = {}): P
   if (target.provider === 'sqlite' && !fs.existsSync(target.dbPath)) {
     throw new MigrationError(`${target.display} does not exist yet`, 'NO_DATABASE');
   }
+  // The engine's own connection errors are vaguer than connectPg's one-line ones.
+  if (target.provider === 'postgresql') await (await connectPg(target)).end();
   const migrationsDir = opts.migrationsDir ?? providerPaths(target.provider).migrationsDir;
   const list = await readMigrations(migrationsDir);
   const names = list.migrationDirectories.map((m) => m.path);

@@ -115,7 +115,7 @@ export async function backendCheck(choice: TfBackendChoice, gpu: NvidiaGpu): Pro
 export function cudaLibsCheck(probes: NativeProbe[], gpu: NvidiaGpu): CheckResult {
   const r = findCudaLibs();
   const versions = describeVersions(r.versions);
-  const details = [`searched: ${r.searched.join(', ')}`, `found: ${versions}`];
+  const details = [`searched: ${r.searched.join(', ')}`];
   const wanted = probes.some((p) => p.pkg.endsWith('-gpu') && p.installed) || gpu.present;
   if (!r.missing.length) return ok('cuda', `CUDA/cuDNN libraries for tfjs-node-gpu: all of ${TFJS_GPU_NEEDS.length} found`, details);
   const need = 'tfjs-node-gpu 4.22 needs CUDA 11.2 + cuDNN 8.1';
