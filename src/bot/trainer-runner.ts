@@ -39,6 +39,7 @@ import {
 } from '../gan/checkpoint.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { isTrainerMessage, type BotToTrainer, type TrainProgress, type TrainerToBot } from '../gan/protocol.ts';
+import { StorageUnavailableError } from '../db/storage-health.ts';
 import { failInterruptedRuns, failTrainingRun, finishTrainingRun, setCheckpointStatus, startTrainingRun, upsertCheckpoint } from '../db/training.ts';
 import type { GeneratorInfo } from './generation.ts';
 import type { Store } from './store.ts';
@@ -157,6 +158,8 @@ export class TrainerRunner {
   private child?: ChildProcess;
   private current?: RunInfo;
   private finishing?: Promise<void>;
+  /** Settles once the current run's row is in the database (rejects when it could not be written). */
+  private recording?: Promise<void>;
   private last?: LastRunInfo;
   private listeners = new Set<Listener>();
   private stateValue: TrainerState = 'idle';
@@ -282,10 +285,16 @@ export class TrainerRunner {
     const missing = this.datasetProblem();
     if (missing) return { started: false, reason: missing, noDataset: true };
     this.stateValue = 'running';
+    let recorded!: (err?: unknown) => void;
+    this.recording = new Promise<void>((resolve, reject) => (recorded = (err) => (err ? reject(err) : resolve())));
+    this.recording.catch(() => undefined); // callers that do not wait for it (cron) must not see an unhandled rejection
     // The run row is created before forking so a crash at start-up is recorded too.
-    this.finishing = this.execute(trigger, steps)
+    this.finishing = this.execute(trigger, steps, recorded)
       // A database failure while recording must not become an unhandled rejection.
-      .catch((err) => this.opts.log.error({ err, trigger }, 'training run could not be recorded'))
+      .catch((err) => {
+        recorded(err);
+        this.opts.log.error({ err, trigger }, 'training run could not be recorded');
+      })
       .finally(() => {
         this.finishing = undefined;
         this.stateValue = 'idle';
@@ -293,6 +302,24 @@ export class TrainerRunner {
         this.child = undefined;
       });
     return { started: true };
+  }
+
+  /**
+   * runNow, answered only once the run is recorded in the database: an admin is never told
+   * "Training started" about a run that could not be written down (and therefore never trained).
+   */
+  async startRun(trigger: 'cron' | 'admin' | 'cli', steps = this.opts.config.TRAIN_STEPS): Promise<{ started: boolean; reason?: string; noDataset?: boolean }> {
+    const r = this.runNow(trigger, steps);
+    if (!r.started) return r;
+    try {
+      await this.recording;
+      return r;
+    } catch (err) {
+      const reason = err instanceof StorageUnavailableError
+        ? `the run could not be recorded (${err.fault === 'full' ? "the bot's storage is full" : "the bot's database is unavailable"}; the operator has been told)`
+        : 'the run could not be recorded in the database (see the bot\'s log)';
+      return { started: false, reason };
+    }
   }
 
   /**
@@ -334,11 +361,12 @@ export class TrainerRunner {
     return ['--steps', String(steps), ...(!named && onDisk ? ['--resume', served] : []), ...extra];
   }
 
-  private async execute(trigger: string, steps: number): Promise<void> {
+  private async execute(trigger: string, steps: number, recorded: () => void): Promise<void> {
     const { store, log, config } = this.opts;
     const activeVersion = this.opts.generation.active?.version;
     const startStep = this.opts.generation.active?.step ?? 0;
     const row = await startTrainingRun(store.db, { trigger: trigger as 'cron' | 'admin' | 'cli', startStep });
+    recorded();
     const run: RunInfo = { runId: row.id, trigger, startedAt: Date.now(), steps, history: [] };
     this.current = run;
     log.info({ run: row.id, trigger, steps, from: activeVersion ?? 'scratch' }, 'training run starting');

@@ -183,7 +183,7 @@ setInterval(() => {}, 1 << 30);
 
 if (values.now || values.once) {
   await handle.whenHolding();
-  const r = runner.runNow('cli', steps ?? config.TRAIN_STEPS);
+  const r = await runner.startRun('cli', steps ?? config.TRAIN_STEPS);
   if (!r.started) {
     process.stderr.write(`trainer: run not started: ${r.reason}\n`);
     if (values.once) await shutdown(1);

@@ -17,6 +17,7 @@ import { PrismaClient, type Prisma } from './generated/client.ts';
 import { migrate, TIMESTAMP_FORMAT, type MigrateOptions } from './migrate.ts';
 import { parseDatabaseUrl, type Provider } from './paths.ts';
 import { connectPg, describePgError, pgConfig, protectPassword, type PgTarget } from './pg.ts';
+import { StorageHealth } from './storage-health.ts';
 
 export { PrismaClient };
 /**
@@ -75,9 +76,41 @@ export function providerOf(db: Db): Provider {
  */
 export async function openDatabase(url: string = config().DATABASE_URL, opts: OpenDatabaseOptions = {}): Promise<Db> {
   const target = parseDatabaseUrl(url, opts.cwd);
-  const db = target.provider === 'postgresql' ? await openPostgres(target, opts) : await openSqlite(target.dbPath, opts);
+  const opened = target.provider === 'postgresql' ? await openPostgres(target, opts) : await openSqlite(target.dbPath, opts);
+  const health = new StorageHealth(log().child({ module: 'db' }), target.provider === 'sqlite' ? target.dbPath : undefined, target.display);
+  const db = guardWrites(opened, health);
   providers.set(db, target.provider);
+  healths.set(db, health);
   return db;
+}
+
+const healths = new WeakMap<object, StorageHealth>();
+
+/** The storage state of a client opened by openDatabase (full disk, database file replaced). */
+export function storageHealth(db: Db): StorageHealth | undefined {
+  return healths.get(db);
+}
+
+/** Operations that write; reads keep working from a full disk (and from a replaced file's old copy). */
+const WRITE_OPERATIONS = new Set(['create', 'createMany', 'createManyAndReturn', 'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany', '$executeRaw', '$executeRawUnsafe']);
+
+/** Every write goes through `health`: refused when the file was replaced, storage faults recognised and logged once. */
+function guardWrites(db: Db, health: StorageHealth): Db {
+  return db.$extends({
+    query: {
+      async $allOperations({ operation, args, query }) {
+        if (!WRITE_OPERATIONS.has(operation)) return query(args);
+        health.beforeWrite();
+        try {
+          const result = await query(args);
+          health.afterSuccess();
+          return result;
+        } catch (err) {
+          throw health.afterFailure(err);
+        }
+      },
+    },
+  }) as unknown as Db;
 }
 
 async function openSqlite(dbPath: string, opts: OpenDatabaseOptions): Promise<Db> {

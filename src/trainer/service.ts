@@ -286,7 +286,7 @@ export class TrainerService {
         const steps = req.argument ? Number(req.argument) : this.opts.config.TRAIN_STEPS;
         if (!Number.isInteger(steps) || steps < 1 || steps > MAX_TRAIN_STEPS) return { outcome: 'refused', message: `Not started: steps must be 1-${MAX_TRAIN_STEPS}.` };
         const from = this.runner.servedModel.active?.version;
-        const r = this.runner.runNow('admin', steps);
+        const r = await this.runner.startRun('admin', steps);
         if (!r.started) return { outcome: 'refused', message: `Not started: ${r.reason}.${r.noDataset ? '' : ' See `/train status`.'}` };
         return { outcome: 'done', message: runStartedMessage(steps, from, this.host) };
       }
