@@ -4,7 +4,7 @@
  * them when it is still on disk (else with the active one, marked "*").
  */
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { intOption, seedLabel } from '../src/bot/design-message.ts';
+import { admitThenDefer, intOption, seedLabel } from '../src/bot/design-message.ts';
 import { UserError } from '../src/bot/errors.ts';
 import { drawDesigns, resizeTile, type Shape } from '../src/bot/gallery-draw.ts';
 import type { DesignRow } from '../src/bot/store.ts';
@@ -23,8 +23,11 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const limit = intOption(interaction.options.get('top')?.value, 'top', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
   const top = await ctx.store.topDesigns(interaction.guildId, limit);
   if (!top.length) throw new UserError('No votes yet in this server. Run `/shoe` and vote with the number reactions!');
-  ctx.generation.admit(interaction.user.id);
-  await interaction.deferReply();
+  await admitThenDefer(interaction, ctx, () => postGallery(interaction, ctx, top));
+}
+
+/** Redraws `top` and posts them as one image (the reply is deferred). */
+async function postGallery(interaction: ChatInputCommandInteraction, ctx: BotContext, top: { design: DesignRow; votes: number }[]): Promise<void> {
   const { pixels, shapes, substituted } = await drawDesigns(ctx, top.map((t) => t.design), MAX_OLD_CHECKPOINTS);
   const shown = top.map((t, i) => ({ ...t, px: pixels[i], shape: shapes[i], sub: substituted[i] })).filter((t) => t.px && t.shape);
   if (!shown.length) throw new UserError("The top designs can't be redrawn with the checkpoints available now.");

@@ -8,10 +8,12 @@
  */
 import { SlashCommandBuilder, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { latentsForSeed, variationsOf } from '../src/gan/latent.ts';
-import { intOption, MAX_SEED, postDesigns, randomSeed } from '../src/bot/design-message.ts';
+import { admitThenDefer, intOption, MAX_SEED, postDesigns, randomSeed, type DesignRequest } from '../src/bot/design-message.ts';
 import { UserError } from '../src/bot/errors.ts';
 import { bytesToLatent } from '../src/bot/store.ts';
 import { communityTaste, DEFAULT_STRENGTH, describeSteering } from '../src/bot/community.ts';
+import { findGuildDesign } from '../src/bot/blend.ts';
+import { customIdInt, isSnowflake, MAX_DESIGN_ID } from '../src/bot/custom-id.ts';
 import type { BotContext } from '../src/bot/types.ts';
 
 export const MAX_COUNT = 4;
@@ -55,25 +57,25 @@ async function postCommunity(interaction: ChatInputCommandInteraction | ButtonIn
   if (!guildId) throw new UserError("Community mode steers toward a server's votes: use it in a server channel (plain `/shoe` works here).");
   const active = ctx.generation.active;
   // No generator: admit() explains it.
-  if (!active) return ctx.generation.admit(interaction.user.id);
+  if (!active) return ctx.generation.admit(interaction.user.id).release();
   const taste = communityTaste(ctx.store, { log: ctx.log.child({ part: 'community' }) });
   let { latents, fit, shift } = await taste.sample(guildId, { version: active.version, nz: active.nz }, seed, count, strength);
-  ctx.generation.admit(interaction.user.id);
-  await interaction.deferReply();
-  // A hot-swap while fitting: steer with the taste weighted for the generator that will draw.
-  const now = ctx.generation.active;
-  if (now && now.version !== fit.version) ({ latents, fit, shift } = await taste.sample(guildId, { version: now.version, nz: now.nz }, seed, count, strength));
-  await postDesigns(interaction, ctx, {
-    latents,
-    n: count,
-    seed,
-    kind: 'shoe',
-    // strength 0 draws the plain latents: don't label plain designs as steered.
-    title: strength > 0 ? (count === 1 ? '1 community-steered sneaker design' : `${count} community-steered sneaker designs`) : count === 1 ? '1 sneaker design' : `${count} sneaker designs`,
-    note: describeSteering(fit, strength, shift),
-    steering: strength,
-    reroll: count,
-    rerollArg: `c${strength}`,
+  await admitThenDefer(interaction, ctx, async () => {
+    // A hot-swap while fitting: steer with the taste weighted for the generator that will draw.
+    const now = ctx.generation.active;
+    if (now && now.version !== fit.version) ({ latents, fit, shift } = await taste.sample(guildId, { version: now.version, nz: now.nz }, seed, count, strength));
+    await postDesigns(interaction, ctx, {
+      latents,
+      n: count,
+      seed,
+      kind: 'shoe',
+      // strength 0 draws the plain latents: don't label plain designs as steered.
+      title: strength > 0 ? (count === 1 ? '1 community-steered sneaker design' : `${count} community-steered sneaker designs`) : count === 1 ? '1 sneaker design' : `${count} sneaker designs`,
+      note: describeSteering(fit, strength, shift),
+      steering: strength,
+      reroll: count,
+      rerollArg: `c${strength}`,
+    });
   });
 }
 
@@ -88,45 +90,41 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   }
   // A strength alone means community mode.
   if (mode === 'community' || strength !== undefined) return postCommunity(interaction, ctx, seed, count, strength ?? DEFAULT_STRENGTH);
-  ctx.generation.admit(interaction.user.id);
-  await interaction.deferReply();
-  const nz = ctx.generation.active!.nz;
-  await postDesigns(interaction, ctx, {
-    latents: latentsForSeed(seed, count, nz),
-    n: count,
-    seed,
-    kind: 'shoe',
-    title: count === 1 ? '1 sneaker design' : `${count} sneaker designs`,
-    reroll: count,
-  });
+  await postPlain(interaction, ctx, seed, count);
 }
 
-export async function handleButton(interaction: ButtonInteraction, ctx: BotContext, args: string[]): Promise<void> {
-  const [action, target, requesterId, extra] = args;
-  if (!requesterId || !/^\d+$/.test(target ?? '')) throw new UserError('This button no longer does anything.');
-  if (interaction.user.id !== requesterId) {
-    throw new UserError(`Only <@${requesterId}> can use these buttons. Run \`/shoe\` for your own designs!`);
-  }
-  if (action === 'reroll') {
-    const count = Math.min(MAX_COUNT, Math.max(1, Number(target)));
-    // `c<strength>`: a community message's reroll stays community at the same strength.
-    if (extra?.startsWith('c')) return postCommunity(interaction, ctx, randomSeed(), count, strengthOption(Number(extra.slice(1))) ?? DEFAULT_STRENGTH);
-    ctx.generation.admit(interaction.user.id);
-    await interaction.deferReply();
-    const seed = randomSeed();
-    await postDesigns(interaction, ctx, {
+/** Plain designs for `seed` (a /shoe or a reroll), with a reroll button. */
+async function postPlain(interaction: ChatInputCommandInteraction | ButtonInteraction, ctx: BotContext, seed: number, count: number): Promise<void> {
+  await admitThenDefer(interaction, ctx, () =>
+    postDesigns(interaction, ctx, {
       latents: latentsForSeed(seed, count, ctx.generation.active!.nz),
       n: count,
       seed,
       kind: 'shoe',
       title: count === 1 ? '1 sneaker design' : `${count} sneaker designs`,
       reroll: count,
-    });
-    return;
+    }),
+  );
+}
+
+export async function handleButton(interaction: ButtonInteraction, ctx: BotContext, args: string[]): Promise<void> {
+  const [action, target, requesterId, extra] = args;
+  const stale = () => new UserError('This button no longer does anything.');
+  if (!isSnowflake(requesterId)) throw stale();
+  if (interaction.user.id !== requesterId) {
+    throw new UserError(`Only <@${requesterId}> can use these buttons. Run \`/shoe\` for your own designs!`);
   }
-  if (action !== 'var' && action !== 'up') throw new UserError('This button no longer does anything.');
-  const design = await ctx.store.findDesign(Number(target));
-  if (!design) throw new UserError('That design no longer exists.');
+  if (action === 'reroll') {
+    const count = customIdInt(target, 1, MAX_COUNT);
+    if (count === undefined) throw stale();
+    // `c<strength>`: a community message's reroll stays community at the same strength.
+    if (extra?.startsWith('c')) return postCommunity(interaction, ctx, randomSeed(), count, strengthOption(Number(extra.slice(1))) ?? DEFAULT_STRENGTH);
+    return postPlain(interaction, ctx, randomSeed(), count);
+  }
+  const id = customIdInt(target, 1, MAX_DESIGN_ID);
+  if ((action !== 'var' && action !== 'up') || id === undefined) throw stale();
+  // Scoped like /blend: a forged id must not reach another server's design or another member's DM design.
+  const design = await findGuildDesign(ctx, id, interaction.guildId ?? null, interaction.user.id);
   // Messages posted before upscales lost their Upscale button still have one.
   if (action === 'up' && design.kind === 'upscale') throw new UserError(`Design #${design.id} is already upscaled.`);
   const base = bytesToLatent(design.latent);
@@ -134,32 +132,30 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
   if (nz !== undefined && base.length !== nz) {
     throw new UserError('That design was drawn by an older generator of a different shape, so it cannot be redrawn.');
   }
-  ctx.generation.admit(interaction.user.id);
-  await interaction.deferReply();
-  if (action === 'var') {
-    const seed = randomSeed();
-    await postDesigns(interaction, ctx, {
-      latents: variationsOf(base, seed, VARIATIONS),
-      n: VARIATIONS,
-      seed,
-      kind: 'variation',
-      parentId: design.id,
-      title: `${VARIATIONS} variations of design #${design.id}`,
-      seedKind: 'variation',
-    });
-  } else {
-    await postDesigns(interaction, ctx, {
-      latents: base,
-      n: 1,
-      seed: design.seed,
-      // An upscaled variation keeps its variation seed, which /shoe cannot reproduce.
-      seedKind: design.kind === 'shoe' ? 'shoe' : design.kind === 'blend' ? 'none' : 'variation',
-      kind: 'upscale',
-      parentId: design.id,
-      // The same latent: an upscale of a community design is one too.
-      steering: design.steering ?? undefined,
-      title: `Design #${design.id}, upscaled`,
-      single: true,
-    });
-  }
+  const seed = randomSeed();
+  const req: DesignRequest =
+    action === 'var'
+      ? {
+          latents: variationsOf(base, seed, VARIATIONS),
+          n: VARIATIONS,
+          seed,
+          kind: 'variation',
+          parentId: design.id,
+          title: `${VARIATIONS} variations of design #${design.id}`,
+          seedKind: 'variation',
+        }
+      : {
+          latents: base,
+          n: 1,
+          seed: design.seed,
+          // An upscaled variation keeps its variation seed, which /shoe cannot reproduce.
+          seedKind: design.kind === 'shoe' ? 'shoe' : design.kind === 'blend' ? 'none' : 'variation',
+          kind: 'upscale',
+          parentId: design.id,
+          // The same latent: an upscale of a community design is one too.
+          steering: design.steering ?? undefined,
+          title: `Design #${design.id}, upscaled`,
+          single: true,
+        };
+  await admitThenDefer(interaction, ctx, () => postDesigns(interaction, ctx, req));
 }

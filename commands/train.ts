@@ -1,5 +1,8 @@
 /**
- * /train status|run|stop|rollback — admins only (ADMIN_USER_IDS). Status shows
+ * /train status|run|stop|rollback — shoebot admins (the application's owner or team, and
+ * ADMIN_USER_IDS); a server's administrators may read status too, but training changes the model
+ * every server sees, so only shoebot admins run, stop or roll it back. Discord shows the command
+ * only to server administrators (default_member_permissions). Status shows
  * the trainer's state, the active checkpoint, the run in progress, the last
  * run, quality per checkpoint, the backend, the next scheduled run and a loss
  * plot as a PNG.
@@ -11,12 +14,12 @@
  * carries out.
  */
 import os from 'node:os';
-import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { readCheckpointMeta, type CheckpointMetrics } from '../src/gan/checkpoint.ts';
 import { DEFAULT_TRAIN_OPTIONS, describeExtras, type TrainOptions } from '../src/gan/train-step.ts';
 import { renderLossPlot, type LossPoint } from '../src/render/grid.ts';
 import { backendInfo } from '../src/tf/index.ts';
-import { intOption } from '../src/bot/design-message.ts';
+import { intOption, stringOption } from '../src/bot/design-message.ts';
 import { UserError } from '../src/bot/errors.ts';
 import type { BotContext } from '../src/bot/types.ts';
 import { steeringStatusLine } from '../src/bot/community.ts';
@@ -29,6 +32,8 @@ import type { TrainerAction } from '../src/db/trainer-lease.ts';
 export const data = new SlashCommandBuilder()
   .setName('train')
   .setDescription('Training of the sneaker GAN (admins)')
+  // Hidden from members who are not server administrators; the bot still checks who is a shoebot admin.
+  .setDefaultMemberPermissions(PermissionFlagsBits.Administrator)
   .addSubcommand((s) => s.setName('status').setDescription('Trainer state, checkpoints, losses and a loss plot'))
   .addSubcommand((s) =>
     s
@@ -241,19 +246,38 @@ async function viaTrainer(interaction: ChatInputCommandInteraction, ctx: BotCont
   await interaction.editReply(`${r.message}${note}`);
 }
 
+/** Whether the member administers the server the command was used in (never in DMs). */
+function isServerAdmin(interaction: ChatInputCommandInteraction): boolean {
+  return interaction.inGuild() && (interaction.memberPermissions?.has(PermissionFlagsBits.Administrator) ?? false);
+}
+
+/** `/train rollback version:`, read raw: a client may send any type (getString() would throw a TypeError). */
+function rollbackVersion(value: unknown): string | undefined {
+  const version = stringOption(value, 'version');
+  if (version !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/.test(version)) throw new UserError('That is not a checkpoint version (see `/train status`).');
+  return version;
+}
+
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
-  if (!ctx.isAdmin(interaction.user.id)) {
-    throw new UserError('Only shoebot admins can use `/train` (ask the operator to add your user id to ADMIN_USER_IDS).');
-  }
   const sub = interaction.options.getSubcommand(false);
-  if (sub === 'status') return status(interaction, ctx);
+  const botAdmin = ctx.isAdmin(interaction.user.id);
+  if (sub === 'status' && (botAdmin || isServerAdmin(interaction))) return status(interaction, ctx);
+  if (!botAdmin) {
+    throw new UserError(
+      isServerAdmin(interaction)
+        ? "Only shoebot admins can run, stop or roll back training: it changes the model every server sees. Server admins may read `/train status`; the bot's owner can add your user id to ADMIN_USER_IDS."
+        : "Only shoebot admins can use `/train` (the bot's owner, and the user ids in ADMIN_USER_IDS).",
+    );
+  }
+  // Checked before anything else, so a bad value gets its own answer whatever the trainer's state.
+  const version = sub === 'rollback' ? rollbackVersion(interaction.options.get('version')?.value) : undefined;
   const trainer = localRunner(ctx);
   if (!trainer && !ctx.trainerRemote) throw new UserError('Training is disabled in this shoebot.');
   if (sub === 'run') {
     const steps = intOption(interaction.options.get('steps')?.value, 'steps', 1, MAX_TRAIN_STEPS);
     if (!trainer) return viaTrainer(interaction, ctx, 'run', steps === undefined ? undefined : String(steps));
     const from = ctx.generation.active?.version;
-    const r = trainer.runNow('admin', steps);
+    const r = await trainer.startRun('admin', steps);
     if (r.noDataset) throw new UserError(`Not started: ${r.reason}.`);
     if (!r.started) throw new UserError(`Not started: ${r.reason}. See \`/train status\`.`);
     await interaction.reply({ content: runStartedMessage(steps ?? ctx.config.TRAIN_STEPS, from), flags: MessageFlags.Ephemeral });
@@ -266,8 +290,6 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
     return;
   }
   if (sub === 'rollback') {
-    const version = interaction.options.getString('version') ?? undefined;
-    if (version !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/.test(version)) throw new UserError('That is not a checkpoint version (see `/train status`).');
     if (!trainer) return viaTrainer(interaction, ctx, 'rollback', version);
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     let now: string;

@@ -9,7 +9,8 @@
 import type { AutocompleteInteraction, ButtonInteraction, ChatInputCommandInteraction, Message } from 'discord.js';
 import { easedFractions, slerpPath } from '../gan/slerp.ts';
 import { animationMime, pingPong, type AnimationFormat } from '../render/animation.ts';
-import { designButtons } from './design-message.ts';
+import { MAX_DESIGN_ID } from './custom-id.ts';
+import { admitThenDefer, designButtons } from './design-message.ts';
 import { UserError } from './errors.ts';
 import type { GenerationResult } from './generation.ts';
 import { bytesToLatent, type DesignRow } from './store.ts';
@@ -24,7 +25,6 @@ export const BLEND_SIZE = 256;
 export const FRAME_MS = 70;
 export const END_MS = 600;
 
-const MAX_ID = 2_147_483_647;
 
 /**
  * Parses a design reference as the bot shows it: `#123`, `123` or
@@ -34,7 +34,7 @@ export function parseDesignRef(value: unknown, option: string): number {
   const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value : '';
   const m = /^\s*(?:design\s*)?#?\s*(\d{1,10})\s*$/i.exec(text);
   const id = m ? Number(m[1]) : NaN;
-  if (!Number.isInteger(id) || id < 1 || id > MAX_ID) {
+  if (!Number.isInteger(id) || id < 1 || id > MAX_DESIGN_ID) {
     const shown = text.trim() ? ` (got \`${text.trim().slice(0, 40).replace(/`/g, "'")}\`)` : '';
     throw new UserError(`\`${option}\` must be a design id as shown under every design, like \`#42\`${shown}.`);
   }
@@ -185,9 +185,17 @@ export async function runBlend(
   req: BlendRequest,
 ): Promise<{ message: Message; design: DesignRow; animation: Buffer }> {
   const format = req.format ?? 'webp';
-  const { a, b, latA, latB } = await resolveParents(ctx, req.a, req.b, interaction.guildId ?? null, interaction.user.id);
-  ctx.generation.admit(interaction.user.id, Math.ceil(BLEND_STEPS / ctx.generation.maxBatch));
-  await interaction.deferReply();
+  const parents = await resolveParents(ctx, req.a, req.b, interaction.guildId ?? null, interaction.user.id);
+  return admitThenDefer(interaction, ctx, () => postBlend(interaction, ctx, parents, format), Math.ceil(BLEND_STEPS / ctx.generation.maxBatch));
+}
+
+/** Draws, renders, stores and posts the blend of `parents` (the reply is deferred). */
+async function postBlend(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  ctx: BotContext,
+  { a, b, latA, latB }: BlendParents,
+  format: AnimationFormat,
+): Promise<{ message: Message; design: DesignRow; animation: Buffer }> {
   const t0 = performance.now();
   const drawing = await drawBlend(ctx, latA, latB);
   const tDrawn = performance.now();

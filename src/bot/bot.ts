@@ -22,7 +22,9 @@ import type { BotCommand, BotContext } from './types.ts';
 import { TrainerService } from '../trainer/service.ts';
 import { TrainerRemote } from '../trainer/remote.ts';
 import { chooseServedCheckpoint, gateRefusal } from '../trainer/served.ts';
-import { attachVoteHandlers, type VoteEvent } from './votes.ts';
+import type { VoteEvent } from './votes.ts';
+import { startVoteService, type VoteService } from './vote-service.ts';
+import { Admins, loadApplicationAdmins } from './admins.ts';
 import { ShutdownSteps } from './shutdown-steps.ts';
 
 export interface BotOptions {
@@ -54,6 +56,8 @@ export interface Bot {
   ready: Promise<void>;
   /** Follows models/manifest.json (absent when disabled). */
   manifestWatcher?: ManifestWatcher;
+  /** Reaction votes: the ordered writer and the reconcile. */
+  votes: VoteService;
   /** Graceful shutdown (see stop()). */
   stop(): Promise<void>;
   /** The shutdown steps not finished yet (for the shutdown deadline's log line). */
@@ -64,6 +68,7 @@ export interface Bot {
 const SHUTDOWN_STEPS = [
   'answer interactions in flight',
   'close the Discord gateway',
+  'store the votes received',
   'stop the trainer (checkpoint)',
   'free the generator',
   'stop the image renderer',
@@ -83,9 +88,10 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   const db = opts.db ?? (await openDatabase(config.DATABASE_URL));
   const store = new Store(db);
 
-  const admins = new Set(config.ADMIN_USER_IDS);
+  // The application's owners join once the gateway is ready (loadApplicationAdmins below).
+  const admins = new Admins(config.ADMIN_USER_IDS);
   const generation = new GenerationService({
-    exemptUserIds: [...admins],
+    isExempt: (id) => admins.has(id),
     rateLimit: { count: config.SHOE_RATE_PER_MINUTE, windowMs: 60_000 },
     maxQueue: config.SHOE_QUEUE_MAX,
     log: log.child({ part: 'generation' }),
@@ -166,11 +172,14 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
   client.on('warn', (msg) => log.warn({ msg }, 'discord client warning'));
   client.on('shardDisconnect', (ev, shard) => log.warn({ code: ev.code, shard }, 'gateway disconnected'));
   client.on('shardResume', (shard, replayed) => log.info({ shard, replayed }, 'gateway resumed'));
-  const detachVotes = attachVoteHandlers(client, store, log.child({ part: 'votes' }), opts.onVote);
+  // Reconciles on its own after clientReady (in the background: ready never waits for it).
+  const votes = startVoteService(client, store, config, log.child({ part: 'votes' }), { onVote: opts.onVote });
 
   const ready = new Promise<void>((resolve, reject) => {
     client.once('clientReady', async (c) => {
       log.info({ user: c.user.tag, guilds: c.guilds.cache.size, ...(c.shard ? { shards: c.shard.ids, shardCount: c.shard.count } : {}) }, 'connected to Discord');
+      // Before resolving ready, so the owner is an admin from the first interaction on; beside registration, not after it.
+      const ownersLoaded = config.ADMIN_APP_OWNERS ? loadApplicationAdmins(c, admins, log) : Promise.resolve();
       // Sharded (npm run start:shards): shard 0 registers for all, once.
       if (opts.registerCommands !== false && (!c.shard || c.shard.ids.includes(0))) {
         try {
@@ -181,6 +190,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
           log.error({ err }, 'could not register slash commands');
         }
       }
+      await ownersLoaded;
       if (trainerService) await trainerService.start();
       else ctx.trainer?.start();
       resolve();
@@ -200,9 +210,9 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       log.info('shutting down');
       router.stopAccepting();
       await steps.run('answer interactions in flight', () => Promise.race([router.drain(), new Promise((r) => setTimeout(r, 20_000).unref())]));
-      detachVotes();
       manifestWatcher?.close();
       await steps.run('close the Discord gateway', () => client.destroy());
+      await steps.run('store the votes received', () => votes.stop());
       await steps.run('stop the trainer (checkpoint)', () => (trainerService ? trainerService.stop() : ctx.trainer?.stop()));
       await steps.run('free the generator', () => generation.close());
       await steps.run('stop the image renderer', () => ctx.renderer.close());
@@ -210,5 +220,5 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       log.info('shut down');
     })());
 
-  return { client, ctx, router, commands, ready, stop, unfinishedShutdown: () => steps.unfinished, manifestWatcher };
+  return { client, ctx, router, commands, ready, stop, unfinishedShutdown: () => steps.unfinished, manifestWatcher, votes };
 }

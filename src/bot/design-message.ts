@@ -84,6 +84,18 @@ export interface DesignRequest {
 }
 
 /**
+ * Admits the member's request (a "busy" or rate-limit answer comes privately, before anything is
+ * deferred), defers the public reply, then runs `post`; the request holds its place among the
+ * admitted work until `post` is done, so the bound covers the whole request.
+ */
+export function admitThenDefer<T>(interaction: ChatInputCommandInteraction | ButtonInteraction, ctx: BotContext, post: () => Promise<T>, passes = 1): Promise<T> {
+  return ctx.generation.withAdmission(interaction.user.id, passes, async () => {
+    await interaction.deferReply();
+    return post();
+  });
+}
+
+/**
  * Runs a design request for an interaction that is already deferred (public).
  * Returns the posted message and the stored designs.
  */
@@ -153,6 +165,13 @@ export async function postDesigns(
  */
 export function seedLabel(kind: 'shoe' | 'variation', seed: number): string {
   return kind === 'variation' ? `variation seed \`${seed}\`` : `seed \`${seed}\``;
+}
+
+/** Parses a text option that Discord should have type-checked, but may not have (old clients, the API). */
+export function stringOption(value: unknown, name: string): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'string') throw new UserError(`\`${name}\` must be text, got a ${typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'true/false value' : 'value of another type'}.`);
+  return value;
 }
 
 /** Parses an integer option that Discord should have validated, but may not have (old clients, the API). */

@@ -5,8 +5,10 @@
  * - Requests that arrive while a forward pass runs are queued and the next
  *   pass takes as many as fit in `maxBatch` images (one bigger pass is
  *   cheaper than several small ones on WASM/CPU).
- * - Admission control: a per-user rate limit and a bounded queue, both
- *   refused with a UserError the router shows ephemerally.
+ * - Admission control: a per-user rate limit and a bound on the work
+ *   admitted (requests from admit() until they are posted, not only what
+ *   waits in the queue), both refused with a UserError the router shows
+ *   ephemerally before anything is deferred.
  * - Hot-swap: `swap()` warms the new generator up, switches with one
  *   assignment (a pass in progress keeps the generator it started with), and
  *   disposes the old one when its last pass is done.
@@ -45,14 +47,21 @@ export interface GenerationResult {
 export interface GenerationOptions {
   /** Most images in one forward pass. */
   maxBatch?: number;
-  /** Most requests waiting (not counting the pass in progress). */
+  /** Most passes admitted at once (admit() to release), and most requests waiting for a pass (not counting the one in progress). */
   maxQueue?: number;
   /** Per-user limit: `count` requests per `windowMs`. */
   rateLimit?: { count: number; windowMs: number };
   /** Users exempt from the rate limit (admins). */
   exemptUserIds?: string[];
+  /** Also exempt from the rate limit (admins known only later, e.g. the application's owner). */
+  isExempt?: (userId: string) => boolean;
   now?: () => number;
   log?: Logger;
+}
+
+/** A request's place among the admitted work; release() it when the request is done (idempotent). */
+export interface Admission {
+  release(): void;
 }
 
 interface Pending {
@@ -69,6 +78,8 @@ export interface GenerationStats {
   lastPassMs: number;
   lastPassImages: number;
   largestPass: number;
+  /** Most passes admitted at the same time (admit() until release()). */
+  peakAdmitted: number;
 }
 
 export class GenerationService {
@@ -78,11 +89,13 @@ export class GenerationService {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private hits = new Map<string, number[]>();
-  readonly stats: GenerationStats = { passes: 0, images: 0, requests: 0, lastPassMs: 0, lastPassImages: 0, largestPass: 0 };
+  /** Passes admitted and not released yet. */
+  private admittedPasses = 0;
+  readonly stats: GenerationStats = { passes: 0, images: 0, requests: 0, lastPassMs: 0, lastPassImages: 0, largestPass: 0, peakAdmitted: 0 };
   readonly maxBatch: number;
   readonly maxQueue: number;
   private readonly rate: { count: number; windowMs: number };
-  private readonly exempt: Set<string>;
+  private readonly exempt: (userId: string) => boolean;
   private readonly now: () => number;
   private readonly log?: Logger;
 
@@ -91,7 +104,8 @@ export class GenerationService {
     this.maxBatch = opts.maxBatch ?? 8;
     this.maxQueue = opts.maxQueue ?? 32;
     this.rate = opts.rateLimit ?? { count: 5, windowMs: 60_000 };
-    this.exempt = new Set(opts.exemptUserIds ?? []);
+    const exempt = new Set(opts.exemptUserIds ?? []);
+    this.exempt = (id) => exempt.has(id) || (opts.isExempt?.(id) ?? false);
     this.now = opts.now ?? Date.now;
     this.log = opts.log;
   }
@@ -107,19 +121,54 @@ export class GenerationService {
     return this.queue.length;
   }
 
+  /** Passes admitted and not released yet. */
+  get admitted(): number {
+    return this.admittedPasses;
+  }
+
   /**
    * Checks (and counts) one request of `userId` against the rate limit and the
-   * queue bound. Throws a UserError to show the user; call before deferring.
-   * `passes` is how many generate() calls the request will queue (a /blend
-   * queues several): all must fit, or the member would be told "busy" only
-   * after the reply was deferred.
+   * bound on admitted work, and reserves its place until release(). Throws a
+   * UserError to show the user; call before deferring. `passes` is how many
+   * generate() calls the request will queue (a /blend queues several): all
+   * must fit, or the member would be told "busy" only after the reply was
+   * deferred.
+   *
+   * The place is held from here to release(), not only while queued: between
+   * the two a request defers its reply over the network, and counting only the
+   * queue let hundreds of simultaneous requests in at once (nobody told busy,
+   * p99 10 s with SHOE_QUEUE_MAX=8).
    */
-  admit(userId: string, passes = 1): void {
+  admit(userId: string, passes = 1): Admission {
     if (this.closed) throw new UserError('Shoebot is restarting. Try again in a minute.');
     if (!this.slot) throw new UserError('No sneaker generator is loaded yet. An admin can train one with `/train run`.');
     // Capped: with a tiny SHOE_QUEUE_MAX a multi-pass request must still be possible on an idle bot.
-    if (this.queue.length + Math.min(passes, this.maxQueue) > this.maxQueue) throw new BusyError();
-    if (this.exempt.has(userId)) return;
+    const need = Math.min(passes, this.maxQueue);
+    if (this.admittedPasses + need > this.maxQueue || this.queue.length + need > this.maxQueue) throw new BusyError();
+    if (!this.exempt(userId)) this.countForRateLimit(userId);
+    this.admittedPasses += need;
+    this.stats.peakAdmitted = Math.max(this.stats.peakAdmitted, this.admittedPasses);
+    let held = true;
+    return {
+      release: () => {
+        if (held) this.admittedPasses -= need;
+        held = false;
+      },
+    };
+  }
+
+  /** Admits a request (see admit()) and holds its place until `work` settles. */
+  async withAdmission<T>(userId: string, passes: number, work: () => Promise<T>): Promise<T> {
+    const admission = this.admit(userId, passes);
+    try {
+      return await work();
+    } finally {
+      admission.release();
+    }
+  }
+
+  /** Counts one request of a member who is not exempt; throws when they are over the rate limit. */
+  private countForRateLimit(userId: string): void {
     const now = this.now();
     const recent = (this.hits.get(userId) ?? []).filter((t) => now - t < this.rate.windowMs);
     if (recent.length >= this.rate.count) {

@@ -6,10 +6,27 @@
  */
 import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
 import type { Logger } from 'pino';
+import { StorageUnavailableError } from '../db/storage-health.ts';
 import { UserError } from './errors.ts';
 import type { BotCommand, BotContext } from './types.ts';
 
 const GENERIC_FAILURE = 'Something went wrong on my side. It has been logged; please try again in a moment.';
+
+/**
+ * The answer to an interaction kind shoebot offers none of (a context menu, select menu or modal
+ * from an old registration or a forged client): Discord shows "This interaction failed" when a bot
+ * stays silent, so every kind gets a clear word.
+ */
+export function unsupportedMessage(interaction: Interaction): string {
+  const kind = interaction.isContextMenuCommand()
+    ? 'context-menu commands'
+    : interaction.isAnySelectMenu()
+      ? 'select menus'
+      : interaction.isModalSubmit()
+        ? 'forms'
+        : 'this kind of interaction';
+  return `Shoebot has no ${kind}: use \`/shoe\`, \`/blend\` or \`/gallery\` and the buttons under designs.`;
+}
 
 /** Sends `content` to the user privately, whatever state the interaction is in. */
 export async function replyPrivately(interaction: RepliableInteraction, content: string): Promise<void> {
@@ -47,8 +64,13 @@ export function createRouter(commands: Map<string, BotCommand>, ctx: BotContext)
     if (interaction.isAutocomplete()) {
       // Suggestions only (e.g. /blend's design ids); nothing to answer while shutting down.
       const cmd = commands.get(interaction.commandName);
-      if (accepting && cmd?.autocomplete) await cmd.autocomplete(interaction, ctx);
-      else await interaction.respond([]);
+      try {
+        if (accepting && cmd?.autocomplete) await cmd.autocomplete(interaction, ctx);
+      } catch (err) {
+        // Autocomplete cannot carry an error message (e.g. no option is focused): offer nothing.
+        log.warn({ err }, 'autocomplete failed; answered with no suggestions');
+      }
+      if (!interaction.responded) await interaction.respond([]);
       return;
     }
     if (!interaction.isRepliable()) return; // other non-repliable interactions: not used by shoebot
@@ -69,7 +91,7 @@ export function createRouter(commands: Map<string, BotCommand>, ctx: BotContext)
       await cmd.handleButton(interaction, ctx, args);
       return;
     }
-    log.debug({ type: interaction.type }, 'unhandled interaction type');
+    throw new UserError(unsupportedMessage(interaction));
   }
 
   async function handle(interaction: Interaction): Promise<void> {
@@ -90,7 +112,8 @@ export function createRouter(commands: Map<string, BotCommand>, ctx: BotContext)
       const level = interaction.isAutocomplete() ? 'debug' : 'info';
       log[level]({ ms: Math.round(performance.now() - t0) }, 'interaction handled');
     } catch (err) {
-      const userFacing = err instanceof UserError;
+      // A full disk or a vanished database file: the user hears that, the operator was told once by src/db.
+      const userFacing = err instanceof UserError || err instanceof StorageUnavailableError;
       if (userFacing) log.info({ reason: (err as Error).message }, 'interaction refused');
       else log.error({ err }, 'interaction failed');
       if (interaction.isRepliable()) {

@@ -65,12 +65,22 @@ const schema = z.object({
   SHOE_RATE_PER_MINUTE: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(1000).default(5),
   /** Generation requests that may wait at once before members are told the bot is busy. */
   SHOE_QUEUE_MAX: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(10_000).default(32),
+  /** Reconcile (votes made while the bot could not see or store them): re-read design messages of the last this many days. */
+  RECONCILE_DAYS: z.coerce.number({ error: 'must be a number of days' }).min(0, 'must be 0-365 days').max(365, 'must be 0-365 days').default(14),
+  /** ... and at most this many of them, newest first (each costs 1-5 Discord requests); 0 turns reconcile off. */
+  RECONCILE_MAX_MESSAGES: z.coerce.number({ error: 'must be a whole number of messages' }).int('must be a whole number of messages').min(0, 'must be 0-100000').max(100_000, 'must be 0-100000').default(1000),
   TF_BACKEND: z.enum(TF_BACKENDS).default('auto'),
   ADMIN_USER_IDS: z
     .string()
     .default('')
     .transform((s) => s.split(/[\s,]+/).filter(Boolean))
     .pipe(z.array(snowflake)),
+  /** The Discord application's owner (or its team's owner, admins and developers) are shoebot admins too; false: only ADMIN_USER_IDS. */
+  ADMIN_APP_OWNERS: z
+    .string()
+    .regex(/^(true|false|yes|no|on|off|1|0)$/i, 'must be true or false')
+    .default('true')
+    .transform((v) => /^(true|yes|on|1)$/i.test(v)),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /**
    * Who runs the scheduled trainer (one process among all sharing DATABASE_URL holds the lease):

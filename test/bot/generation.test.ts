@@ -54,8 +54,9 @@ describe('GenerationService', () => {
     const svc = new GenerationService({ rateLimit: { count: 2, windowMs: 1000 }, maxQueue: 1, now: () => now, exemptUserIds: ['admin'] });
     expect(() => svc.admit('u1')).toThrow(/No sneaker generator is loaded/);
     await svc.swap(tinyGenerator('v1'));
-    svc.admit('u1');
-    svc.admit('u1');
+    // Released at once: maxQueue 1 would otherwise refuse the second as busy.
+    svc.admit('u1').release();
+    svc.admit('u1').release();
     expect(() => svc.admit('u1')).toThrow(RateLimitedError);
     try {
       svc.admit('u1');
@@ -63,10 +64,10 @@ describe('GenerationService', () => {
       expect((e as RateLimitedError).retryAfterMs).toBe(1000);
       expect((e as Error).message).toBe("You're generating a lot of sneakers! Try again in 1 s.");
     }
-    svc.admit('u2');
-    for (let i = 0; i < 5; i++) svc.admit('admin');
+    svc.admit('u2').release();
+    for (let i = 0; i < 5; i++) svc.admit('admin').release();
     now = 1000;
-    svc.admit('u1');
+    svc.admit('u1').release();
 
     // maxQueue 1: one running + one waiting; the third is refused.
     const a = svc.generate(latentsForSeed(1, 1, nz), 1);
@@ -86,10 +87,32 @@ describe('GenerationService', () => {
     const running = svc.generate(latentsForSeed(3, 1, nz), 1);
     const waiting = svc.generate(latentsForSeed(4, 1, nz), 1); // waits for its pass
     expect(svc.queueLength).toBe(1);
-    svc.admit('u1'); // one more pass fits
+    svc.admit('u1').release(); // one more pass fits
     expect(() => svc.admit('u2', 2)).toThrow(BusyError); // two don't: refused before the reply is deferred
     await Promise.all([running, waiting]);
-    svc.admit('u2', 3); // idle: more passes than the queue holds may still start (they run back to back)
+    svc.admit('u2', 3).release(); // idle: more passes than the queue holds may still start (they run back to back)
+    await svc.close();
+  });
+
+  it('bounds the work admitted, not only the queue: a place is held from admit() to release()', async () => {
+    const svc = new GenerationService({ maxQueue: 3 });
+    await svc.swap(tinyGenerator('v1'));
+    // Nothing is queued yet (the requests are deferring their replies), yet three places are taken.
+    const held = [svc.admit('u1'), svc.admit('u2', 2)];
+    expect(svc.queueLength).toBe(0);
+    expect(svc.admitted).toBe(3);
+    expect(() => svc.admit('u3')).toThrow(BusyError);
+    held[0].release();
+    held[0].release(); // idempotent: frees one place, not two
+    const third = svc.admit('u3');
+    expect(() => svc.admit('u4')).toThrow(BusyError);
+    // withAdmission releases when the work settles, also when it fails.
+    third.release();
+    await expect(svc.withAdmission('u5', 1, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(svc.admitted).toBe(2);
+    held[1].release();
+    expect(svc.admitted).toBe(0);
+    expect(svc.stats.peakAdmitted).toBe(3);
     await svc.close();
   });
 

@@ -164,7 +164,7 @@ describe('/shoe', () => {
 
     const stale = await h.fake.waitForReply(h.fake.pressButton({ message: orig.message, customId: `shoe:var:999999:${ALICE}`, user: ALICE }));
     expect(stale.ephemeral).toBe(true);
-    expect(stale.message.content).toContain('no longer exists');
+    expect(stale.message.content).toContain("I can't find design #999999 in this server");
     const junk = await h.fake.waitForReply(h.fake.pressButton({ message: orig.message, customId: 'nonsense', user: ALICE }));
     expect(junk.ephemeral).toBe(true);
   });

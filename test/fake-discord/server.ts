@@ -72,7 +72,14 @@ export interface FakeUser {
   id: string;
   username: string;
   bot?: boolean;
+  /** Permissions as a member of the fake's guilds (a bit field as a decimal string); default MEMBER_PERMISSIONS. */
+  permissions?: string;
 }
+
+/** An ordinary member's permissions: view, send, embed, attach, history, react, external emoji, use commands. */
+export const MEMBER_PERMISSIONS = String((1n << 10n) | (1n << 11n) | (1n << 14n) | (1n << 15n) | (1n << 16n) | (1n << 6n) | (1n << 18n) | (1n << 31n));
+/** A server administrator (the Administrator bit implies every other). */
+export const ADMINISTRATOR_PERMISSIONS = String(1n << 3n);
 
 export interface FakeAttachment {
   id: string;
@@ -176,6 +183,22 @@ export interface FakeDiscordOptions {
   recommendedShards?: number;
   /** Called with a one-line description of each request/event (for demos). */
   onLog?: (line: string) => void;
+  /** Who owns the application (GET /applications/@me): a user id, or a team (tests may change `application` later). */
+  application?: FakeApplicationOwner;
+}
+
+/** A team member as Discord describes it: role admin|developer|read_only, membership 1 = invited, 2 = accepted. */
+export interface FakeTeamMember {
+  id: string;
+  role?: 'admin' | 'developer' | 'read_only';
+  membershipState?: 1 | 2;
+}
+
+/** The application's owner: a user, or a team (`ownerId` is the team's owner); `fail` makes the fetch answer 403. */
+export interface FakeApplicationOwner {
+  ownerId?: string;
+  team?: { ownerId: string; members: FakeTeamMember[] };
+  fail?: boolean;
 }
 
 export interface FakeInteraction {
@@ -264,6 +287,9 @@ export class FakeDiscord {
   /** Number of IDENTIFY and RESUME frames accepted. */
   identifyCount = 0;
   resumeCount = 0;
+  /** Answer every `every`-th GET of a reaction's users with a 429 (tests of rate-limit handling); off when unset. */
+  reactionReadLimit: { every: number; retryAfterSeconds: number } | undefined;
+  private reactionReads = 0;
 
   private http!: http.Server;
   private wss!: WebSocketServer;
@@ -277,6 +303,8 @@ export class FakeDiscord {
   /** What GET /gateway/bot recommends as `shards` (tests may change it). */
   recommendedShards: number;
   private readonly onLog?: (line: string) => void;
+  /** Served by GET /applications/@me; tests may change it before the bot starts. */
+  application: FakeApplicationOwner;
   private closed = false;
 
   private constructor(opts: FakeDiscordOptions) {
@@ -294,6 +322,7 @@ export class FakeDiscord {
     this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 41_250;
     this.recommendedShards = opts.recommendedShards ?? 1;
     this.onLog = opts.onLog;
+    this.application = opts.application ?? {};
   }
 
   /** Starts a fake on 127.0.0.1 (random port unless `port` is given). */
@@ -654,12 +683,37 @@ export class FakeDiscord {
     this.notify(this.replyWaiters, { token, reply: snap });
   }
 
+  /** `owner` and `team` of GET /applications/@me, as Discord sends them (a team-owned app's owner is a team pseudo-user). */
+  private applicationOwnerPayload() {
+    const { ownerId, team } = this.application;
+    if (team) {
+      const teamId = snowflake();
+      return {
+        owner: { id: teamId, username: `team${teamId}`, discriminator: '0000', avatar: null, flags: 1024 },
+        team: {
+          id: teamId,
+          name: 'Fake Team',
+          icon: null,
+          owner_user_id: team.ownerId,
+          members: team.members.map((m) => ({
+            team_id: teamId,
+            user: userPayload(this.user(m.id)),
+            role: m.role ?? 'admin',
+            membership_state: m.membershipState ?? 2,
+            permissions: ['*'],
+          })),
+        },
+      };
+    }
+    return ownerId ? { owner: userPayload(this.user(ownerId)), team: null } : {};
+  }
+
   // ------------------------------------------------------------------ user actions
   private memberPayload(u: FakeUser) {
     return {
       user: userPayload(u),
       roles: [],
-      permissions: '2251799813685247',
+      permissions: u.permissions ?? MEMBER_PERMISSIONS,
       joined_at: new Date().toISOString(),
       premium_since: null,
       deaf: false,
@@ -723,12 +777,16 @@ export class FakeDiscord {
      * `data.choices` the recorded request holds.
      */
     focused?: string;
+    /** Option types to send instead of the registered ones (a client sending the wrong type). */
+    optionTypes?: Record<string, number>;
   }): FakeInteraction {
     const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
     const guildId = opts.guildId === null ? undefined : (opts.guildId ?? this.guild.id);
     const channelId = opts.channelId ?? this.channelId;
     const cmd = this.findCommand(opts.name, guildId);
     const typeOf = (defs: CommandOptionDef[] | undefined, key: string, value: unknown): number => {
+      const forced = opts.optionTypes?.[key];
+      if (forced !== undefined) return forced;
       const def = defs?.find((o) => o.name === key);
       if (def) return def.type;
       return typeof value === 'number' ? (Number.isInteger(value) ? OptionType.Integer : OptionType.Number) : typeof value === 'boolean' ? OptionType.Boolean : OptionType.String;
@@ -758,10 +816,43 @@ export class FakeDiscord {
     return this.deliverInteraction(payload, user, msg.guild_id, msg.channel_id);
   }
 
+  /** A member uses a context-menu command (`target` 'user': on a user; 'message': on a message of the channel). */
+  sendContextMenu(opts: { name: string; target: 'user' | 'message'; targetId: string; user?: FakeUser | string }): FakeInteraction {
+    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+    const msg = opts.target === 'message' ? this.messages.get(opts.targetId) : undefined;
+    if (opts.target === 'message' && !msg) throw new Error(`fake discord: no message ${opts.targetId}`);
+    const guildId = msg?.guild_id ?? this.guild.id;
+    const channelId = msg?.channel_id ?? this.channelId;
+    const payload = this.baseInteraction(InteractionType.ApplicationCommand, user, guildId, channelId);
+    const resolved = msg ? { messages: { [msg.id]: this.messagePayload(msg) } } : { users: { [opts.targetId]: userPayload(this.user(opts.targetId)) } };
+    payload.data = { id: snowflake(), name: opts.name, type: opts.target === 'user' ? 2 : 3, target_id: opts.targetId, resolved };
+    return this.deliverInteraction(payload, user, guildId, channelId);
+  }
+
+  /** A member picks `values` in a string select menu on a message. */
+  chooseInSelectMenu(opts: { message: FakeMessage | string; customId: string; values: string[]; user?: FakeUser | string }): FakeInteraction {
+    const msg = typeof opts.message === 'string' ? this.messages.get(opts.message) : opts.message;
+    if (!msg) throw new Error(`fake discord: no message ${String(opts.message)}`);
+    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+    const payload = this.baseInteraction(InteractionType.MessageComponent, user, msg.guild_id, msg.channel_id);
+    payload.message = this.messagePayload(msg);
+    payload.data = { custom_id: opts.customId, component_type: 3, values: opts.values };
+    return this.deliverInteraction(payload, user, msg.guild_id, msg.channel_id);
+  }
+
+  /** A member submits a modal (`fields`: text input custom_id -> value). */
+  submitModal(opts: { customId: string; fields?: Record<string, string>; user?: FakeUser | string }): FakeInteraction {
+    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+    const payload = this.baseInteraction(5, user, this.guild.id, this.channelId);
+    const rows = Object.entries(opts.fields ?? {}).map(([id, value]) => ({ type: 1, components: [{ type: 4, custom_id: id, value }] }));
+    payload.data = { custom_id: opts.customId, components: rows };
+    return this.deliverInteraction(payload, user, this.guild.id, this.channelId);
+  }
+
   private deliverInteraction(payload: any, user: FakeUser, guildId: string | undefined, channelId: string): FakeInteraction {
     const it: FakeInteraction = { id: payload.id, token: payload.token, type: payload.type, userId: user.id, channelId, guildId, payload };
     this.interactions.set(it.token, it);
-    this.log(`interaction ${payload.type === 2 || payload.type === 4 ? '/' + payload.data.name : 'button ' + payload.data.custom_id} by ${user.username}`);
+    this.log(`interaction ${payload.type === 2 || payload.type === 4 ? '/' + payload.data.name : (payload.type === 5 ? 'modal ' : 'component ') + payload.data.custom_id} by ${user.username}`);
     this.dispatch('INTERACTION_CREATE', payload);
     return it;
   }
@@ -1012,7 +1103,8 @@ export class FakeDiscord {
       return u ? send(200, userPayload(u)) : notFound(10013, 'Unknown User');
     }
     if (method === 'GET' && (route === '/applications/@me' || route === `/oauth2/applications/@me`)) {
-      return send(200, { id: this.applicationId, name: this.botUser.username, flags: 0, bot: userPayload(this.botUser), description: '', icon: null });
+      if (this.application.fail) return send(403, { message: 'Missing Access', code: 50001 });
+      return send(200, { id: this.applicationId, name: this.botUser.username, flags: 0, bot: userPayload(this.botUser), description: '', icon: null, ...this.applicationOwnerPayload() });
     }
 
     // Command registration
@@ -1105,6 +1197,26 @@ export class FakeDiscord {
           return send(204);
         }
       }
+    }
+
+    // Who reacted with an emoji: ascending user ids after `after`, `limit` 1-100 (default 25), as Discord pages them.
+    if (method === 'GET' && (g = m(/^\/channels\/(\d+)\/messages\/(\d+)\/reactions\/([^/]+)$/))) {
+      const [, channelId, messageId, emoji] = g;
+      const msg = this.messages.get(messageId);
+      if (!msg || msg.channel_id !== channelId || msg.flags & FLAG_EPHEMERAL) return notFound(10008, 'Unknown Message');
+      const limit = rec.query.limit === undefined ? 25 : Number(rec.query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) return send(400, { message: 'Invalid Form Body', code: 50035 });
+      if (this.reactionReadLimit && ++this.reactionReads % this.reactionReadLimit.every === 0) {
+        const retryAfter = this.reactionReadLimit.retryAfterSeconds;
+        rec.status = 429;
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.ceil(retryAfter)), 'x-ratelimit-scope': 'user', 'x-ratelimit-bucket': 'reactions' });
+        return void res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: retryAfter, global: false }));
+      }
+      if (rec.query.after !== undefined && !/^\d{1,20}$/.test(rec.query.after)) return send(400, { message: 'Invalid Form Body', code: 50035 });
+      const after = rec.query.after === undefined ? -1n : BigInt(rec.query.after);
+      const ids = [...(msg.reactions.get(emoji) ?? [])].map(BigInt).filter((id) => id > after);
+      ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      return send(200, ids.slice(0, limit).map((id) => userPayload(id === BigInt(this.botUser.id) ? this.botUser : this.user(String(id)))));
     }
 
     // Reactions by the bot
