@@ -2,7 +2,8 @@
  * `npm run doctor`: checks everything shoebot depends on, as the bot would see it with this
  * configuration, and says how to fix each problem. Exit code 1 when something blocks the bot
  * (see src/doctor/storage-checks.ts for the severity rule), 0 with warnings only, 2 on a usage error.
- * It only reads: no migration, no database file created, no checkpoint activated.
+ * It changes nothing (no migration, no database file, no checkpoint activated); its one write is a
+ * test file created and removed in MODELS_DIR, the only real test of writability.
  */
 import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from '../config/env.ts';
