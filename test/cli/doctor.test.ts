@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../../src/data/dataset.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { missingLibrariesIn } from '../../src/doctor/native-probe.ts';
 import { createLogger, setRootLogger } from '../../src/log.ts';
 import { FakeDiscord } from '../fake-discord/server.ts';
 import { freshPgDatabase } from '../setup/pg-url.ts';
@@ -195,7 +196,11 @@ describe('npm run doctor', () => {
     fs.mkdirSync(cuda12, { recursive: true });
     for (const f of ['libcudart.so.12', 'libcudart.so.12.4.127', 'libcudnn.so.9']) fs.writeFileSync(path.join(cuda12, f), '');
 
-    const r = await doctor({ ...healthy, NODE_PATH: path.join(dir, 'node_modules'), LD_LIBRARY_PATH: cuda12 });
+    const env = { ...healthy, NODE_PATH: path.join(dir, 'node_modules'), LD_LIBRARY_PATH: cuda12 };
+    const [r, forced] = await Promise.all([doctor(env), doctor({ ...env, TF_BACKEND: 'tensorflow' })]);
+    // Forced to the native backend, the bot would refuse to start: blocking, with the loader's words.
+    expect(forced.code).toBe(1);
+    expect(line(forced, /^✗ TensorFlow\.js backend/)).toMatch(/none \(TF_BACKEND=tensorflow but no native TensorFlow is usable .*libcudart\.so\.11\.0: cannot open shared object file/);
     expect(r.code, r.stdout + r.stderr).toBe(0); // it still serves, on WASM
     expect(line(r, /^⚠ TensorFlow\.js backend/)).toMatch(
       /WASM .*@tensorflow\/tfjs-node-gpu is installed but does not load \(missing libcudart\.so\.11\.0\)/,
@@ -225,5 +230,18 @@ describe('npm run doctor', () => {
     } finally {
       for (const d of [ro.env.MODELS_DIR, path.join(ro.env.MODELS_DIR, 'checkpoints')]) fs.chmodSync(d, 0o755);
     }
+  });
+});
+
+describe('missingLibrariesIn', () => {
+  it("reads libtensorflow's dso_loader warnings (a GPU package that loads but falls back to the CPU)", () => {
+    // Verbatim from tfjs#8362 and tfjs#8269: this path needs a real tfjs-node-gpu, which cannot install here.
+    const stderr = [
+      "2024-08-24 22:24:04.039287: W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library 'libcudart.so.11.0'; dlerror: libcudart.so.11.0: cannot open shared object file: No such file or directory; LD_LIBRARY_PATH: /usr/local/cuda:/usr/local/cuda/lib64:",
+      "2024-05-06 00:05:33.767399: W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library 'libcudnn.so.8'; dlerror: libcudnn.so.8: cannot open shared object file: No such file or directory",
+    ].join('\n');
+    expect(missingLibrariesIn(stderr)).toEqual(['libcudart.so.11.0', 'libcudnn.so.8']);
+    expect(missingLibrariesIn('Error: libtensorflow.so.2: cannot open shared object file: No such file or directory')).toEqual(['libtensorflow.so.2']);
+    expect(missingLibrariesIn('Module did not self-register')).toEqual([]);
   });
 });
