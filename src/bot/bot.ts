@@ -26,6 +26,8 @@ import type { VoteEvent } from './votes.ts';
 import { startVoteService, type VoteService } from './vote-service.ts';
 import { Admins, loadApplicationAdmins } from './admins.ts';
 import { ShutdownSteps } from './shutdown-steps.ts';
+import { guardDesignIds } from '../db/design-id-mark.ts';
+import { parseDatabaseUrl } from '../db/paths.ts';
 
 export interface BotOptions {
   config: Config;
@@ -86,6 +88,16 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
 
   const ownsDb = !opts.db;
   const db = opts.db ?? (await openDatabase(config.DATABASE_URL));
+  // Before anything hands out a design id: never reuse the ids old messages show.
+  const designIds = await guardDesignIds(db, {
+    modelsDir: config.MODELS_DIR,
+    dbDisplay: parseDatabaseUrl(config.DATABASE_URL).display,
+    allowNewDatabase: config.ALLOW_NEW_DATABASE,
+    log,
+  }).catch(async (err: unknown) => {
+    if (ownsDb) await db.$disconnect();
+    throw err;
+  });
   const store = new Store(db);
 
   // The application's owners join once the gateway is ready (loadApplicationAdmins below).
@@ -216,7 +228,10 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       await steps.run('stop the trainer (checkpoint)', () => (trainerService ? trainerService.stop() : ctx.trainer?.stop()));
       await steps.run('free the generator', () => generation.close());
       await steps.run('stop the image renderer', () => ctx.renderer.close());
-      await steps.run('close the database', () => (ownsDb ? db.$disconnect() : undefined));
+      await steps.run('close the database', async () => {
+        await designIds.close();
+        if (ownsDb) await db.$disconnect();
+      });
       log.info('shut down');
     })());
 

@@ -47,6 +47,14 @@ const schema = z.object({
     // Checked here so a typo fails at start-up with the variable's name; the message never echoes the value.
     .refine((u) => !/^postgres(ql)?:\/\//i.test(u) || validPgUrl(u), 'is not a valid PostgreSQL URL: use postgresql://USER:PASSWORD@HOST:5432/DATABASE (percent-encode special characters in the password, e.g. @ as %40)'),
   MODELS_DIR: z.string().min(1).default('models'),
+  /**
+   * Start on a database that is behind MODELS_DIR's design-id mark (deleted, replaced or restored
+   * from an old backup); new design ids then continue above the mark so old messages stay right.
+   */
+  ALLOW_NEW_DATABASE: z
+    .enum(['0', '1', 'true', 'false'], { error: 'must be 1 (start on this database anyway) or 0' })
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
   DATA_DIR: z.string().min(1).default('data'),
   TRAIN_CRON: z
     .string()
