@@ -4,11 +4,11 @@
  * anything"), so commands and vote handlers stay thin.
  */
 import type { PrismaClient } from '../db/client.ts';
-import { attachMessage, bytesToLatent, createDesigns, findDesignsByMessage, getDesign, topDesigns, type Design, type NewDesign } from '../db/designs.ts';
+import { attachMessage, bytesToLatent, createDesigns, findDesignsByMessage, findDesignsByMessages, getDesign, recentPostedMessages, topDesigns, type Design, type NewDesign, type PostedMessage } from '../db/designs.ts';
 import { addVote, countVotes, removeVote } from '../db/votes.ts';
 
 export type DesignRow = Design;
-export type { NewDesign };
+export type { NewDesign, PostedMessage };
 export { bytesToLatent };
 
 export class Store {
@@ -27,6 +27,16 @@ export class Store {
   /** The designs shown in a message, by grid position (empty for any other message). */
   findDesignsByMessage(messageId: string): Promise<DesignRow[]> {
     return findDesignsByMessage(this.db, messageId);
+  }
+
+  /** The designs of several messages (message id -> designs by grid position; other messages left out). */
+  findDesignsByMessages(messageIds: string[]): Promise<Map<string, DesignRow[]>> {
+    return findDesignsByMessages(this.db, messageIds);
+  }
+
+  /** The newest design messages since `since` in these guilds (null: direct messages): what a reconcile re-reads. */
+  recentPostedMessages(opts: { since: Date; guildIds: (string | null)[]; limit: number }): Promise<PostedMessage[]> {
+    return recentPostedMessages(this.db, opts);
   }
 
   findDesign(id: number): Promise<DesignRow | null> {

@@ -5,12 +5,11 @@
  * (Design.messageId), so messages from before a restart — which arrive as
  * partials, uncached — count too. The bot's own reactions, other emoji and
  * other messages are ignored; duplicates and replays count once (unique
- * user+design in the Vote table).
+ * user+design in the Vote table). Votes missed while the bot was offline or
+ * its storage failed are caught up by src/bot/reconcile.ts.
  */
 import type { Client, MessageReaction, PartialMessageReaction, PartialUser, User } from 'discord.js';
-import type { Logger } from 'pino';
-import type { Store } from './store.ts';
-import { communityTaste } from './community.ts';
+import type { VoteWriter } from './vote-writer.ts';
 
 /** Vote emoji for grid positions 0..3. */
 export const GRID_EMOJI = ['1️⃣', '2️⃣', '3️⃣', '4️⃣'] as const;
@@ -39,32 +38,20 @@ export interface VoteEvent {
 }
 
 /**
- * Subscribes to reaction events. `onVote` (tests, metrics) sees every
- * counted event after it is stored. Returns an unsubscribe function.
+ * Subscribes to reaction events: each vote emoji a member adds or removes joins the vote writer's
+ * queue synchronously, in the order the gateway delivered it (src/bot/vote-writer.ts stores them
+ * in that order). Returns an unsubscribe function.
  */
-export function attachVoteHandlers(client: Client, store: Store, log: Logger, onVote?: (e: VoteEvent) => void): () => void {
-  const handle = async (kind: 'add' | 'remove', reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {
+export function attachVoteHandlers(client: Client, writer: VoteWriter): () => void {
+  const handle = (kind: 'add' | 'remove') => (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {
     if (user.id === client.user?.id || user.bot) return;
     const emoji = reaction.emoji.name;
     // Cheap filter before touching the database.
     if (emoji !== SINGLE_EMOJI && !(GRID_EMOJI as readonly string[]).includes(emoji ?? '')) return;
-    const messageId = reaction.message.id;
-    const designs = await store.findDesignsByMessage(messageId);
-    if (!designs.length) return;
-    const idx = gridIndexForEmoji(emoji, designs.length);
-    const design = designs.find((d) => d.gridIndex === idx);
-    if (!design) return;
-    const changed = kind === 'add' ? await store.addVote(user.id, design.id) : await store.removeVote(user.id, design.id);
-    log.debug({ kind, user: user.id, message: messageId, design: design.id, changed }, 'vote');
-    // The guild's community taste is now stale (refitted after a quiet moment).
-    if (changed) communityTaste(store).noteVote(design.guildId);
-    onVote?.({ kind, userId: user.id, messageId, designId: design.id, changed });
+    writer.push({ kind, userId: user.id, messageId: reaction.message.id, emoji: emoji! });
   };
-  const wrap = (kind: 'add' | 'remove') => (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {
-    handle(kind, reaction, user).catch((err) => log.error({ err, kind, message: reaction.message.id }, 'vote not recorded'));
-  };
-  const onAdd = wrap('add');
-  const onRemove = wrap('remove');
+  const onAdd = handle('add');
+  const onRemove = handle('remove');
   client.on('messageReactionAdd', onAdd);
   client.on('messageReactionRemove', onRemove);
   return () => {

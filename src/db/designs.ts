@@ -61,6 +61,51 @@ export async function findDesignsByMessage(db: PrismaClient, messageId: string):
   return db.design.findMany({ where: { messageId }, orderBy: [{ gridIndex: 'asc' }, { id: 'asc' }] });
 }
 
+/** The designs of several messages at once (message id -> designs by grid position); other ids are left out. */
+export async function findDesignsByMessages(db: PrismaClient, messageIds: string[]): Promise<Map<string, Design[]>> {
+  const out = new Map<string, Design[]>();
+  if (messageIds.length === 0) return out;
+  // In slices: Prisma caps SQLite statements at 999 bound parameters.
+  const rows = [];
+  for (let i = 0; i < messageIds.length; i += 900) rows.push(...(await db.design.findMany({ where: { messageId: { in: messageIds.slice(i, i + 900) } }, orderBy: [{ gridIndex: 'asc' }, { id: 'asc' }] })));
+  for (const d of rows) {
+    const list = out.get(d.messageId!) ?? [];
+    list.push(d);
+    out.set(d.messageId!, list);
+  }
+  return out;
+}
+
+export interface PostedMessage {
+  messageId: string;
+  channelId: string;
+  guildId: string | null;
+  /** By grid position. */
+  designs: Design[];
+}
+
+/**
+ * The newest messages showing designs, posted since `since` in `guildIds` (null in the list: direct
+ * messages), newest first, at most `limit` messages.
+ */
+export async function recentPostedMessages(db: PrismaClient, opts: { since: Date; guildIds: (string | null)[]; limit: number }): Promise<PostedMessage[]> {
+  if (opts.limit <= 0 || opts.guildIds.length === 0) return [];
+  const guilds = opts.guildIds.filter((g): g is string => g !== null);
+  const where = {
+    messageId: { not: null },
+    createdAt: { gte: opts.since },
+    OR: [{ guildId: { in: guilds } }, ...(opts.guildIds.includes(null) ? [{ guildId: null }] : [])],
+  };
+  // A message shows at most 4 designs (a /shoe grid): 4 * limit rows cover `limit` messages.
+  const newest = await db.design.findMany({ where, orderBy: { id: 'desc' }, take: opts.limit * 4, select: { messageId: true } });
+  const ids = [...new Set(newest.map((d) => d.messageId!))].slice(0, opts.limit);
+  const designs = await findDesignsByMessages(db, ids);
+  return ids.map((id) => {
+    const list = designs.get(id)!;
+    return { messageId: id, channelId: list[0].channelId, guildId: list[0].guildId, designs: list };
+  });
+}
+
 /** Records the message the designs were posted in; returns how many designs were updated. */
 export async function attachMessage(db: PrismaClient, ids: number[], messageId: string): Promise<number> {
   if (ids.length === 0) return 0;
