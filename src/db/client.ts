@@ -94,6 +94,8 @@ export function storageHealth(db: Db): StorageHealth | undefined {
 /** Operations that write; reads keep working from a full disk (and from a replaced file's old copy). */
 const WRITE_OPERATIONS = new Set(['create', 'createMany', 'createManyAndReturn', 'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany', '$executeRaw', '$executeRawUnsafe']);
 
+const GROWING_OPERATIONS = new Set(['create', 'createMany', 'createManyAndReturn', 'upsert']);
+
 /** Every write goes through `health`: refused when the file was replaced, storage faults recognised and logged once. */
 function guardWrites(db: Db, health: StorageHealth): Db {
   return db.$extends({
@@ -103,7 +105,8 @@ function guardWrites(db: Db, health: StorageHealth): Db {
         health.beforeWrite();
         try {
           const result = await query(args);
-          health.afterSuccess();
+          // Only a write that adds rows proves there is space again (an in-place update may fit on a full disk).
+          if (GROWING_OPERATIONS.has(operation)) health.afterSuccess();
           return result;
         } catch (err) {
           throw health.afterFailure(err);

@@ -59,9 +59,17 @@ function identityOf(file: string): FileIdentity | undefined {
   }
 }
 
+/**
+ * A nearly full disk flaps (a small write still fits, the next does not): the "full" line is
+ * repeated at most this often, and "accepts writes again" only follows a "full" line.
+ */
+const FULL_REPEAT_MS = 10 * 60_000;
+
 export class StorageHealth {
   private faultValue: StorageFault | undefined;
   private readonly identity: FileIdentity | undefined;
+  private fullAnnounced = false;
+  private fullAnnouncedAt = -Infinity;
 
   /** `file`: the SQLite database file (its identity is taken now, when it was just opened); absent for PostgreSQL. */
   constructor(
@@ -99,8 +107,10 @@ export class StorageHealth {
   /** After a failed write: a storage fault becomes StorageUnavailableError (logged once per episode); other errors pass through. */
   afterFailure(err: unknown): unknown {
     if (!isStorageFull(err)) return err;
-    if (this.faultValue !== 'full') {
-      this.faultValue = 'full';
+    this.faultValue = 'full';
+    if (!this.fullAnnounced && performance.now() - this.fullAnnouncedAt >= FULL_REPEAT_MS) {
+      this.fullAnnounced = true;
+      this.fullAnnouncedAt = performance.now();
       this.log.error({ path: this.display, err }, 'the database storage is full: designs, votes and training runs are not stored until space is freed');
     }
     return new StorageUnavailableError('full', { cause: err });
@@ -110,6 +120,8 @@ export class StorageHealth {
   afterSuccess(): void {
     if (this.faultValue !== 'full') return;
     this.faultValue = undefined;
+    if (!this.fullAnnounced) return;
+    this.fullAnnounced = false;
     this.log.warn({ path: this.display }, 'the database storage accepts writes again');
   }
 }
