@@ -1,5 +1,5 @@
 /**
- * `npm run bench:bot [-- --requests N --users U --train --json]`: the bot
+ * `npm run bench:bot [-- --requests N --users U --burst --train --json]`: the bot
  * under load against the fake Discord, in this process: /shoe latency (as a
  * member sees it: command sent -> image posted), forward passes and batch
  * sizes, and the bot's event-loop delay — idle, under /shoe load, and under
@@ -28,7 +28,8 @@ const opt = (name: string, dflt: number) => {
 };
 if (argv.includes('--help')) {
   console.log(
-    'Usage: npm run bench:bot -- [--requests N (60)] [--rate R (2 /shoe per second; 0 = as fast as --users allow)] [--users U (4)] [--count C (4)] [--train] [--json]',
+    'Usage: npm run bench:bot -- [--requests N (60)] [--rate R (2 /shoe per second; 0 = as fast as --users allow)] [--users U (4)] [--burst (all N at once)] [--count C (4)] [--train] [--json]\n' +
+      'SHOE_QUEUE_MAX etc. come from the environment, e.g. SHOE_QUEUE_MAX=8 npm run bench:bot -- --burst --requests 300',
   );
   process.exit(0);
 }
@@ -37,6 +38,8 @@ const USERS = opt('--users', 4);
 const COUNT = opt('--count', 4);
 const RATE = opt('--rate', 2);
 const withTraining = argv.includes('--train');
+// Everybody at once (members of a big server reacting to the same announcement): measures the SHOE_QUEUE_MAX bound.
+const BURST = argv.includes('--burst');
 const asJson = argv.includes('--json');
 
 const base = loadConfig();
@@ -70,16 +73,23 @@ async function phase(name: string, load: boolean) {
   const passes0 = bot.ctx.generation.stats.passes;
   const images0 = bot.ctx.generation.stats.images;
   const latencies: number[] = [];
+  const drawnMs: number[] = [];
+  const busyMs: number[] = [];
   let failures = 0;
   h.enable();
   const t0 = performance.now();
   const one = async () => {
     const s = performance.now();
     const r = await fake.waitForReply(fake.sendCommand({ name: 'shoe', options: { count: COUNT }, user: BENCH_ADMIN }), { timeoutMs: 60_000 });
+    const ms = performance.now() - s;
     if (r.ephemeral) failures++;
-    latencies.push(performance.now() - s);
+    if (r.ephemeral && r.message.content.includes('busy')) busyMs.push(ms);
+    if (!r.ephemeral) drawnMs.push(ms);
+    latencies.push(ms);
   };
-  if (load && RATE > 0) {
+  if (load && BURST) {
+    await Promise.all(Array.from({ length: REQUESTS }, one));
+  } else if (load && RATE > 0) {
     // Open loop: requests arrive at a steady rate, as from a busy server's members.
     const pending: Promise<void>[] = [];
     for (let i = 0; i < REQUESTS; i++) {
@@ -111,6 +121,11 @@ async function phase(name: string, load: boolean) {
     failures,
     latencyP50Ms: +percentile(latencies, 50).toFixed(1),
     latencyP95Ms: +percentile(latencies, 95).toFixed(1),
+    latencyP99Ms: +percentile(latencies, 99).toFixed(1),
+    // With images vs told "busy": what the two kinds of members felt.
+    drawnP99Ms: +percentile(drawnMs, 99).toFixed(1),
+    busy: busyMs.length,
+    busyP99Ms: +percentile(busyMs, 99).toFixed(1),
     requestsPerSecond: +(latencies.length / seconds).toFixed(2),
     passes,
     imagesPerPass: passes ? +(images / passes).toFixed(2) : 0,
@@ -120,7 +135,7 @@ async function phase(name: string, load: boolean) {
   };
 }
 
-const loadName = RATE > 0 ? `/shoe ${RATE}/s x${REQUESTS}` : `/shoe x${REQUESTS} (${USERS} users back to back)`;
+const loadName = BURST ? `/shoe x${REQUESTS} at once` : RATE > 0 ? `/shoe ${RATE}/s x${REQUESTS}` : `/shoe x${REQUESTS} (${USERS} users back to back)`;
 const rows = [await phase('idle', false), await phase(loadName, true)];
 if (dataset) {
   const trainer = bot.ctx.trainer!;
@@ -143,13 +158,14 @@ const meta = {
   backend: info.label,
   generator: `${generator.version} (${generator.config.imageSize}px x${generator.config.channels}, ngf ${generator.config.ngf})`,
   maxBatch: bot.ctx.generation.maxBatch,
+  queueMax: bot.ctx.generation.maxQueue,
   loadAverage: +os.loadavg()[0].toFixed(2),
   cores: os.cpus().length,
 };
 if (asJson) {
   console.log(JSON.stringify({ ...meta, rows }, null, 2));
 } else {
-  console.log(`backend ${meta.backend} · generator ${meta.generator} · maxBatch ${meta.maxBatch} · load ${meta.loadAverage} on ${meta.cores} cores`);
+  console.log(`backend ${meta.backend} · generator ${meta.generator} · maxBatch ${meta.maxBatch} · SHOE_QUEUE_MAX ${meta.queueMax} · load ${meta.loadAverage} on ${meta.cores} cores`);
   console.table(rows);
 }
 process.exit(0);
