@@ -56,14 +56,14 @@ export async function reactionStorm(fake: FakeDiscord, o: StormOptions): Promise
   return sent;
 }
 
-/** `designId:userId` of every vote the fake's reactions say there should be on these messages (the bot's own left out). */
+/** `designId:userId` of every vote the fake's reactions say there should be on these messages (bots' reactions left out). */
 export async function expectedVotes(fake: FakeDiscord, store: Store, messageIds: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const id of messageIds) {
     const msg = fake.channelMessages().find((m) => m.id === id);
     const designs = await store.findDesignsByMessage(id);
     const emoji = voteEmojiFor(designs.length);
-    for (const d of designs) for (const u of msg?.reactions.get(emoji[d.gridIndex]) ?? []) if (u !== fake.botUser.id) out.push(`${d.id}:${u}`);
+    for (const d of designs) for (const u of msg?.reactions.get(emoji[d.gridIndex]) ?? []) if (u !== fake.botUser.id && !fake.user(u).bot) out.push(`${d.id}:${u}`);
   }
   return out.sort();
 }

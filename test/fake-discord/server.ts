@@ -950,6 +950,20 @@ export class FakeDiscord {
     };
   }
 
+  /** A message the bot posted earlier (e.g. before a restart), in `channelId` (default channel). */
+  postBotMessage(opts: { channelId?: string; content?: string } = {}): FakeMessage {
+    const channelId = opts.channelId ?? this.channelId;
+    const guild = this.guilds.find((g) => g.channels.some((c) => c.id === channelId));
+    const m = this.createMessage(channelId, guild?.id, this.botUser);
+    m.content = opts.content ?? '';
+    return m;
+  }
+
+  /** Deletes a message (as a moderator would): later reads answer 10008 Unknown Message. */
+  deleteMessage(id: string): void {
+    this.messages.delete(id);
+  }
+
   /** Messages in a channel, oldest first. */
   channelMessages(channelId = this.channelId): FakeMessage[] {
     return [...this.messages.values()].filter((m) => m.channel_id === channelId);
@@ -1065,13 +1079,13 @@ export class FakeDiscord {
       status: 0,
       at: Date.now(),
     };
-    const send = (status: number, json?: unknown) => {
+    const send = (status: number, json?: unknown, headers: Record<string, string> = {}) => {
       rec.status = status;
       if (json === undefined) {
-        res.writeHead(status);
+        res.writeHead(status, headers);
         res.end();
       } else {
-        res.writeHead(status, { 'content-type': 'application/json' });
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(JSON.stringify(json));
       }
       this.requests.push(rec);
@@ -1208,9 +1222,8 @@ export class FakeDiscord {
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) return send(400, { message: 'Invalid Form Body', code: 50035 });
       if (this.reactionReadLimit && ++this.reactionReads % this.reactionReadLimit.every === 0) {
         const retryAfter = this.reactionReadLimit.retryAfterSeconds;
-        rec.status = 429;
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.ceil(retryAfter)), 'x-ratelimit-scope': 'user', 'x-ratelimit-bucket': 'reactions' });
-        return void res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: retryAfter, global: false }));
+        const headers = { 'retry-after': String(retryAfter), 'x-ratelimit-scope': 'user', 'x-ratelimit-bucket': 'reactions' };
+        return send(429, { message: 'You are being rate limited.', retry_after: retryAfter, global: false }, headers);
       }
       if (rec.query.after !== undefined && !/^\d{1,20}$/.test(rec.query.after)) return send(400, { message: 'Invalid Form Body', code: 50035 });
       const after = rec.query.after === undefined ? -1n : BigInt(rec.query.after);
