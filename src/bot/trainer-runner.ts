@@ -40,6 +40,7 @@ import {
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { isTrainerMessage, type BotToTrainer, type TrainProgress, type TrainerToBot } from '../gan/protocol.ts';
 import { StorageUnavailableError } from '../db/storage-health.ts';
+import { modelsDirProblem } from '../gan/models-dir.ts';
 import { failInterruptedRuns, failTrainingRun, finishTrainingRun, setCheckpointStatus, startTrainingRun, upsertCheckpoint } from '../db/training.ts';
 import type { GeneratorInfo } from './generation.ts';
 import type { Store } from './store.ts';
@@ -284,6 +285,12 @@ export class TrainerRunner {
     // Checked here, not left to the child: a missing dataset is a set-up step, not a failed run to record nightly.
     const missing = this.datasetProblem();
     if (missing) return { started: false, reason: missing, noDataset: true };
+    // Also checked by the trainer itself; here so the admin hears it at once and no failed run is recorded.
+    const unwritable = modelsDirProblem(this.opts.env?.MODELS_DIR ?? this.opts.config.MODELS_DIR);
+    if (unwritable) {
+      this.opts.log.warn({ trigger, reason: unwritable }, 'training not started');
+      return { started: false, reason: unwritable };
+    }
     this.stateValue = 'running';
     let recorded!: (err?: unknown) => void;
     this.recording = new Promise<void>((resolve, reject) => (recorded = (err) => (err ? reject(err) : resolve())));

@@ -183,7 +183,9 @@ async function main(): Promise<number> {
   });
   await threading.close();
   clearBar();
-  if (activeMeta) {
+  if (!result.version) {
+    err.write('train: stopped before the first step: nothing trained, no checkpoint written (the active one stays).\n');
+  } else if (activeMeta) {
     const verdict = compareQuality(result.metrics, activeMeta.metrics, cfg.QUALITY_MARGIN);
     if (verdict.worse) {
       err.write(

@@ -31,6 +31,7 @@ import {
 } from './checkpoint.ts';
 import type { TrainProgress } from './protocol.ts';
 import { copyWeights, emaBeta, updateEma } from './ema.ts';
+import { modelsDirProblem, removeStaleTempFolders } from './models-dir.ts';
 
 /** Most history points kept in a checkpoint (for loss plots). */
 const HISTORY_LIMIT = 2000;
@@ -106,8 +107,9 @@ export interface TrainRunOptions {
 }
 
 export interface TrainRunResult {
-  version: string;
-  dir: string;
+  /** The checkpoint written; absent when the run was stopped before its first step (nothing to publish). */
+  version?: string;
+  dir?: string;
   step: number;
   steps: number;
   stopped: boolean;
@@ -174,6 +176,11 @@ async function defaultEvaluate(generator: tf.LayersModel, cfg: GanConfig, data: 
 export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult> {
   const logger = opts.logger;
   if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new Error(`steps must be a positive integer, got ${opts.steps}`);
+  // Before any work: a run that cannot save its checkpoint must not train for hours first.
+  const unwritable = modelsDirProblem(opts.modelsDir);
+  if (unwritable) throw new Error(unwritable);
+  const swept = removeStaleTempFolders(opts.modelsDir);
+  if (swept.length) logger?.info({ removed: swept, modelsDir: opts.modelsDir }, 'removed temporary checkpoint folders a killed writer left behind');
   const data = typeof opts.dataset === 'string' ? await loadDataset(opts.dataset) : opts.dataset;
   const logEvery = Math.max(1, opts.logEvery ?? 25);
 
@@ -468,10 +475,12 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     }
     const steps = state.step - runStartStep;
     const seconds = (performance.now() - t0) / 1000;
-    if (steps > 0 || !lastVersion) await checkpoint(true);
+    // A run that trained nothing (stopped before its first step) publishes nothing: a copy of
+    // its starting point under a new name would only look like progress.
+    if (steps > 0) await checkpoint(true);
     const result: TrainRunResult = {
-      version: lastVersion!.version,
-      dir: lastVersion!.dir,
+      version: lastVersion?.version,
+      dir: lastVersion?.dir,
       step: state.step,
       steps,
       stopped,

@@ -73,8 +73,8 @@ describe('manifest watcher: what a shared models directory can show a bot', () =
     await makeDataset(datasetDir);
     await initTf('wasm');
     const common = { modelsDir, dataset: datasetDir, steps: 2, logEvery: 2, trainOptions: { batchSize: 8 } };
-    a = (await runTraining({ ...common, config: TINY_CONFIG, seed: 1 })).version;
-    b = (await runTraining({ ...common, resume: a, reseed: 2, activate: false })).version;
+    a = (await runTraining({ ...common, config: TINY_CONFIG, seed: 1 })).version!;
+    b = (await runTraining({ ...common, resume: a, reseed: 2, activate: false })).version!;
     db = await openDatabase(dbUrl);
     await upsertCheckpoint(db, { version: a, step: 2, status: 'active' });
   }, 120_000);

@@ -34,9 +34,9 @@ beforeAll(async () => {
   await initTf('wasm');
   const common = { modelsDir, dataset: datasetDir, steps: 2, logEvery: 2, trainOptions: { batchSize: 8 } };
   // served: trained, served to users, retired; rejected: newer, refused by the gate; corrupt: newest, active.
-  served = (await runTraining({ ...common, config: TINY_CONFIG, seed: 1 })).version;
-  rejected = (await runTraining({ ...common, resume: served, reseed: 2, activate: false })).version;
-  corrupt = (await runTraining({ ...common, resume: served, reseed: 3, activate: true })).version;
+  served = (await runTraining({ ...common, config: TINY_CONFIG, seed: 1 })).version!;
+  rejected = (await runTraining({ ...common, resume: served, reseed: 2, activate: false })).version!;
+  corrupt = (await runTraining({ ...common, resume: served, reseed: 3, activate: true })).version!;
   expect((await readManifest(modelsDir)).active).toBe(corrupt);
   const db = await openDatabase(dbUrl);
   await upsertCheckpoint(db, { version: served, step: 2, status: 'retired' });

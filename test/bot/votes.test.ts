@@ -177,7 +177,7 @@ describe('votes from reactions', () => {
       seed: 5,
     });
     const [design] = await h.bot.ctx.store.createDesigns([
-      { seed: 7, gridIndex: 0, latent: latentsForSeed(7, 1, 16), checkpointVersion: big.version, kind: 'shoe', parentId: null, guildId: h.fake.guild.id, channelId: 'c', requesterId: ALICE },
+      { seed: 7, gridIndex: 0, latent: latentsForSeed(7, 1, 16), checkpointVersion: big.version!, kind: 'shoe', parentId: null, guildId: h.fake.guild.id, channelId: 'c', requesterId: ALICE },
     ]);
     for (let i = 0; i < 5; i++) await h.bot.ctx.store.addVote(`50000000000000000${i}`, design.id);
     const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'gallery', options: { top: 4 }, user: ALICE }));

@@ -54,7 +54,7 @@ describe('fresh randomness for bot runs, exact CLI resume', () => {
         ...extra,
         onStarted: (s) => (started = s),
       });
-      return { r, started: started!, bytes: await generatorBytes(dir, r.version) };
+      return { r, started: started!, bytes: await generatorBytes(dir, r.version!) };
     };
     const before = tf.memory().numTensors;
     const exact1 = await run({});
@@ -82,9 +82,9 @@ describe('fresh randomness for bot runs, exact CLI resume', () => {
     const b = await runTraining({ modelsDir: dir, dataset: data, steps: 1, resume: true });
     expect(await chooseResumeCheckpoint(dir)).toEqual({ version: b.version });
     expect(await newestValidCheckpoint(dir)).toBe(b.version);
-    expect(await newestValidCheckpoint(dir, { exclude: [b.version] })).toBe(a.version);
+    expect(await newestValidCheckpoint(dir, { exclude: [b.version!] })).toBe(a.version!);
 
-    corrupt(dir, b.version); // b is the active one
+    corrupt(dir, b.version!); // b is the active one
     expect(await newestValidCheckpoint(dir)).toBe(a.version);
     const choice = await chooseResumeCheckpoint(dir);
     expect(choice.version).toBe(a.version);
@@ -95,7 +95,7 @@ describe('fresh randomness for bot runs, exact CLI resume', () => {
 
     const only = newDir();
     const c = await runTraining({ modelsDir: only, dataset: data, steps: 1, config: TINY, trainOptions: TINY_TRAIN });
-    corrupt(only, c.version);
+    corrupt(only, c.version!);
     expect(await newestValidCheckpoint(only)).toBeUndefined();
     const none = await chooseResumeCheckpoint(only);
     expect(none.version).toBeUndefined();

@@ -91,7 +91,7 @@ describe('training + checkpoints', () => {
   it('refuses corrupted, incomplete or mismatched checkpoints with a clear message', async () => {
     const dir = newDir();
     const run = await runTraining({ modelsDir: dir, dataset: data, steps: 2, config: TINY, trainOptions, seed: 1 });
-    const ck = path.join(dir, 'checkpoints', run.version);
+    const ck = path.join(dir, 'checkpoints', run.version!);
 
     // One flipped byte in the generator's weights.
     const wfile = path.join(ck, 'generator', 'weights.bin');
@@ -102,7 +102,7 @@ describe('training + checkpoints', () => {
     await expect(loadGeneratorCheckpoint(dir)).rejects.toThrow(
       new RegExp(`checkpoint ${run.version} is corrupted: generator/weights.bin does not match its sha256 checksum`),
     );
-    await expect(setActiveCheckpoint(dir, run.version)).rejects.toThrow(/corrupted/);
+    await expect(setActiveCheckpoint(dir, run.version!)).rejects.toThrow(/corrupted/);
     fs.writeFileSync(wfile, good);
 
     // Truncated optimizer state.

@@ -30,9 +30,9 @@ beforeAll(async () => {
   await makeDataset(dataset);
   await initTf('wasm');
   const common = { modelsDir, dataset, steps: 2, logEvery: 2, trainOptions: { batchSize: 8 } };
-  older = (await runTraining({ ...common, config: TINY_CONFIG, seed: 1 })).version;
-  rolledBackFrom = (await runTraining({ ...common, resume: older, reseed: 2, activate: false })).version;
-  copying = (await runTraining({ ...common, resume: older, reseed: 3, activate: false })).version;
+  older = (await runTraining({ ...common, config: TINY_CONFIG, seed: 1 })).version!;
+  rolledBackFrom = (await runTraining({ ...common, resume: older, reseed: 2, activate: false })).version!;
+  copying = (await runTraining({ ...common, resume: older, reseed: 3, activate: false })).version!;
   db = await openDatabase(`file:${path.join(root, 'bot.db')}`);
   // `rolledBackFrom` was published, then an admin rolled back to `older`; now the trainer has
   // published `copying`, whose files have not all arrived on this machine yet.
