@@ -361,7 +361,8 @@ describe('/train and scheduled training', () => {
     await upsertCheckpoint(db, { version: previouslyServed, step: all[1].step, status: 'retired' });
     await db.$disconnect();
     const h2 = await startHarness({
-      env: { MODELS_DIR: copy, DATABASE_URL: dbUrl },
+      // A new database beside a copy of h's MODELS_DIR (whose design-id mark is h's): accepted on purpose.
+      env: { MODELS_DIR: copy, DATABASE_URL: dbUrl, ALLOW_NEW_DATABASE: '1' },
       // No --dataset and none under DATA_DIR: start-up warns once, /shoe still works.
       bot: { generator: undefined, trainer: { schedule: false, forwardStderr: false, args: TINY_FLAGS }, watchManifest: false },
     });
