@@ -185,15 +185,17 @@ if (args.json) {
   const arms = [...new Set(cells.map((c) => c.arm))];
   const steps = [...new Set(cells.map((c) => c.step))].sort((a, b) => a - b);
   process.stdout.write(`metric ${metric}, 1000 samples vs ${ds.meta.heldoutCount} held-out; mean ± sd over seeds\n\n`);
-  process.stdout.write(`| arm | seeds | ${steps.map((s) => `FID @${s}`).join(' | ')} | KID×1000 @${steps.at(-1)} | img/s |\n|${'---|'.repeat(steps.length + 4)}\n`);
+  process.stdout.write(`| arm | seeds | ${steps.map((s) => `FID @${s}`).join(' | ')} | arm's last step | KID×1000 there | img/s |\n|${'---|'.repeat(steps.length + 5)}\n`);
   for (const arm of arms) {
     const mine = cells.filter((c) => c.arm === arm);
     const at = (s: number) => mine.filter((c) => c.step === s);
-    const last = at(steps.at(-1)!);
+    // Each arm's own last step: arms stop at different steps (PyTorch runs at 1,500).
+    const lastStep = Math.max(...mine.map((c) => c.step));
+    const last = at(lastStep);
     // The seeds behind the last column (runs still in progress have fewer steps).
     const seeds = [...new Set(last.map((c) => c.seed))];
     process.stdout.write(
-      `| ${arm} | ${seeds.join(',')} | ${steps.map((s) => (at(s).length ? stat(at(s).map((c) => c.fid)) : '')).join(' | ')} | ` +
+      `| ${arm} | ${seeds.join(',')} | ${steps.map((s) => (at(s).length ? stat(at(s).map((c) => c.fid)) : '')).join(' | ')} | ${lastStep} | ` +
         `${last.length ? stat(last.map((c) => 1000 * c.kid)) : ''} | ${stat(last.map((c) => c.imagesPerSecond))} |\n`,
     );
   }
