@@ -5,6 +5,22 @@
  */
 import { DiscordAPIError, Routes, type REST } from 'discord.js';
 
+/**
+ * Spaces requests out to `perSecond`. discord.js counts every request against one global budget
+ * of 50/s, interaction answers included, so a reconcile must leave most of it to /shoe.
+ */
+export class RequestPacer {
+  private next = 0;
+  constructor(private readonly perSecond: number) {}
+
+  async wait(): Promise<void> {
+    const now = performance.now();
+    const at = Math.max(now, this.next);
+    this.next = at + 1000 / this.perSecond;
+    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+  }
+}
+
 /** Users per page: Discord's maximum for GET .../reactions/{emoji}. */
 const PAGE = 100;
 
@@ -29,7 +45,8 @@ export function isUnreadableMessage(err: unknown): boolean {
  * Emoji -> how many users reacted with it, other than the bot (from the message itself: one
  * request tells which emoji lists need reading at all).
  */
-export async function reactionCounts(rest: REST, channelId: string, messageId: string): Promise<Map<string, number>> {
+export async function reactionCounts(rest: REST, pacer: RequestPacer, channelId: string, messageId: string): Promise<Map<string, number>> {
+  await pacer.wait();
   const msg = (await rest.get(Routes.channelMessage(channelId, messageId))) as { reactions?: ApiReaction[] };
   const out = new Map<string, number>();
   for (const r of msg.reactions ?? []) if (r.emoji.name && r.emoji.id === null) out.set(r.emoji.name, r.count - (r.me ? 1 : 0));
@@ -37,10 +54,11 @@ export async function reactionCounts(rest: REST, channelId: string, messageId: s
 }
 
 /** Ids of the human users who reacted with `emoji` (a Unicode emoji), every page. */
-export async function reactionUsers(rest: REST, channelId: string, messageId: string, emoji: string): Promise<Set<string>> {
+export async function reactionUsers(rest: REST, pacer: RequestPacer, channelId: string, messageId: string, emoji: string): Promise<Set<string>> {
   const users = new Set<string>();
   for (let after: string | undefined; ; ) {
     const query = new URLSearchParams({ limit: String(PAGE), ...(after ? { after } : {}) });
+    await pacer.wait();
     const page = (await rest.get(Routes.channelMessageReaction(channelId, messageId, encodeURIComponent(emoji)), { query })) as ApiUser[];
     for (const u of page) if (!u.bot) users.add(u.id);
     if (page.length < PAGE) return users;

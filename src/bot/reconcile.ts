@@ -11,7 +11,7 @@
  */
 import type { Client } from 'discord.js';
 import type { Logger } from 'pino';
-import { isUnreadableMessage, reactionCounts, reactionUsers } from './reaction-reader.ts';
+import { isUnreadableMessage, reactionCounts, reactionUsers, RequestPacer } from './reaction-reader.ts';
 import type { PostedMessage, Store } from './store.ts';
 import type { SnapshotResult, VoteWriter } from './vote-writer.ts';
 import { voteEmojiFor } from './votes.ts';
@@ -25,6 +25,8 @@ export interface ReconcileOptions {
   maxMessages: number;
   /** Messages read at once (each needs 1 request plus 1 per reacted vote emoji). */
   concurrency?: number;
+  /** Discord requests per second at most (default 20: discord.js allows 50/s for everything, /shoe's answers included). */
+  requestsPerSecond?: number;
   /** First wait before retrying a reconcile that could not store its result (doubles up to 10 min). */
   retryMs?: number;
 }
@@ -53,6 +55,7 @@ export class Reconciler {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs: number;
+  private readonly pacer: RequestPacer;
   /** Every finished reconcile, newest last (tests, /train status could show it). */
   readonly reports: ReconcileReport[] = [];
 
@@ -64,6 +67,7 @@ export class Reconciler {
     private readonly opts: ReconcileOptions,
   ) {
     this.retryMs = opts.retryMs ?? 30_000;
+    this.pacer = new RequestPacer(opts.requestsPerSecond ?? 20);
   }
 
   /** Asks for a reconcile; one already running is followed by one more (requests meanwhile coalesce). */
@@ -164,13 +168,13 @@ export class Reconciler {
     const emoji = voteEmojiFor(msg.designs.length);
     const botId = this.client.user?.id;
     try {
-      const counts = await reactionCounts(this.client.rest, msg.channelId, msg.messageId);
+      const counts = await reactionCounts(this.client.rest, this.pacer, msg.channelId, msg.messageId);
       const designs = [];
       for (const d of msg.designs) {
         const e = emoji[d.gridIndex];
         if (!e) continue;
         // No one but the bot reacted with it: no list to read.
-        const userIds = (counts.get(e) ?? 0) > 0 ? await reactionUsers(this.client.rest, msg.channelId, msg.messageId, e) : new Set<string>();
+        const userIds = (counts.get(e) ?? 0) > 0 ? await reactionUsers(this.client.rest, this.pacer, msg.channelId, msg.messageId, e) : new Set<string>();
         if (botId) userIds.delete(botId);
         designs.push({ designId: d.id, emoji: e, userIds });
       }
