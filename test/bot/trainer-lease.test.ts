@@ -38,10 +38,15 @@ async function until(what: string, f: () => boolean | Promise<boolean>, timeoutM
 
 describe.each(['sqlite', 'postgresql'] as const)('TRAINER_MODE=auto with two bot processes (%s)', (provider) => {
   beforeAll(async () => {
-    const db: Record<string, string> = provider === 'sqlite' ? {} : { DATABASE_URL: await freshPgDatabase() };
-    h1 = await startHarness({ env: { TRAINER_HEARTBEAT_SECONDS: '1', ...db }, generator: null, bot: { generator: null, trainer: trainerOpts(), watchManifest: { debounceMs: 50, pollMs: 300 } } });
+    // The state both bots share lives outside either harness's folder: h1.close() removes its own
+    // folder, and a database deleted under h2 would (rightly) stop h2's writes.
+    const shared = {
+      DATABASE_URL: provider === 'sqlite' ? `file:${path.join(dataDir, 'shared.db')}` : await freshPgDatabase(),
+      MODELS_DIR: path.join(dataDir, `models-${provider}`),
+    };
+    h1 = await startHarness({ env: { TRAINER_HEARTBEAT_SECONDS: '1', ...shared }, generator: null, bot: { generator: null, trainer: trainerOpts(), watchManifest: { debounceMs: 50, pollMs: 300 } } });
     h2 = await startHarness({
-      env: { TRAINER_HEARTBEAT_SECONDS: '1', DATABASE_URL: h1.config.DATABASE_URL, MODELS_DIR: h1.config.MODELS_DIR },
+      env: { TRAINER_HEARTBEAT_SECONDS: '1', ...shared },
       bot: { generator: undefined, trainer: trainerOpts(), watchManifest: { debounceMs: 50, pollMs: 300 } },
     });
   }, 120_000);
