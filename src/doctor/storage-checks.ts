@@ -4,7 +4,6 @@
  * Severity rule: ✗ when `npm start` would fail or /shoe could not answer; ⚠ when the bot serves
  * but something else (training, publishing) would fail.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/env.ts';
@@ -13,6 +12,7 @@ import { DEFAULT_DATASET, loadDataset, resolveDatasetDir } from '../data/dataset
 import { MigrationError, migrationStatus } from '../db/migrate.ts';
 import { displayPath, parseDatabaseUrl } from '../db/paths.ts';
 import { activeDataset, checkpointsDir, newestValidCheckpoint, readManifest, runDatasetName, verifyCheckpoint } from '../gan/checkpoint.ts';
+import { writeProbe } from '../gan/models-dir.ts';
 import { fail, ok, warn, type CheckResult } from './report.ts';
 
 const list = (names: string[]) => names.map((n) => `\`${n}\``).join(', ');
@@ -44,21 +44,6 @@ export async function databaseCheck(url: string): Promise<CheckResult> {
     return warn('database', `Database ${where}: reachable, ${status.pending.length} of ${status.total} migration(s) pending`, '`npm start` applies them, or `npm run db:deploy` now', unknown);
   }
   return ok('database', `Database ${where}: reachable, all ${applied} migrations applied`, unknown);
-}
-
-/**
- * Creates and removes a file in `dir`: the real test of writability (permission bits say nothing
- * for root, for read-only mounts or for ACLs).
- */
-function writeProbe(dir: string): NodeJS.ErrnoException | undefined {
-  const file = path.join(dir, `.doctor-write-test-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-  try {
-    fs.writeFileSync(file, 'shoebot doctor\n');
-    fs.rmSync(file);
-    return undefined;
-  } catch (err) {
-    return err as NodeJS.ErrnoException;
-  }
 }
 
 export function modelsDirCheck(modelsDir: string, trainerMode: Config['TRAINER_MODE']): CheckResult {

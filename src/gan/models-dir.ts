@@ -3,6 +3,7 @@
  * fails with `ENOENT ... mkdir` on its checkpoint wasted the night), and swept of temporary
  * checkpoint folders (`.tmp-<version>-<pid>`, see checkpoint.ts) that a killed writer left behind.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkpointsDir } from './checkpoint.ts';
@@ -12,29 +13,44 @@ export const STALE_TMP_MS = 60 * 60_000;
 
 const TMP_RE = /^\.tmp-.+-(\d+)$/;
 
+/**
+ * Creates and removes a file in `dir`: the real test of writability (permission bits say nothing
+ * for root, for read-only mounts or for ACLs). The error, or undefined when `dir` is writable.
+ */
+export function writeProbe(dir: string): NodeJS.ErrnoException | undefined {
+  const file = path.join(dir, `.tmp-write-check-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  try {
+    fs.writeFileSync(file, 'shoebot write check\n');
+    fs.rmSync(file);
+    return undefined;
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
+  }
+}
+
 /** The operator-facing reason MODELS_DIR cannot take a checkpoint, or undefined when it can. */
 export function modelsDirProblem(modelsDir: string): string | undefined {
   const dir = path.resolve(modelsDir);
-  const probe = path.join(dir, `.tmp-write-check-${process.pid}`);
+  let e: NodeJS.ErrnoException | undefined;
   try {
     fs.mkdirSync(checkpointsDir(dir), { recursive: true });
-    fs.mkdirSync(probe);
-    fs.rmdirSync(probe);
-    return undefined;
+    // The manifest is written in MODELS_DIR, checkpoints under checkpoints/.
+    e = writeProbe(dir) ?? writeProbe(checkpointsDir(dir));
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const cause =
-      e.code === 'ENOTDIR' || e.code === 'EEXIST'
-        ? 'a part of that path is a file, not a folder'
-        : e.code === 'EROFS'
-          ? 'it is on a read-only file system'
-          : e.code === 'EACCES' || e.code === 'EPERM'
-            ? `this process (uid ${process.getuid?.() ?? '?'}) may not write there`
-            : e.code === 'ENOSPC'
-              ? 'the disk is full'
-              : (e.message ?? String(err));
-    return `MODELS_DIR ${dir} is not writable (${e.code ?? 'error'}: ${cause}), so no checkpoint could be saved; point MODELS_DIR at a writable folder or fix its permissions`;
+    e = err as NodeJS.ErrnoException;
   }
+  if (!e) return undefined;
+  const cause =
+    e.code === 'ENOTDIR' || e.code === 'EEXIST'
+      ? 'a part of that path is a file, not a folder'
+      : e.code === 'EROFS'
+        ? 'it is on a read-only file system'
+        : e.code === 'EACCES' || e.code === 'EPERM'
+          ? `this process (uid ${process.getuid?.() ?? '?'}) may not write there`
+          : e.code === 'ENOSPC'
+            ? 'the disk is full'
+            : (e.message ?? String(e));
+  return `MODELS_DIR ${dir} is not writable (${e.code ?? 'error'}: ${cause}), so no checkpoint could be saved; point MODELS_DIR at a writable folder or fix its permissions`;
 }
 
 function alive(pid: number): boolean {
