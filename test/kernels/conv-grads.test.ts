@@ -8,6 +8,7 @@ import { initTf, switchBackend, tf } from '../../src/tf/index.ts';
 import { fastKernelsActive, registerFastKernels, restoreStockKernels } from '../../src/gan/kernels/index.ts';
 import { clearPhaseFilterCache, phaseFilterCacheSize } from '../../src/gan/kernels/conv-grads.ts';
 import { Rng } from '../../src/gan/latent.ts';
+import { relErr } from './rel-err.ts';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
@@ -42,17 +43,6 @@ function data(shape: number[]): Float32Array {
   return rng.normalArray(shape.reduce((a, b) => a * b, 1), 0, 1);
 }
 
-function relErr(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
-}
-
 function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
   return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f }) as tf.Tensor;
 }
@@ -73,6 +63,7 @@ interface Inputs {
   r: Float32Array; // random projection of a transposed conv's output (a scalar loss for tf.grads)
 }
 interface Outputs {
+  conv: Float32Array;
   dW: Float32Array;
   dX: Float32Array;
   tconv: Float32Array;
@@ -96,6 +87,7 @@ function compute(c: Case, d: Inputs): Outputs {
     const gradConv = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), dy)))([x, w]);
     const gradTconv = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tconv(a as tf.Tensor4D, b as tf.Tensor4D, c), r)))([dy, w]);
     return {
+      conv: read(tf.conv2d(x, w, c.s, c.pad)),
       dW: read(filterGrad(x, dy, c)),
       dX: read(inputGrad(dy, w, c)),
       tconv: read(tconv(dy, w, c)),
@@ -135,6 +127,7 @@ describe.each(['cpu', 'wasm'] as const)('fast kernels on %s', (backend) => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s: agree with the stock CPU kernels', (_name, c) => {
     const ref = reference.get(c.name)!;
     const got = compute(c, inputs.get(c.name)!);
+    expect(relErr(got.conv, ref.conv)).toBeLessThan(1e-4);
     expect(relErr(got.dW, ref.dW)).toBeLessThan(1e-4);
     expect(relErr(got.dX, ref.dX)).toBeLessThan(1e-4);
     expect(relErr(got.tconv, ref.tconv)).toBeLessThan(1e-4);
@@ -156,8 +149,20 @@ describe.each(['cpu', 'wasm'] as const)('fast kernels on %s', (backend) => {
     tf.dispose([x, w, dy]);
   });
 
-  // The phase split (and its cache) is registered on WASM only; the CPU backend keeps its stock input gradient.
+  // The phase split through tf ops (and its cache) is WASM's path with SHOEBOT_GEMM=off (and for a
+  // 1x1 input); the CPU backend keeps its stock input gradient.
   it.runIf(backend === 'wasm')('caches phase filters per weight tensor and frees them with it', () => {
+    const saved = process.env.SHOEBOT_GEMM;
+    process.env.SHOEBOT_GEMM = 'off';
+    try {
+      phaseCacheChecks();
+    } finally {
+      if (saved === undefined) delete process.env.SHOEBOT_GEMM;
+      else process.env.SHOEBOT_GEMM = saved;
+    }
+  });
+
+  function phaseCacheChecks(): void {
     const c = CASES[2];
     const d = inputs.get(c.name)!;
     const backendIds = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
@@ -185,7 +190,7 @@ describe.each(['cpu', 'wasm'] as const)('fast kernels on %s', (backend) => {
     expect(tf.memory().numTensors).toBe(t0); // cached filters are never engine tensors
     clearPhaseFilterCache();
     expect(backendIds()).toBe(ids0);
-  });
+  }
 
   it('tiles like the stock kernel (float32 and int32, the BN-gradient pattern)', () => {
     const cases: Array<[number[], number[]]> = [

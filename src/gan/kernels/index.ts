@@ -15,14 +15,30 @@
  */
 import { tf } from '../../tf/index.ts';
 import { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
+import * as gemmConv from './conv-gemm.ts';
 import { tileArray } from './tile.ts';
 
 export { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
 export { tileArray } from './tile.ts';
 
 type Backend = 'wasm' | 'cpu';
-type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile';
-const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile'];
+type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile' | 'Conv2D' | 'FusedConv2D';
+const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Conv2D', 'FusedConv2D'];
+
+/**
+ * Whether WASM convolutions run on shoebot's matrix kernel (conv-gemm.ts). SHOEBOT_GEMM=off keeps
+ * the previous paths (XNNPACK through tf ops) for comparisons.
+ */
+const gemmWanted = (): boolean => process.env.SHOEBOT_GEMM !== 'off';
+
+function dilationOne(d: unknown): boolean {
+  return d === undefined || d === 1 || (Array.isArray(d) && d.every((v) => v === 1));
+}
+
+/** A 1x1 input or output spread over a whole filter window: a plain matrix product serves it better. */
+function wholeWindow(spatial: [number, number], filterShape: number[]): boolean {
+  return spatial[0] === 1 && spatial[1] === 1 && filterShape[0] > 1;
+}
 
 /** Marks our kernel configs so registering twice never wraps our own kernel as the "original". */
 const MARK = Symbol.for('shoebot.fastKernel');
@@ -72,6 +88,9 @@ function filterGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     if (!isNhwc(a.dataFormat) && orig) return orig.kernelFunc(args);
     if (!isNhwc(a.dataFormat)) throw new Error(`Conv2DBackpropFilter: only NHWC is supported on this backend (got ${a.dataFormat})`);
+    if (args.backend instanceof Object && 'wasm' in args.backend && gemmWanted() && !wholeWindow([dy!.shape[1], dy!.shape[2]], a.filterShape)) {
+      return gemmConv.conv2dFilterGrad(args.backend as unknown as gemmConv.WasmBackendLike, x!, dy!, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
+    }
     return withTensors([x, dy], (xt, dyt) => conv2dFilterGrad(xt, dyt, a.filterShape, a.strides, a.pad, a.dimRoundingMode));
   };
 }
@@ -80,11 +99,42 @@ function inputGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   return (args) => {
     const { dy, filter } = args.inputs as unknown as tf.Conv2DBackpropInputInputs;
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    if (isNhwc(a.dataFormat) && gemmWanted() && !wholeWindow([dy!.shape[1], dy!.shape[2]], filter!.shape)) {
+      return gemmConv.conv2dInputGrad(args.backend as unknown as gemmConv.WasmBackendLike, dy!, filter!, a.inputShape, a.strides, a.pad, a.dimRoundingMode);
+    }
     if (isNhwc(a.dataFormat)) {
       return withTensors([dy, filter], (dyt, ft) => conv2dInputGrad(dyt, ft, a.inputShape, a.strides, a.pad, a.dimRoundingMode));
     }
     if (!orig) throw new Error(`Conv2DBackpropInput: only NHWC is supported on this backend (got ${a.dataFormat})`);
     return orig.kernelFunc(args);
+  };
+}
+
+/** Conv2D on WASM through the matrix kernel (NHWC, dilation 1); the stock kernel otherwise. */
+function conv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
+  return (args) => {
+    const { x, filter } = args.inputs as unknown as tf.Conv2DInputs;
+    const a = args.attrs as unknown as tf.Conv2DAttrs;
+    if (orig && (!gemmWanted() || !isNhwc(a.dataFormat) || !dilationOne(a.dilations) || wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))) {
+      return orig.kernelFunc(args);
+    }
+    return gemmConv.conv2dForward(args.backend as unknown as gemmConv.WasmBackendLike, x!, filter!, a.strides, a.pad, a.dimRoundingMode);
+  };
+}
+
+/**
+ * FusedConv2D without bias or activation (what tf.layers' conv2d without bias runs) through the
+ * matrix kernel; anything fused goes to the stock kernel.
+ */
+function fusedConv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
+  return (args) => {
+    const { x, filter, bias, preluActivationWeights } = args.inputs as unknown as tf.FusedConv2DInputs;
+    const a = args.attrs as unknown as tf.FusedConv2DAttrs;
+    const plain = !bias && !preluActivationWeights && (a.activation === undefined || a.activation === 'linear');
+    if (orig && (!plain || !gemmWanted() || !isNhwc(a.dataFormat) || !dilationOne(a.dilations) || wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))) {
+      return orig.kernelFunc(args);
+    }
+    return gemmConv.conv2dForward(args.backend as unknown as gemmConv.WasmBackendLike, x!, filter!, a.strides, a.pad, a.dimRoundingMode);
   };
 }
 
@@ -112,7 +162,11 @@ function tileKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
  */
 export function registerFastKernels(backend: Backend): void {
   replace(backend, 'Conv2DBackpropFilter', filterGradKernel);
-  if (backend === 'wasm') replace(backend, 'Conv2DBackpropInput', inputGradKernel);
+  if (backend === 'wasm') {
+    replace(backend, 'Conv2DBackpropInput', inputGradKernel);
+    replace(backend, 'Conv2D', conv2dKernel);
+    replace(backend, 'FusedConv2D', fusedConv2dKernel);
+  }
   replace(backend, 'Tile', tileKernel);
 }
 
