@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
 import { sleb, uleb } from '../../src/gan/kernels/wasm-emit.ts';
 import { MR, NR, createGemmKernel, type GemmKernel } from '../../src/gan/kernels/gemm-wasm.ts';
-import { conv2dFilterGrad, conv2dForward, conv2dInputGrad, type WasmBackendLike } from '../../src/gan/kernels/conv-gemm.ts';
+import { clearPackedWeights, conv2dFilterGrad, conv2dForward, conv2dInputGrad, packedWeightCount, type WasmBackendLike } from '../../src/gan/kernels/conv-gemm.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { relErr } from './rel-err.ts';
 
@@ -190,5 +190,31 @@ describe('registered on WASM', () => {
       else process.env.SHOEBOT_GEMM = saved;
       tf.dispose([x, w]);
     }
+  });
+
+  it('packs a filter once while it lives, and frees its packed copy with it', () => {
+    clearPackedWeights();
+    const c = CASES[4];
+    const x = tf.tensor4d(rng.normalArray(c.x.reduce((p, q) => p * q), 0, 1), c.x);
+    const init = tf.tensor4d(rng.normalArray(c.f.reduce((p, q) => p * q), 0, 1), c.f);
+    const w = tf.variable(init);
+    init.dispose();
+    const conv = () => tf.tidy(() => Array.from(tf.conv2d(x, w, c.s, c.pad).dataSync()));
+    const a = conv();
+    expect(packedWeightCount()).toBe(1);
+    expect(conv()).toEqual(a);
+    expect(packedWeightCount()).toBe(1);
+    // An optimiser-style update: new data, so a new packed copy; the old one goes at the next lookup.
+    tf.tidy(() => w.assign(tf.mul(w, 2)));
+    const b = conv();
+    expect(relErr(b, a.map((v) => 2 * v))).toBeLessThan(1e-6);
+    expect(packedWeightCount()).toBe(1);
+    w.dispose();
+    const other = tf.tensor4d(rng.normalArray(c.f.reduce((p, q) => p * q), 0, 1), c.f);
+    tf.tidy(() => tf.conv2d(x, other, c.s, c.pad));
+    expect(packedWeightCount()).toBe(1); // only other's
+    tf.dispose([x, other]);
+    clearPackedWeights();
+    expect(packedWeightCount()).toBe(0);
   });
 });

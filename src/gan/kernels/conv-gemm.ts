@@ -9,6 +9,7 @@
  * backend's makeOutput, and frees every scratch buffer it allocated.
  */
 import { tf } from '../../tf/index.ts';
+import { dataAlive } from './conv-grads.ts';
 import { MR, NR, createGemmKernel, type GemmKernel, type Level, type WasmMemory } from './gemm-wasm.ts';
 
 /** The parts of tfjs-backend-wasm's BackendWasm used here. */
@@ -59,6 +60,66 @@ class Scratch {
     for (const p of this.ptrs) this.backend.wasm._free(p);
     this.ptrs = [];
   }
+}
+
+type Alloc = (bytes: number) => number;
+
+/**
+ * Packed filters cached per filter tensor (keyed by its dataId: tfjs data is immutable and a
+ * Variable gets a new dataId on every assign): a generator's weights are packed once for all
+ * /shoe calls, and a training step packs each weight once although D's convolutions run three
+ * times. Entries of filters that are gone are freed at the next lookup. The buffers live on the
+ * heap, not as tensors, so leak checks on tf.memory() stay exact.
+ */
+const weightCache = new Map<object, { backend: WasmBackendLike; packs: Map<string, number> }>();
+const WEIGHT_CACHE_LIMIT = 64;
+
+function freeEntry(e: { backend: WasmBackendLike; packs: Map<string, number> }): void {
+  for (const ptr of e.packs.values()) e.backend.wasm._free(ptr);
+}
+
+function cachedWeights(b: WasmBackendLike, filter: tf.TensorInfo, layout: string, pack: (alloc: Alloc) => number): number {
+  for (const [id, e] of weightCache) {
+    if (!dataAlive(id)) {
+      freeEntry(e);
+      weightCache.delete(id);
+    }
+  }
+  let entry = weightCache.get(filter.dataId);
+  if (entry && entry.backend !== b) {
+    freeEntry(entry);
+    entry = undefined;
+  }
+  if (!entry) {
+    entry = { backend: b, packs: new Map() };
+    weightCache.set(filter.dataId, entry);
+    if (weightCache.size > WEIGHT_CACHE_LIMIT) {
+      const [oldest, e] = weightCache.entries().next().value as [object, typeof entry];
+      freeEntry(e);
+      weightCache.delete(oldest);
+    }
+  }
+  let ptr = entry.packs.get(layout);
+  if (ptr === undefined) {
+    ptr = pack((bytes) => {
+      const p = b.wasm._malloc(Math.max(16, bytes)) >>> 0;
+      if (p === 0) throw new Error(`out of WASM memory allocating ${bytes} bytes`);
+      return p;
+    });
+    entry.packs.set(layout, ptr);
+  }
+  return ptr;
+}
+
+/** Frees every cached packed filter (tests). */
+export function clearPackedWeights(): void {
+  for (const e of weightCache.values()) freeEntry(e);
+  weightCache.clear();
+}
+
+/** Number of filter tensors with packed copies (tests). */
+export function packedWeightCount(): number {
+  return weightCache.size;
 }
 
 const heapF32 = (b: WasmBackendLike): Float32Array => new Float32Array(b.wasm.asm.memory.buffer);
@@ -127,9 +188,9 @@ function rowTables(b: WasmBackendLike, s: Scratch, rows: number, cBytesPerRow: n
  * Packs the row-major [K, cols] matrix at heap address `src` into panels of NR columns
  * ([panel][K][NR], zero beyond `cols`), the layout gemm's B operand reads. Returns its address.
  */
-function packPanels(b: WasmBackendLike, s: Scratch, src: number, kLen: number, cols: number): number {
+function packPanels(b: WasmBackendLike, alloc: Alloc, src: number, kLen: number, cols: number): number {
   const panels = Math.ceil(cols / NR);
-  const ptr = s.alloc(panels * kLen * NR * 4);
+  const ptr = alloc(panels * kLen * NR * 4);
   const heap = heapF32(b); // after alloc: the heap may have grown
   const s0 = src >> 2;
   let o = ptr >> 2;
@@ -150,10 +211,10 @@ function packPanels(b: WasmBackendLike, s: Scratch, src: number, kLen: number, c
  * Packs one output phase's filter taps for the input gradient: B[(t, u, o), c] =
  * W[rowTap(t), colTap(u), c, o] of w [fh,fw,Ci,Co] at heap address `w`, in panels over c.
  */
-function packPhase(b: WasmBackendLike, s: Scratch, w: number, [, fw, ci, co]: Shape4, rowTaps: number[], colTaps: number[]): number {
+function packPhase(b: WasmBackendLike, alloc: Alloc, w: number, [, fw, ci, co]: Shape4, rowTaps: number[], colTaps: number[]): number {
   const panels = Math.ceil(ci / NR);
   const kLen = rowTaps.length * colTaps.length * co;
-  const ptr = s.alloc(panels * kLen * NR * 4);
+  const ptr = alloc(panels * kLen * NR * 4);
   const heap = heapF32(b);
   const w0 = w >> 2;
   let o = ptr >> 2;
@@ -174,6 +235,14 @@ function packPhase(b: WasmBackendLike, s: Scratch, w: number, [, fw, ci, co]: Sh
   return ptr;
 }
 
+/** Copies the first `width` of every `ld` floats per row from `src` to dense rows at `dst` (byte addresses). */
+function compactRows(heap: Float32Array, src: number, dst: number, rows: number, ld: number, width: number): void {
+  // Element copies: copyWithin per row costs ~100x more for 3-channel rows.
+  let from = src >> 2;
+  let to = dst >> 2;
+  for (let m = 0; m < rows; m++, from += ld) for (let j = 0; j < width; j++) heap[to++] = heap[from + j];
+}
+
 /**
  * Where the output rows go: straight into `out` when its channel count is a whole number of
  * panels, else into a padded scratch matrix that finish() compacts into `out`.
@@ -187,7 +256,7 @@ function outputRows(b: WasmBackendLike, s: Scratch, out: number, rows: number, c
     ld,
     finish: () => {
       const heap = heapF32(b);
-      for (let m = 0; m < rows; m++) heap.copyWithin((out >> 2) + m * channels, (base >> 2) + m * ld, (base >> 2) + m * ld + channels);
+      compactRows(heap, base, out, rows, ld, channels);
     },
   };
 }
@@ -202,7 +271,7 @@ export function conv2dForward(backend: WasmBackendLike, x: tf.TensorInfo, w: tf.
   try {
     const { xp, hp, wp } = paddedInput(backend, s, x, info);
     const k = fh * fw * ci;
-    const bp = packPanels(backend, s, offsetOf(backend, w), k, co);
+    const bp = cachedWeights(backend, w, 'forward', (alloc) => packPanels(backend, alloc, offsetOf(backend, w), k, co));
     const rows = n * ho * wo;
     const dst = outputRows(backend, s, offsetOf(backend, out), rows, co);
     const t = rowTables(
@@ -296,14 +365,9 @@ export function conv2dInputGrad(backend: WasmBackendLike, dy: tf.TensorInfo, w: 
           continue;
         }
         const kLen = rp.taps * cp.taps * co;
-        const bp = packPhase(
-          backend,
-          s,
-          offsetOf(backend, w),
-          w.shape as Shape4,
-          Array.from({ length: rp.taps }, (_, t) => rp.first - sh * t),
-          Array.from({ length: cp.taps }, (_, u) => cp.first - sw * u),
-        );
+        const rowTaps = Array.from({ length: rp.taps }, (_, t) => rp.first - sh * t);
+        const colTaps = Array.from({ length: cp.taps }, (_, u) => cp.first - sw * u);
+        const bp = cachedWeights(backend, w, `phase ${rowTaps} ${colTaps}`, (alloc) => packPhase(backend, alloc, offsetOf(backend, w), w.shape as Shape4, rowTaps, colTaps));
         const tabs = rowTables(
           backend,
           s,
@@ -328,7 +392,7 @@ export function conv2dInputGrad(backend: WasmBackendLike, dy: tf.TensorInfo, w: 
     }
     if (!direct) {
       const heap = heapF32(backend);
-      for (let m = 0; m < n * H * W; m++) heap.copyWithin((outBase >> 2) + m * ci, (full >> 2) + m * ld, (full >> 2) + m * ld + ci);
+      compactRows(heap, full, outBase, n * H * W, ld, ci);
     }
   } finally {
     s.free();
@@ -354,7 +418,7 @@ export function conv2dFilterGrad(backend: WasmBackendLike, x: tf.TensorInfo, dy:
     const { xp, hp, wp } = paddedInput(backend, s, x, info);
     // dy in panels of NR channels ([panel][pixel][NR]): each tile then streams B sequentially.
     const pixels = n * ho * wo;
-    const dyPanels = packPanels(backend, s, offsetOf(backend, dy), pixels, co);
+    const dyPanels = packPanels(backend, (bytes) => s.alloc(bytes), offsetOf(backend, dy), pixels, co);
     const dst = outputRows(backend, s, offsetOf(backend, out), fh * fw * ci, co);
     const rows = fh * fw * ci;
     const perChunk = Math.max(1, Math.floor((opts.chunkBytes ?? FILTER_GRAD_CHUNK_BYTES) / ((hp * wp * ci + ho * wo * co) * 4)));

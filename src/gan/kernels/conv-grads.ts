@@ -255,7 +255,8 @@ const phaseCache = new Map<object, CacheEntry>();
 /** Upper bound on cached filter sets (a safety net; sweeping normally keeps it small). */
 const PHASE_CACHE_LIMIT = 64;
 
-function dataAlive(dataId: object): boolean {
+/** Whether any tensor still holds this data (the engine drops a dataId when its last tensor goes). */
+export function dataAlive(dataId: object): boolean {
   // The engine drops a dataId from tensorInfo when its last tensor is disposed.
   const info = (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, unknown> } }).state.tensorInfo;
   return info.has(dataId);
