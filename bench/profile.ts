@@ -6,7 +6,7 @@
  * kernel only, so the self times add up to the step. The WASM and CPU kernels are
  * synchronous, so wall time per call is the kernel's time (on a shared machine, inflated).
  *
- *   npm run bench:profile -- [--size 64] [--width 64] [--recipe seed|shoebot] [--steps 3] [--top 25] [--json]
+ *   npm run bench:profile -- [--size 64] [--width 64] [--recipe seed|shoebot] [--steps 3] [--batch 32] [--top 25] [--json]
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     width: { type: 'string', default: '64' },
     recipe: { type: 'string', default: 'seed' },
     steps: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '32' },
     top: { type: 'string', default: '25' },
     json: { type: 'boolean', default: false },
   },
@@ -43,7 +44,8 @@ const backend = await initTf();
 const config: GanConfig = { imageSize: size, channels: size === 32 ? 1 : 3, nz: 100, ngf: width, ndf: width };
 const G = buildGenerator(config);
 const D = buildDiscriminator(config);
-const BATCH = 32;
+const BATCH = Number(values.batch);
+if (!Number.isInteger(BATCH) || BATCH < 1) throw new Error(`--batch: a positive integer (got ${values.batch})`);
 // Freezing off: every step updates D, the cost the throughput figures are about.
 const state = new GanTrainState(G, D, { ...recipeOptions(values.recipe as RecipeName), batchSize: BATCH, freezing: false });
 const real = tf.randomUniform([BATCH, size, size, config.channels], -1, 1, 'float32', 1) as tf.Tensor4D;
