@@ -237,7 +237,7 @@ function packPhase(b: WasmBackendLike, alloc: Alloc, w: number, [, fw, ci, co]: 
 
 /** Copies the first `width` of every `ld` floats per row from `src` to dense rows at `dst` (byte addresses). */
 function compactRows(heap: Float32Array, src: number, dst: number, rows: number, ld: number, width: number): void {
-  // Element copies: copyWithin per row costs ~100x more for 3-channel rows.
+  // Element copies: one copyWithin call per 3-float row made the generator's last layer 29.6 ms instead of 11.
   let from = src >> 2;
   let to = dst >> 2;
   for (let m = 0; m < rows; m++, from += ld) for (let j = 0; j < width; j++) heap[to++] = heap[from + j];

@@ -121,7 +121,33 @@ function emitGemm(flavour: GemmFlavour): Uint8Array {
 
   return emitModule([
     { exportName: 'gemm', params: new Array<number>(N_PARAMS).fill(I32), locals: [[nI32, I32], [nV128, V128]], code: k },
+    emitColumnSums(),
   ]);
+}
+
+/**
+ * colsum(src, rows, groups, rowBytes, dst): dst[g] = sum over rows p of the f32x4 at
+ * src + p*rowBytes + 16*g, accumulated in row order in float32 (the stock kernel's order).
+ */
+function emitColumnSums() {
+  const [src, rows, groups, rowBytes, dst] = [0, 1, 2, 3, 4];
+  const [g, p, addr] = [5, 6, 7];
+  const acc = 8;
+  const k = new Code();
+  k.i32(0).set(g);
+  k.loop(() => {
+    k.v128Zero().set(acc);
+    k.get(src).get(g).i32(16).mul().add().set(addr);
+    k.get(rows).set(p);
+    k.loop(() => {
+      k.get(acc).get(addr).v128Load().f32x4Add().set(acc);
+      k.get(addr).get(rowBytes).add().set(addr);
+      k.get(p).i32(1).sub().tee(p).brIf();
+    });
+    k.get(dst).get(g).i32(16).mul().add().get(acc).v128Store();
+    k.get(g).i32(1).add().tee(g).get(groups).sub().brIf();
+  });
+  return { exportName: 'colsum', params: [I32, I32, I32, I32, I32], locals: [[3, I32], [1, V128]] as Array<[number, number]>, code: k };
 }
 
 /** One reduction level: how many steps, and the byte steps of A and B per step. */
@@ -160,6 +186,11 @@ const A_TILE_BYTES = 16 * 1024;
 export interface GemmKernel {
   flavour: GemmFlavour;
   run(call: GemmCall): void;
+  /**
+   * Sums over `rows` rows of `groups` f32x4 column groups (row stride `rowBytes`) at `src` into
+   * `groups` f32x4 at `dst`, in float32 and row order. Byte addresses; rows >= 1, groups >= 1.
+   */
+  columnSums(src: number, rows: number, groups: number, rowBytes: number, dst: number): void;
 }
 
 /** Whether this V8 validates relaxed SIMD, turning on Node 20's flag for it if needed. */
@@ -190,6 +221,7 @@ export function createGemmKernel(memory: WasmMemory, opts: GemmOptions = {}): Ge
   if (flavour === 'simd') bytes = emitGemm('simd');
   const instance = new WA.Instance(new WA.Module(bytes), { env: { memory } });
   const gemm = instance.exports.gemm as (...args: number[]) => void;
+  const colsum = instance.exports.colsum as (...args: number[]) => void;
   const call = (c: GemmCall, aOff: number, bOff: number, p0: number, panels: number, l3: Level, accumulate: boolean) => {
     const [, l2, l1] = c.levels;
     gemm(
@@ -200,6 +232,10 @@ export function createGemmKernel(memory: WasmMemory, opts: GemmOptions = {}): Ge
   };
   return {
     flavour,
+    columnSums(src, rows, groups, rowBytes, dst) {
+      if (rows <= 0 || groups <= 0) throw new Error('columnSums: empty call');
+      colsum(src, rows, groups, rowBytes, dst);
+    },
     run(c) {
       const [l3, l2, l1] = c.levels;
       if (c.tiles <= 0 || c.panels <= 0 || l3.n <= 0 || l2.n <= 0 || l1.n <= 0) throw new Error('gemm: empty call');

@@ -1,29 +1,31 @@
 /**
- * shoebot's own kernels for the WASM and pure-JS CPU backends (the maths is
- * in conv-grads.ts and tile.ts):
- * - Conv2DBackpropFilter: stock WASM has none (no conv net can train there);
- *   the stock CPU one is a slow JS loop (~20x slower than this rewrite).
- * - Conv2DBackpropInput: the forward pass of every transposed convolution
- *   (tf.layers.conv2dTranspose, i.e. the whole generator) and the input
- *   gradient of every conv2d; the stock WASM kernel is a naive loop, the
- *   phase split runs on XNNPACK.
+ * shoebot's own kernels for the WASM and pure-JS CPU backends:
+ * - Conv2D, FusedConv2D (without bias/activation), Conv2DBackpropInput and Conv2DBackpropFilter on
+ *   WASM run on shoebot's WebAssembly matrix kernel (conv-gemm.ts, gemm-wasm.ts): ~40 GFLOP/s on
+ *   one core here, where the stock kernels (XNNPACK) reach ~22 and WASM has no filter gradient at
+ *   all (tfjs#8474). SHOEBOT_GEMM=off keeps the previous paths (conv-grads.ts: the filter gradient
+ *   as a forward convolution, transposed convolutions split into stride-1 phases, on XNNPACK),
+ *   which also serve a 1x1 input spread over a whole filter (the generator's first layer).
+ * - Sum and Mean over all axes but the last on WASM (batch norm's statistics and gradients) in one
+ *   pass (channel-reduce.ts); the stock kernels transpose the whole input first.
+ * - Conv2DBackpropFilter on CPU: the stock one is a slow JS loop (~20x slower than conv-grads.ts).
  * - Tile: batch norm's gradient tiles per-channel vectors to the activation's
  *   shape; the stock WASM Tile costs ~100 ms per call at DCGAN sizes.
- * The gradients of the two convolution kernels (tfjs-core's) call Conv2D and
- * these kernels again, so the generator's and discriminator's backward
- * passes all take the fast paths.
+ * The gradients of the convolution kernels (tfjs-core's) call these kernels again, so the
+ * generator's and discriminator's backward passes all take the fast paths.
  */
 import { tf } from '../../tf/index.ts';
 import { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
 import * as gemmConv from './conv-gemm.ts';
+import { channelReduce, channelReducible, reducesAllButLast } from './channel-reduce.ts';
 import { tileArray } from './tile.ts';
 
 export { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
 export { tileArray } from './tile.ts';
 
 type Backend = 'wasm' | 'cpu';
-type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile' | 'Conv2D' | 'FusedConv2D';
-const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Conv2D', 'FusedConv2D'];
+type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile' | 'Conv2D' | 'FusedConv2D' | 'Sum' | 'Mean';
+const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Conv2D', 'FusedConv2D', 'Sum', 'Mean'];
 
 /**
  * Whether WASM convolutions run on shoebot's matrix kernel (conv-gemm.ts). SHOEBOT_GEMM=off keeps
@@ -138,6 +140,19 @@ function fusedConv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   };
 }
 
+/** Sum / Mean over all axes but the last (batch norm's pattern) in one pass; the stock kernel otherwise. */
+function channelReduceKernel(mean: boolean): (orig: tf.KernelConfig | null) => tf.KernelFunc {
+  return (orig) => (args) => {
+    const x = (args.inputs as unknown as tf.SumInputs).x!;
+    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+    if (gemmWanted() && channelReducible(x) && reducesAllButLast(axis, x.shape)) {
+      return channelReduce(args.backend as unknown as gemmConv.WasmBackendLike, x, mean, keepDims);
+    }
+    if (!orig) throw new Error(`${mean ? 'Mean' : 'Sum'}: no stock kernel`);
+    return orig.kernelFunc(args);
+  };
+}
+
 function tileKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   return (args) => {
     const x = (args.inputs as unknown as tf.TileInputs).x!;
@@ -166,6 +181,8 @@ export function registerFastKernels(backend: Backend): void {
     replace(backend, 'Conv2DBackpropInput', inputGradKernel);
     replace(backend, 'Conv2D', conv2dKernel);
     replace(backend, 'FusedConv2D', fusedConv2dKernel);
+    replace(backend, 'Sum', channelReduceKernel(false));
+    replace(backend, 'Mean', channelReduceKernel(true));
   }
   replace(backend, 'Tile', tileKernel);
 }
