@@ -6,22 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
 import { reducesAllButLast } from '../../src/gan/kernels/channel-reduce.ts';
 import { Rng } from '../../src/gan/latent.ts';
-import { relErr } from './rel-err.ts';
+import { relErr, withKernels } from './helpers.ts';
 
 const rng = new Rng(5);
-
-/** Runs `f` with shoebot's WASM kernels off (stock reductions) or on. */
-function withKernels<T>(on: boolean, f: () => T): T {
-  const saved = process.env.SHOEBOT_GEMM;
-  if (on) delete process.env.SHOEBOT_GEMM;
-  else process.env.SHOEBOT_GEMM = 'off';
-  try {
-    return f();
-  } finally {
-    if (saved === undefined) delete process.env.SHOEBOT_GEMM;
-    else process.env.SHOEBOT_GEMM = saved;
-  }
-}
 
 beforeAll(async () => {
   await initTf('wasm');

@@ -8,7 +8,7 @@ import { initTf, switchBackend, tf } from '../../src/tf/index.ts';
 import { fastKernelsActive, registerFastKernels, restoreStockKernels } from '../../src/gan/kernels/index.ts';
 import { clearPhaseFilterCache, phaseFilterCacheSize } from '../../src/gan/kernels/conv-grads.ts';
 import { Rng } from '../../src/gan/latent.ts';
-import { relErr } from './rel-err.ts';
+import { relErr } from './helpers.ts';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {

@@ -11,7 +11,7 @@ import { sleb, uleb } from '../../src/gan/kernels/wasm-emit.ts';
 import { MR, NR, createGemmKernel, type GemmKernel } from '../../src/gan/kernels/gemm-wasm.ts';
 import { clearPackedWeights, conv2dFilterGrad, conv2dForward, conv2dInputGrad, packedWeightCount, type WasmBackendLike } from '../../src/gan/kernels/conv-gemm.ts';
 import { Rng } from '../../src/gan/latent.ts';
-import { relErr } from './rel-err.ts';
+import { relErr } from './helpers.ts';
 
 let backend: WasmBackendLike;
 const rng = new Rng(77);

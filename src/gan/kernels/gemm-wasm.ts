@@ -15,7 +15,7 @@
  *   adding to what is there.
  */
 import v8 from 'node:v8';
-import { Code, I32, V128, emitModule } from './wasm-emit.ts';
+import { Code, F32, I32, V128, emitModule } from './wasm-emit.ts';
 
 /** A WebAssembly.Memory (the project's TypeScript lib has no WebAssembly declarations). */
 export interface WasmMemory {
@@ -122,7 +122,42 @@ function emitGemm(flavour: GemmFlavour): Uint8Array {
   return emitModule([
     { exportName: 'gemm', params: new Array<number>(N_PARAMS).fill(I32), locals: [[nI32, I32], [nV128, V128]], code: k },
     emitColumnSums(),
+    emitLeakyRelu(),
+    emitLeakyReluGrad(),
   ]);
+}
+
+/** lrelu(src, dst, groups, alpha): max(x, alpha * x) per lane, i.e. x < 0 ? alpha * x : x for 0 <= alpha <= 1. */
+function emitLeakyRelu() {
+  const [src, dst, groups, alpha] = [0, 1, 2, 3];
+  const [i, a, v] = [4, 5, 6];
+  const k = new Code();
+  k.get(alpha).f32x4Splat().set(a);
+  k.i32(0).set(i);
+  k.loop(() => {
+    k.get(src).get(i).add().v128Load().set(v);
+    k.get(dst).get(i).add().get(v).get(v).get(a).f32x4Mul().f32x4Max().v128Store();
+    k.get(i).i32(16).add().tee(i).get(groups).i32(16).mul().sub().brIf();
+  });
+  return { exportName: 'lrelu', params: [I32, I32, I32, F32], locals: [[1, I32], [2, V128]] as Array<[number, number]>, code: k };
+}
+
+/** lreluGrad(dy, x, dst, groups, alpha): x > 0 ? dy : dy * alpha per lane (tfjs's LeakyRelu gradient). */
+function emitLeakyReluGrad() {
+  const [dy, x, dst, groups, alpha] = [0, 1, 2, 3, 4];
+  const [i, a, g] = [5, 6, 7];
+  const k = new Code();
+  k.get(alpha).f32x4Splat().set(a);
+  k.i32(0).set(i);
+  k.loop(() => {
+    k.get(dy).get(i).add().v128Load().set(g);
+    k.get(dst).get(i).add();
+    k.get(g).get(g).get(a).f32x4Mul();
+    k.get(x).get(i).add().v128Load().v128Zero().f32x4Gt();
+    k.bitselect().v128Store();
+    k.get(i).i32(16).add().tee(i).get(groups).i32(16).mul().sub().brIf();
+  });
+  return { exportName: 'lreluGrad', params: [I32, I32, I32, I32, F32], locals: [[1, I32], [2, V128]] as Array<[number, number]>, code: k };
 }
 
 /**
@@ -191,6 +226,10 @@ export interface GemmKernel {
    * `groups` f32x4 at `dst`, in float32 and row order. Byte addresses; rows >= 1, groups >= 1.
    */
   columnSums(src: number, rows: number, groups: number, rowBytes: number, dst: number): void;
+  /** `groups` f32x4 at `src` -> leaky ReLU at `dst` (0 <= alpha <= 1). */
+  leakyRelu(src: number, dst: number, groups: number, alpha: number): void;
+  /** `groups` f32x4 of dy and x -> x > 0 ? dy : dy * alpha at `dst`. */
+  leakyReluGrad(dy: number, x: number, dst: number, groups: number, alpha: number): void;
 }
 
 /** Whether this V8 validates relaxed SIMD, turning on Node 20's flag for it if needed. */
@@ -222,6 +261,8 @@ export function createGemmKernel(memory: WasmMemory, opts: GemmOptions = {}): Ge
   const instance = new WA.Instance(new WA.Module(bytes), { env: { memory } });
   const gemm = instance.exports.gemm as (...args: number[]) => void;
   const colsum = instance.exports.colsum as (...args: number[]) => void;
+  const lrelu = instance.exports.lrelu as (...args: number[]) => void;
+  const lreluGrad = instance.exports.lreluGrad as (...args: number[]) => void;
   const call = (c: GemmCall, aOff: number, bOff: number, p0: number, panels: number, l3: Level, accumulate: boolean) => {
     const [, l2, l1] = c.levels;
     gemm(
@@ -235,6 +276,12 @@ export function createGemmKernel(memory: WasmMemory, opts: GemmOptions = {}): Ge
     columnSums(src, rows, groups, rowBytes, dst) {
       if (rows <= 0 || groups <= 0) throw new Error('columnSums: empty call');
       colsum(src, rows, groups, rowBytes, dst);
+    },
+    leakyRelu(src, dst, groups, alpha) {
+      if (groups > 0) lrelu(src, dst, groups, alpha);
+    },
+    leakyReluGrad(dy, x, dst, groups, alpha) {
+      if (groups > 0) lreluGrad(dy, x, dst, groups, alpha);
     },
     run(c) {
       const [l3, l2, l1] = c.levels;

@@ -8,6 +8,7 @@
  *   which also serve a 1x1 input spread over a whole filter (the generator's first layer).
  * - Sum and Mean over all axes but the last on WASM (batch norm's statistics and gradients) in one
  *   pass (channel-reduce.ts); the stock kernels transpose the whole input first.
+ * - LeakyRelu and its gradient on WASM in one SIMD pass each (leaky-relu.ts).
  * - Conv2DBackpropFilter on CPU: the stock one is a slow JS loop (~20x slower than conv-grads.ts).
  * - Tile: batch norm's gradient tiles per-channel vectors to the activation's
  *   shape; the stock WASM Tile costs ~100 ms per call at DCGAN sizes.
@@ -18,14 +19,15 @@ import { tf } from '../../tf/index.ts';
 import { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
 import * as gemmConv from './conv-gemm.ts';
 import { channelReduce, channelReducible, reducesAllButLast } from './channel-reduce.ts';
+import { LEAKY_RELU_GRAD, leakyRelu, leakyReluApplies, leakyReluGrad, registerLeakyReluGradient } from './leaky-relu.ts';
 import { tileArray } from './tile.ts';
 
 export { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
 export { tileArray } from './tile.ts';
 
 type Backend = 'wasm' | 'cpu';
-type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile' | 'Conv2D' | 'FusedConv2D' | 'Sum' | 'Mean';
-const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Conv2D', 'FusedConv2D', 'Sum', 'Mean'];
+type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile' | 'Conv2D' | 'FusedConv2D' | 'Sum' | 'Mean' | 'LeakyRelu' | typeof LEAKY_RELU_GRAD;
+const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Conv2D', 'FusedConv2D', 'Sum', 'Mean', 'LeakyRelu', LEAKY_RELU_GRAD];
 
 /**
  * Whether WASM convolutions run on shoebot's matrix kernel (conv-gemm.ts). SHOEBOT_GEMM=off keeps
@@ -153,6 +155,25 @@ function channelReduceKernel(mean: boolean): (orig: tf.KernelConfig | null) => t
   };
 }
 
+function leakyReluKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
+  return (args) => {
+    const x = (args.inputs as unknown as tf.LeakyReluInputs).x!;
+    const { alpha } = args.attrs as unknown as tf.LeakyReluAttrs;
+    if (gemmWanted() && leakyReluApplies(x, alpha)) return leakyRelu(args.backend as unknown as gemmConv.WasmBackendLike, x, alpha);
+    if (!orig) throw new Error('LeakyRelu: no stock kernel');
+    return orig.kernelFunc(args);
+  };
+}
+
+/** Only registered where no stock kernel exists: the gradient checks applicability before calling it. */
+function leakyReluGradKernel(): tf.KernelFunc {
+  return (args) => {
+    const { dy, x } = args.inputs as unknown as { dy: tf.TensorInfo; x: tf.TensorInfo };
+    const { alpha } = args.attrs as unknown as tf.LeakyReluAttrs;
+    return leakyReluGrad(args.backend as unknown as gemmConv.WasmBackendLike, dy, x, alpha);
+  };
+}
+
 function tileKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   return (args) => {
     const x = (args.inputs as unknown as tf.TileInputs).x!;
@@ -183,6 +204,9 @@ export function registerFastKernels(backend: Backend): void {
     replace(backend, 'FusedConv2D', fusedConv2dKernel);
     replace(backend, 'Sum', channelReduceKernel(false));
     replace(backend, 'Mean', channelReduceKernel(true));
+    replace(backend, 'LeakyRelu', leakyReluKernel);
+    replace(backend, LEAKY_RELU_GRAD, leakyReluGradKernel);
+    registerLeakyReluGradient(gemmWanted);
   }
   replace(backend, 'Tile', tileKernel);
 }

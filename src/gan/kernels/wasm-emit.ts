@@ -29,6 +29,7 @@ export function sleb(n: number): number[] {
 }
 
 export const I32 = 0x7f;
+export const F32 = 0x7d;
 export const V128 = 0x7b;
 
 /** Appends instructions; each method returns `this` so code reads top to bottom. */
@@ -98,6 +99,21 @@ export class Code {
   }
   f32x4Mul(): this {
     return this.op(0xfd, 0xe6, 0x01);
+  }
+  f32x4Max(): this {
+    return this.op(0xfd, 0xe9, 0x01);
+  }
+  /** Lane-wise x > y as all-ones / all-zeros masks. */
+  f32x4Gt(): this {
+    return this.op(0xfd, 0x44);
+  }
+  /** The f32 on the stack in all four lanes. */
+  f32x4Splat(): this {
+    return this.op(0xfd, 0x13);
+  }
+  /** v128.bitselect(a, b, mask): bits of a where mask is 1, of b elsewhere. */
+  bitselect(): this {
+    return this.op(0xfd, 0x52);
   }
   /** Relaxed SIMD's f32x4.relaxed_madd: a * b + c, fused where the CPU has FMA. */
   f32x4RelaxedMadd(): this {
