@@ -1,3 +1,4 @@
+/** Helpers shared by the kernel tests. */
 import { expect } from 'vitest';
 
 /** Relative L2 error of `a` against `b` (the reference). */
