@@ -13,6 +13,8 @@
  *   for B, which is how one call walks a filter's rows, taps or a batch's pixels;
  * - C rows are written at their own addresses (a second table), 8 floats per panel, optionally
  *   adding to what is there.
+ * The same module carries three small SIMD passes used beside it: per-channel column sums (batch
+ * norm's statistics) and leaky ReLU forward and backward.
  */
 import v8 from 'node:v8';
 import { Code, F32, I32, V128, emitModule } from './wasm-emit.ts';
