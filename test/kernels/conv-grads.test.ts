@@ -8,7 +8,7 @@ import { initTf, switchBackend, tf } from '../../src/tf/index.ts';
 import { fastKernelsActive, registerFastKernels, restoreStockKernels } from '../../src/gan/kernels/index.ts';
 import { clearPhaseFilterCache, phaseFilterCacheSize } from '../../src/gan/kernels/conv-grads.ts';
 import { Rng } from '../../src/gan/latent.ts';
-import { relErr } from './helpers.ts';
+import { relErr, withKernels } from './helpers.ts';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 interface Case {
@@ -152,14 +152,7 @@ describe.each(['cpu', 'wasm'] as const)('fast kernels on %s', (backend) => {
   // The phase split through tf ops (and its cache) is WASM's path with SHOEBOT_GEMM=off (and for a
   // 1x1 input); the CPU backend keeps its stock input gradient.
   it.runIf(backend === 'wasm')('caches phase filters per weight tensor and frees them with it', () => {
-    const saved = process.env.SHOEBOT_GEMM;
-    process.env.SHOEBOT_GEMM = 'off';
-    try {
-      phaseCacheChecks();
-    } finally {
-      if (saved === undefined) delete process.env.SHOEBOT_GEMM;
-      else process.env.SHOEBOT_GEMM = saved;
-    }
+    withKernels(false, phaseCacheChecks);
   });
 
   function phaseCacheChecks(): void {

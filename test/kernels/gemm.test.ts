@@ -11,7 +11,7 @@ import { sleb, uleb } from '../../src/gan/kernels/wasm-emit.ts';
 import { MR, NR, createGemmKernel, type GemmKernel } from '../../src/gan/kernels/gemm-wasm.ts';
 import { clearPackedWeights, conv2dFilterGrad, conv2dForward, conv2dInputGrad, packedWeightCount, type WasmBackendLike } from '../../src/gan/kernels/conv-gemm.ts';
 import { Rng } from '../../src/gan/latent.ts';
-import { relErr } from './helpers.ts';
+import { relErr, withKernels } from './helpers.ts';
 
 let backend: WasmBackendLike;
 const rng = new Rng(77);
@@ -137,32 +137,27 @@ const fromInfo = (info: tf.TensorInfo) => tf.engine().makeTensorFromTensorInfo(i
 describe.each(['fma', 'simd', 'blocked'])('convolutions on the %s kernel', (name) => {
   it.each(CASES.map((c) => [JSON.stringify(c), c] as const))('%s: forward, input and filter gradient match the previous paths', (_n, c) => {
     const gemm = kernels[name];
-    const saved = process.env.SHOEBOT_GEMM;
-    const restore = () => (saved === undefined ? delete process.env.SHOEBOT_GEMM : (process.env.SHOEBOT_GEMM = saved));
     const x = tf.tensor4d(rng.normalArray(c.x.reduce((p, q) => p * q), 0, 1), c.x);
     const w = tf.tensor4d(rng.normalArray(c.f.reduce((p, q) => p * q), 0, 1), c.f);
-    try {
-      // Reference: the registered kernels with the matrix kernel off (XNNPACK through tf ops).
-      process.env.SHOEBOT_GEMM = 'off';
+    // Reference: the registered kernels with the matrix kernel off (XNNPACK through tf ops).
+    const { ref, dy, refDx, refDw } = withKernels(false, () => {
       const ref = tf.conv2d(x, w, c.s, c.pad);
       const dy = tf.tensor4d(rng.normalArray(ref.size, 0, 1), ref.shape);
       const refDx = tf.conv2dTranspose(dy, w, c.x, c.s, c.pad as 'same');
       const refDw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f }) as tf.Tensor;
-      const before = tf.memory().numTensors;
-      const y = fromInfo(conv2dForward(backend, x, w, c.s, c.pad, undefined, { gemm }));
-      const dx = fromInfo(conv2dInputGrad(backend, dy, w, c.x, c.s, c.pad, undefined, { gemm }));
-      // A small chunk: the filter gradient reduces over the batch in several calls.
-      const dw = fromInfo(conv2dFilterGrad(backend, x, dy, c.f, c.s, c.pad, undefined, { gemm, chunkBytes: 2048 }));
-      expect(tf.memory().numTensors).toBe(before + 3);
-      expect(y.shape).toEqual(ref.shape);
-      expect(relErr(y.dataSync(), ref.dataSync())).toBeLessThan(1e-5);
-      expect(relErr(dx.dataSync(), refDx.dataSync())).toBeLessThan(1e-5);
-      expect(relErr(dw.dataSync(), refDw.dataSync())).toBeLessThan(1e-5);
-      tf.dispose([ref, dy, refDx, refDw, y, dx, dw]);
-    } finally {
-      restore();
-      tf.dispose([x, w]);
-    }
+      return { ref, dy, refDx, refDw };
+    });
+    const before = tf.memory().numTensors;
+    const y = fromInfo(conv2dForward(backend, x, w, c.s, c.pad, undefined, { gemm }));
+    const dx = fromInfo(conv2dInputGrad(backend, dy, w, c.x, c.s, c.pad, undefined, { gemm }));
+    // A small chunk: the filter gradient reduces over the batch in several calls.
+    const dw = fromInfo(conv2dFilterGrad(backend, x, dy, c.f, c.s, c.pad, undefined, { gemm, chunkBytes: 2048 }));
+    expect(tf.memory().numTensors).toBe(before + 3);
+    expect(y.shape).toEqual(ref.shape);
+    expect(relErr(y.dataSync(), ref.dataSync())).toBeLessThan(1e-5);
+    expect(relErr(dx.dataSync(), refDx.dataSync())).toBeLessThan(1e-5);
+    expect(relErr(dw.dataSync(), refDw.dataSync())).toBeLessThan(1e-5);
+    tf.dispose([x, w, ref, dy, refDx, refDw, y, dx, dw]);
   });
 });
 
@@ -172,24 +167,18 @@ describe('registered on WASM', () => {
     const x = tf.tensor4d(rng.normalArray(c.x.reduce((p, q) => p * q), 0, 1), c.x);
     const w = tf.variable(tf.tensor4d(rng.normalArray(c.f.reduce((p, q) => p * q), 0, 1), c.f));
     const step = () => tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))))([x, w]).map((g) => g.dataSync()));
-    const saved = process.env.SHOEBOT_GEMM;
-    try {
-      process.env.SHOEBOT_GEMM = 'off';
-      const ref = step();
-      delete process.env.SHOEBOT_GEMM;
-      const got = step();
-      for (let i = 0; i < 2; i++) expect(relErr(got[i], ref[i])).toBeLessThan(1e-5);
-      // Scratch buffers are freed: repeated steps do not grow the heap's live allocations.
-      const tensors = tf.memory().numTensors;
-      const heapBefore = backend.wasm.asm.memory.buffer.byteLength;
+    const ref = withKernels(false, step);
+    const got = withKernels(true, step);
+    for (let i = 0; i < 2; i++) expect(relErr(got[i], ref[i])).toBeLessThan(1e-5);
+    // Scratch buffers are freed: repeated steps do not grow the heap's live allocations.
+    const tensors = tf.memory().numTensors;
+    const heapBefore = backend.wasm.asm.memory.buffer.byteLength;
+    withKernels(true, () => {
       for (let i = 0; i < 20; i++) step();
-      expect(tf.memory().numTensors).toBe(tensors);
-      expect(backend.wasm.asm.memory.buffer.byteLength).toBe(heapBefore);
-    } finally {
-      if (saved === undefined) delete process.env.SHOEBOT_GEMM;
-      else process.env.SHOEBOT_GEMM = saved;
-      tf.dispose([x, w]);
-    }
+    });
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(backend.wasm.asm.memory.buffer.byteLength).toBe(heapBefore);
+    tf.dispose([x, w]);
   });
 
   it('packs a filter once while it lives, and frees its packed copy with it', () => {

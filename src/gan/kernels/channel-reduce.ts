@@ -6,7 +6,7 @@
  * [32,32,32,64] Sum, most of it the transpose).
  */
 import { tf } from '../../tf/index.ts';
-import { gemmFor, type WasmBackendLike } from './conv-gemm.ts';
+import { gemmFor, offsetOf, type WasmBackendLike } from './conv-gemm.ts';
 
 /** Whether `axis` (tfjs notation, may be negative or a number) is exactly 0..rank-2 of `shape`. */
 export function reducesAllButLast(axis: number | number[] | undefined, shape: number[]): boolean {
@@ -23,8 +23,8 @@ export function channelReduce(backend: WasmBackendLike, x: tf.TensorInfo, mean: 
   const c = x.shape[x.shape.length - 1];
   const count = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const out = backend.makeOutput(keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c], 'float32');
-  const o = backend.dataIdMap.get(out.dataId)!.memoryOffset;
-  gemmFor(backend).columnSums(backend.dataIdMap.get(x.dataId)!.memoryOffset, count, c / 4, c * 4, o);
+  const o = offsetOf(backend, out);
+  gemmFor(backend).columnSums(offsetOf(backend, x), count, c / 4, c * 4, o);
   if (mean) {
     // Divided in float32, as the stock Mean does after its sum.
     const heap = new Float32Array(backend.wasm.asm.memory.buffer);

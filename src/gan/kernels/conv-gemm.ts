@@ -9,7 +9,7 @@
  * backend's makeOutput, and frees every scratch buffer it allocated.
  */
 import { tf } from '../../tf/index.ts';
-import { dataAlive } from './conv-grads.ts';
+import { PerFilterCache } from './filter-cache.ts';
 import { MR, NR, createGemmKernel, type GemmKernel, type Level, type WasmMemory } from './gemm-wasm.ts';
 
 /** The parts of tfjs-backend-wasm's BackendWasm used here. */
@@ -49,10 +49,9 @@ const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 class Scratch {
   private ptrs: number[] = [];
   constructor(private readonly backend: WasmBackendLike) {}
-  /** `bytes` of heap (views of the heap must be re-made after: the heap may have grown). */
+  /** `bytes` of heap, freed by free() (see malloc). */
   alloc(bytes: number): number {
-    const p = this.backend.wasm._malloc(Math.max(16, bytes)) >>> 0;
-    if (p === 0) throw new Error(`out of WASM memory allocating ${bytes} bytes`);
+    const p = malloc(this.backend, bytes);
     this.ptrs.push(p);
     return p;
   }
@@ -64,56 +63,26 @@ class Scratch {
 
 type Alloc = (bytes: number) => number;
 
-/**
- * Packed filters cached per filter tensor (keyed by its dataId: tfjs data is immutable and a
- * Variable gets a new dataId on every assign): a generator's weights are packed once for all
- * /shoe calls, and a training step packs each weight once although D's convolutions run three
- * times. Entries of filters that are gone are freed at the next lookup. The buffers live on the
- * heap, not as tensors, so leak checks on tf.memory() stay exact.
- */
-const weightCache = new Map<object, { backend: WasmBackendLike; packs: Map<string, number> }>();
-const WEIGHT_CACHE_LIMIT = 64;
-
-function freeEntry(e: { backend: WasmBackendLike; packs: Map<string, number> }): void {
-  for (const ptr of e.packs.values()) e.backend.wasm._free(ptr);
+/** `bytes` of the backend's heap (views of the heap must be re-made after: it may have grown). */
+function malloc(b: WasmBackendLike, bytes: number): number {
+  const p = b.wasm._malloc(Math.max(16, bytes)) >>> 0;
+  if (p === 0) throw new Error(`out of WASM memory allocating ${bytes} bytes`);
+  return p;
 }
 
+/**
+ * Packed filters cached per filter tensor and layout (filter-cache.ts): a generator's weights are
+ * packed once for all /shoe calls, and a training step packs each weight once although D's
+ * convolutions run three times.
+ */
+const weightCache = new PerFilterCache<WasmBackendLike, number>((b, ptr) => b.wasm._free(ptr));
+
 function cachedWeights(b: WasmBackendLike, filter: tf.TensorInfo, layout: string, pack: (alloc: Alloc) => number): number {
-  for (const [id, e] of weightCache) {
-    if (!dataAlive(id)) {
-      freeEntry(e);
-      weightCache.delete(id);
-    }
-  }
-  let entry = weightCache.get(filter.dataId);
-  if (entry && entry.backend !== b) {
-    freeEntry(entry);
-    entry = undefined;
-  }
-  if (!entry) {
-    entry = { backend: b, packs: new Map() };
-    weightCache.set(filter.dataId, entry);
-    if (weightCache.size > WEIGHT_CACHE_LIMIT) {
-      const [oldest, e] = weightCache.entries().next().value as [object, typeof entry];
-      freeEntry(e);
-      weightCache.delete(oldest);
-    }
-  }
-  let ptr = entry.packs.get(layout);
-  if (ptr === undefined) {
-    ptr = pack((bytes) => {
-      const p = b.wasm._malloc(Math.max(16, bytes)) >>> 0;
-      if (p === 0) throw new Error(`out of WASM memory allocating ${bytes} bytes`);
-      return p;
-    });
-    entry.packs.set(layout, ptr);
-  }
-  return ptr;
+  return weightCache.get(filter.dataId, b, layout, () => pack((bytes) => malloc(b, bytes)));
 }
 
 /** Frees every cached packed filter (tests). */
 export function clearPackedWeights(): void {
-  for (const e of weightCache.values()) freeEntry(e);
   weightCache.clear();
 }
 
@@ -124,7 +93,8 @@ export function packedWeightCount(): number {
 
 const heapF32 = (b: WasmBackendLike): Float32Array => new Float32Array(b.wasm.asm.memory.buffer);
 const heapI32 = (b: WasmBackendLike): Int32Array => new Int32Array(b.wasm.asm.memory.buffer);
-function offsetOf(b: WasmBackendLike, t: tf.TensorInfo): number {
+/** Byte address of a tensor's data on the backend's heap. */
+export function offsetOf(b: WasmBackendLike, t: tf.TensorInfo): number {
   const d = b.dataIdMap.get(t.dataId);
   if (!d) throw new Error('tensor data is not on this backend');
   return d.memoryOffset;

@@ -10,6 +10,7 @@
  * returns a single new tensor.
  */
 import { tf } from '../../tf/index.ts';
+import { PerFilterCache } from './filter-cache.ts';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -236,62 +237,21 @@ function buildPhaseFilters(filter: tf.Tensor4D, rowPlans: AxisPhase[], colPlans:
 }
 
 /**
- * Phase filters cached per filter tensor (keyed by its dataId: tfjs data is
- * immutable and a Variable gets a new dataId on every assign). Inference
- * reuses a generator's weights call after call; keeping the same filter data
- * also lets the WASM backend reuse its packed XNNPACK operators (~30% of a
- * small generator's time). The cached filters live directly in the backend,
- * not as engine tensors, so they never show up in tf.memory().numTensors
- * (leak checks around a generate() call stay exact); entries whose source
- * filter is gone (disposed model, old weights after an update) are freed on
- * the next call.
+ * Phase filters cached per filter tensor and layout (filter-cache.ts). Besides skipping the
+ * rearrangement, keeping the same filter data lets the WASM backend reuse its packed XNNPACK
+ * operators (~30% of a small generator's time).
  */
-interface CacheEntry {
-  backend: RawBackend;
-  params: string;
-  filters: Array<RawFilter | null>;
-}
-const phaseCache = new Map<object, CacheEntry>();
-/** Upper bound on cached filter sets (a safety net; sweeping normally keeps it small). */
-const PHASE_CACHE_LIMIT = 64;
-
-/** Whether any tensor still holds this data (the engine drops a dataId when its last tensor goes). */
-export function dataAlive(dataId: object): boolean {
-  // The engine drops a dataId from tensorInfo when its last tensor is disposed.
-  const info = (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, unknown> } }).state.tensorInfo;
-  return info.has(dataId);
-}
-
-function disposeEntry(e: CacheEntry): void {
-  for (const f of e.filters) if (f) e.backend.disposeData(f.dataId, true);
-}
+const phaseCache = new PerFilterCache<RawBackend, Array<RawFilter | null>>((backend, filters) => {
+  for (const f of filters) if (f) backend.disposeData(f.dataId, true);
+});
 
 function cachedPhaseFilters(filter: tf.Tensor4D, params: string, build: (backend: RawBackend) => Array<RawFilter | null>): Array<RawFilter | null> {
   const backend = tf.engine().backend as unknown as RawBackend;
-  for (const [id, e] of phaseCache) {
-    if (!dataAlive(id)) {
-      disposeEntry(e);
-      phaseCache.delete(id);
-    }
-  }
-  const key = filter.dataId as object;
-  const hit = phaseCache.get(key);
-  if (hit && hit.params === params && hit.backend === backend) return hit.filters;
-  if (hit) disposeEntry(hit);
-  const filters = build(backend);
-  phaseCache.delete(key);
-  phaseCache.set(key, { backend, params, filters });
-  if (phaseCache.size > PHASE_CACHE_LIMIT) {
-    const [oldest, e] = phaseCache.entries().next().value as [object, CacheEntry];
-    disposeEntry(e);
-    phaseCache.delete(oldest);
-  }
-  return filters;
+  return phaseCache.get(filter.dataId as object, backend, params, () => build(backend));
 }
 
 /** Frees every cached phase filter. */
 export function clearPhaseFilterCache(): void {
-  for (const e of phaseCache.values()) disposeEntry(e);
   phaseCache.clear();
 }
 

@@ -4,12 +4,10 @@
  * kernels, Greater + Multiply + Select, each a full pass). Both give the stock results bit for bit.
  */
 import { tf } from '../../tf/index.ts';
-import { gemmFor, type WasmBackendLike } from './conv-gemm.ts';
+import { gemmFor, offsetOf, type WasmBackendLike } from './conv-gemm.ts';
 
 /** The gradient kernel's name (registered on WASM only; LeakyRelu's gradient falls back without it). */
 export const LEAKY_RELU_GRAD = 'ShoebotLeakyReluGrad';
-
-const offset = (b: WasmBackendLike, t: tf.TensorInfo): number => b.dataIdMap.get(t.dataId)!.memoryOffset;
 
 /** Whether these kernels take this case: float32 data and 0 <= alpha <= 1 (then max(x, alpha x) is the leaky ReLU). */
 export function leakyReluApplies(x: tf.TensorInfo, alpha: number): boolean {
@@ -20,7 +18,7 @@ export function leakyReluApplies(x: tf.TensorInfo, alpha: number): boolean {
 export function leakyRelu(backend: WasmBackendLike, x: tf.TensorInfo, alpha: number): tf.TensorInfo {
   const n = x.shape.reduce((a, b) => a * b, 1);
   const out = backend.makeOutput([...x.shape], 'float32');
-  const [src, dst] = [offset(backend, x), offset(backend, out)];
+  const [src, dst] = [offsetOf(backend, x), offsetOf(backend, out)];
   gemmFor(backend).leakyRelu(src, dst, n >> 2, alpha);
   const heap = new Float32Array(backend.wasm.asm.memory.buffer);
   const a = Math.fround(alpha);
@@ -35,7 +33,7 @@ export function leakyRelu(backend: WasmBackendLike, x: tf.TensorInfo, alpha: num
 export function leakyReluGrad(backend: WasmBackendLike, dy: tf.TensorInfo, x: tf.TensorInfo, alpha: number): tf.TensorInfo {
   const n = x.shape.reduce((a, b) => a * b, 1);
   const out = backend.makeOutput([...x.shape], 'float32');
-  const [g, xs, dst] = [offset(backend, dy), offset(backend, x), offset(backend, out)];
+  const [g, xs, dst] = [offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, out)];
   gemmFor(backend).leakyReluGrad(g, xs, dst, n >> 2, alpha);
   const heap = new Float32Array(backend.wasm.asm.memory.buffer);
   const a = Math.fround(alpha);
