@@ -138,7 +138,7 @@ async function phase(name: string, load: boolean) {
 const loadName = BURST ? `/shoe x${REQUESTS} at once` : RATE > 0 ? `/shoe ${RATE}/s x${REQUESTS}` : `/shoe x${REQUESTS} (${USERS} users back to back)`;
 const rows = [await phase('idle', false), await phase(loadName, true)];
 if (dataset) {
-  const trainer = bot.ctx.trainer!;
+  const trainer = bot.scheduler!;
   {
     trainer.runNow('cli', 1_000_000);
     while (!trainer.currentRun?.progress) await new Promise((r) => setTimeout(r, 100));

@@ -14,14 +14,16 @@ import { createClient } from './client.ts';
 import { loadCommands, registerCommands } from './commands.ts';
 import { GenerationService, type GenerationOptions, type GeneratorInfo } from './generation.ts';
 import { WorkerRenderer, inlineRenderer, type Renderer } from './render-pool.ts';
-import { watchManifest, type ManifestWatcher } from './manifest-watch.ts';
 import { createRouter, type Router } from './router.ts';
 import { Store } from './store.ts';
-import type { TrainerRunnerOptions } from './trainer-runner.ts';
 import type { BotCommand, BotContext } from './types.ts';
-import { TrainerService } from '../trainer/service.ts';
-import { TrainerRemote } from '../trainer/remote.ts';
-import { chooseServedCheckpoint, gateRefusal } from '../trainer/served.ts';
+import { routeTraining, type TrainingControl } from '../trainer/control.ts';
+import { LeaseService } from '../trainer/lease-service.ts';
+import { watchManifest, type ManifestWatcher } from '../trainer/manifest-watch.ts';
+import { gateRefusal } from '../trainer/quality-gate.ts';
+import { RemoteTraining } from '../trainer/remote.ts';
+import type { SchedulerOptions, TrainingScheduler } from '../trainer/scheduler.ts';
+import { chooseServedCheckpoint } from '../trainer/served.ts';
 import type { VoteEvent } from './votes.ts';
 import { startVoteService, type VoteService } from './vote-service.ts';
 import { Admins, loadApplicationAdmins } from './admins.ts';
@@ -38,8 +40,8 @@ export interface BotOptions {
   generator?: GeneratorInfo | null;
   generation?: GenerationOptions;
   commandsDir?: string;
-  /** Scheduled training: false disables it; an object overrides runner options. Default: on. */
-  trainer?: boolean | (Partial<TrainerRunnerOptions> & { heartbeatMs?: number; requestPollMs?: number });
+  /** Scheduled training: false disables it; an object overrides scheduler options. Default: on. */
+  trainer?: boolean | (Partial<SchedulerOptions> & { heartbeatMs?: number; requestPollMs?: number });
   /** PNG renderer; default a worker thread ('inline' renders on the event loop). */
   renderer?: Renderer | 'inline';
   /** Follow models/manifest.json changes made outside the bot (default true when the generator comes from MODELS_DIR). */
@@ -58,6 +60,10 @@ export interface Bot {
   ready: Promise<void>;
   /** Follows models/manifest.json (absent when disabled). */
   manifestWatcher?: ManifestWatcher;
+  /** The trainer lease contender (TRAINER_MODE auto|local); its scheduler trains only while it holds the lease. */
+  leaseService?: LeaseService;
+  /** This process's scheduler (absent with TRAINER_MODE=off or training disabled). */
+  scheduler?: TrainingScheduler;
   /** Reaction votes: the ordered writer and the reconcile. */
   votes: VoteService;
   /** Graceful shutdown (see stop()). */
@@ -109,21 +115,11 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     log: log.child({ part: 'generation' }),
     ...opts.generation,
   });
-  let generator = opts.generator;
-  let activeProblem: BotContext['activeProblem'];
-  if (generator === undefined) {
-    // One rule for what is served, shared with the trainer service (src/trainer/served.ts): a
-    // corrupt active checkpoint falls back to the newest previously served one; the trainer then
-    // continues from exactly that version.
-    const choice = await chooseServedCheckpoint(config.MODELS_DIR, db, log);
-    generator = choice.generator;
-    activeProblem = choice.problem;
-    if (!generator) log.warn({ reason: choice.reason }, 'no generator loaded: /shoe will explain until a checkpoint is trained');
-  }
-  if (generator) await generation.swap(generator);
+  const activeProblem = await serveFirstGenerator(opts, db, generation, log);
 
   const commands = await loadCommands(opts.commandsDir);
   const client = createClient({ apiBase: config.DISCORD_API_BASE });
+  const training = setUpTraining(opts, db, generation, log);
   const ctx: BotContext = {
     config,
     log,
@@ -133,57 +129,14 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     renderer: opts.renderer === 'inline' ? inlineRenderer() : (opts.renderer ?? new WorkerRenderer(log.child({ part: 'render' }))),
     isAdmin: (id) => admins.has(id),
     activeProblem,
+    training: training.route,
   };
-  // The scheduled trainer: with TRAINER_MODE auto|local this process contends for the trainer
-  // lease (src/trainer/service.ts) and trains while it holds it; otherwise /train goes through the
-  // database to whichever process holds it (ctx.trainerRemote).
-  let trainerService: TrainerService | undefined;
-  if (opts.trainer !== false) {
-    const { heartbeatMs, requestPollMs, ...runnerOpts } = typeof opts.trainer === 'object' ? opts.trainer : {};
-    if (config.TRAINER_MODE !== 'off') {
-      trainerService = new TrainerService({
-        config,
-        db,
-        store,
-        generation,
-        log: log.child({ part: 'trainer' }),
-        runner: runnerOpts,
-        watchManifest: false, // the bot's own watcher below
-        ...(heartbeatMs ? { heartbeatMs } : {}),
-        ...(requestPollMs ? { requestPollMs } : {}),
-      });
-      ctx.trainer = trainerService.runner;
-      ctx.trainerService = trainerService;
-    }
-    ctx.trainerRemote = trainerService?.remote ?? new TrainerRemote(db, { staleAfterMs: 3 * (heartbeatMs ?? config.TRAINER_HEARTBEAT_SECONDS * 1000) });
-  }
-  const trainer = ctx.trainer;
-  const datasetProblem = trainer?.datasetProblem();
+  const { leaseService, scheduler } = training;
+  const datasetProblem = scheduler?.datasetProblem();
   if (datasetProblem) log.warn({ reason: datasetProblem }, 'no training dataset: /train run and scheduled runs will refuse until it exists (/shoe works)');
-  const watchOpts = opts.watchManifest ?? opts.generator === undefined;
-  const manifestWatcher = watchOpts
-    ? watchManifest({
-        modelsDir: config.MODELS_DIR,
-        generation,
-        log: log.child({ part: 'manifest' }),
-        isBusy: () => trainer?.busy ?? false,
-        gate: (version, manifest) => gateRefusal(db, version, manifest.updatedAt),
-        onSwap: (e) => {
-          ctx.activeProblem = undefined;
-          // The lease holder records swaps in the database; followers only serve.
-          if (trainer && (!trainerService || trainerService.holding)) return trainer.recordExternalActivation(e.version, e.previous);
-        },
-        // Serving a fallback: retry the manifest's checkpoint (it may have been half-copied).
-        checkNow: !!activeProblem,
-        ...(typeof watchOpts === 'object' ? watchOpts : {}),
-      })
-    : undefined;
+  const manifestWatcher = followManifest(opts, ctx, db, training);
   const router = createRouter(commands, ctx);
-  client.on('interactionCreate', (i) => void router.handle(i));
-  client.on('error', (err) => log.error({ err }, 'discord client error'));
-  client.on('warn', (msg) => log.warn({ msg }, 'discord client warning'));
-  client.on('shardDisconnect', (ev, shard) => log.warn({ code: ev.code, shard }, 'gateway disconnected'));
-  client.on('shardResume', (shard, replayed) => log.info({ shard, replayed }, 'gateway resumed'));
+  listen(client, router, log);
   // Reconciles on its own after clientReady (in the background: ready never waits for it).
   const votes = startVoteService(client, store, config, log.child({ part: 'votes' }), { onVote: opts.onVote });
 
@@ -193,18 +146,10 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       // Before resolving ready, so the owner is an admin from the first interaction on; beside registration, not after it.
       const ownersLoaded = config.ADMIN_APP_OWNERS ? loadApplicationAdmins(c, admins, log) : Promise.resolve();
       // Sharded (npm run start:shards): shard 0 registers for all, once.
-      if (opts.registerCommands !== false && (!c.shard || c.shard.ids.includes(0))) {
-        try {
-          const r = await registerCommands(c.rest, c.application.id, commands.values(), config.DISCORD_GUILD_ID);
-          log.info(r, 'slash commands registered');
-        } catch (err) {
-          // The bot still answers commands registered earlier.
-          log.error({ err }, 'could not register slash commands');
-        }
-      }
+      if (opts.registerCommands !== false && (!c.shard || c.shard.ids.includes(0))) await register(c, commands, config, log);
       await ownersLoaded;
-      if (trainerService) await trainerService.start();
-      else ctx.trainer?.start();
+      if (leaseService) await leaseService.start();
+      else scheduler?.start();
       resolve();
     });
     client.login(config.DISCORD_TOKEN).catch(reject);
@@ -225,7 +170,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       manifestWatcher?.close();
       await steps.run('close the Discord gateway', () => client.destroy());
       await steps.run('store the votes received', () => votes.stop());
-      await steps.run('stop the trainer (checkpoint)', () => (trainerService ? trainerService.stop() : ctx.trainer?.stop()));
+      await steps.run('stop the trainer (checkpoint)', () => (leaseService ? leaseService.stop() : scheduler?.stop()));
       await steps.run('free the generator', () => generation.close());
       await steps.run('stop the image renderer', () => ctx.renderer.close());
       await steps.run('close the database', async () => {
@@ -235,5 +180,99 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       log.info('shut down');
     })());
 
-  return { client, ctx, router, commands, ready, stop, unfinishedShutdown: () => steps.unfinished, manifestWatcher, votes };
+  return { client, ctx, router, commands, ready, stop, unfinishedShutdown: () => steps.unfinished, manifestWatcher, votes, leaseService, scheduler };
+}
+
+/**
+ * Puts the first generator into service: the one given, else the checkpoint chosen by the rule
+ * shared with the lease service (src/trainer/served.ts): a corrupt active checkpoint falls back to
+ * the newest previously served one; the trainer then continues from exactly that version. Returns
+ * the problem to show in /train status when it fell back.
+ */
+async function serveFirstGenerator(opts: BotOptions, db: PrismaClient, generation: GenerationService, log: Logger): Promise<BotContext['activeProblem']> {
+  let generator = opts.generator;
+  let activeProblem: BotContext['activeProblem'];
+  if (generator === undefined) {
+    const choice = await chooseServedCheckpoint(opts.config.MODELS_DIR, db, log);
+    generator = choice.generator;
+    activeProblem = choice.problem;
+    if (!generator) log.warn({ reason: choice.reason }, 'no generator loaded: /shoe will explain until a checkpoint is trained');
+  }
+  if (generator) await generation.swap(generator);
+  return activeProblem;
+}
+
+interface BotTraining {
+  leaseService?: LeaseService;
+  scheduler?: TrainingScheduler;
+  /** Whose answers /train gets now (BotContext.training). */
+  route: () => TrainingControl | undefined;
+}
+
+/**
+ * The scheduled trainer: with TRAINER_MODE auto|local this process contends for the trainer lease
+ * and trains while it holds it; otherwise (or while another process holds it) /train goes through
+ * the database to the holder.
+ */
+function setUpTraining(opts: BotOptions, db: PrismaClient, generation: GenerationService, log: Logger): BotTraining {
+  const { config } = opts;
+  if (opts.trainer === false) return { route: () => undefined };
+  const { heartbeatMs, requestPollMs, ...schedulerOpts } = typeof opts.trainer === 'object' ? opts.trainer : {};
+  if (config.TRAINER_MODE === 'off') {
+    const remote = new RemoteTraining(db, { staleAfterMs: 3 * (heartbeatMs ?? config.TRAINER_HEARTBEAT_SECONDS * 1000) });
+    return { route: () => remote };
+  }
+  const leaseService = new LeaseService({
+    config,
+    db,
+    generation,
+    log: log.child({ part: 'trainer' }),
+    scheduler: schedulerOpts,
+    watchManifest: false, // the bot's own watcher (followManifest)
+    ...(heartbeatMs ? { heartbeatMs } : {}),
+    ...(requestPollMs ? { requestPollMs } : {}),
+  });
+  const route = routeTraining({ local: leaseService.local, remote: leaseService.remote, holding: () => leaseService.holding });
+  return { leaseService, scheduler: leaseService.scheduler, route };
+}
+
+/** Follows models/manifest.json changes made outside the bot (by default when the generator came from MODELS_DIR). */
+function followManifest(opts: BotOptions, ctx: BotContext, db: PrismaClient, training: BotTraining): ManifestWatcher | undefined {
+  const watchOpts = opts.watchManifest ?? opts.generator === undefined;
+  if (!watchOpts) return undefined;
+  const { scheduler, leaseService } = training;
+  return watchManifest({
+    modelsDir: opts.config.MODELS_DIR,
+    generation: ctx.generation,
+    log: ctx.log.child({ part: 'manifest' }),
+    isBusy: () => scheduler?.busy ?? false,
+    gate: (version, manifest) => gateRefusal(db, version, manifest.updatedAt),
+    onSwap: (e) => {
+      ctx.activeProblem = undefined;
+      // The lease holder records swaps in the database; followers only serve.
+      if (scheduler && (!leaseService || leaseService.holding)) return scheduler.recordExternalActivation(e.version, e.previous);
+    },
+    // Serving a fallback: retry the manifest's checkpoint (it may have been half-copied).
+    checkNow: !!ctx.activeProblem,
+    ...(typeof watchOpts === 'object' ? watchOpts : {}),
+  });
+}
+
+/** Routes interactions and logs what the gateway says. */
+function listen(client: Client, router: Router, log: Logger): void {
+  client.on('interactionCreate', (i) => void router.handle(i));
+  client.on('error', (err) => log.error({ err }, 'discord client error'));
+  client.on('warn', (msg) => log.warn({ msg }, 'discord client warning'));
+  client.on('shardDisconnect', (ev, shard) => log.warn({ code: ev.code, shard }, 'gateway disconnected'));
+  client.on('shardResume', (shard, replayed) => log.info({ shard, replayed }, 'gateway resumed'));
+}
+
+/** Registers the slash commands; a failure is logged (the bot still answers commands registered earlier). */
+async function register(c: Client<true>, commands: Map<string, BotCommand>, config: Config, log: Logger): Promise<void> {
+  try {
+    const r = await registerCommands(c.rest, c.application.id, commands.values(), config.DISCORD_GUILD_ID);
+    log.info(r, 'slash commands registered');
+  } catch (err) {
+    log.error({ err }, 'could not register slash commands');
+  }
 }

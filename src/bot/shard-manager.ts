@@ -143,8 +143,8 @@ export async function startShardManager(opts: ShardManagerOptions): Promise<Shar
   if (opts.trainer ?? config.TRAINER_MODE !== 'off') {
     // Imported only here: with TRAINER_MODE=off the manager never loads the trainer (or TensorFlow.js).
     // It opens the database (applying migrations) before any shard starts.
-    const { startTrainerService } = await import('../trainer/service.ts');
-    const t = await startTrainerService({ config, log: base.child({ part: 'trainer' }) });
+    const { startLeaseService } = await import('../trainer/lease-service.ts');
+    const t = await startLeaseService({ config, log: base.child({ part: 'trainer' }) });
     trainer = t;
     log.info({ mode: config.TRAINER_MODE, holding: t.holding, ownerId: t.ownerId }, 'trainer service started in the shard manager');
   } else {

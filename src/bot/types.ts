@@ -13,9 +13,7 @@ import type { Config } from '../config/env.ts';
 import type { GenerationService } from './generation.ts';
 import type { Renderer } from './render-pool.ts';
 import type { Store } from './store.ts';
-import type { TrainerRunner } from './trainer-runner.ts';
-import type { TrainerService } from '../trainer/service.ts';
-import type { TrainerRemote } from '../trainer/remote.ts';
+import type { TrainingControl } from '../trainer/control.ts';
 
 export interface BotContext {
   config: Config;
@@ -25,12 +23,11 @@ export interface BotContext {
   generation: GenerationService;
   /** PNG rendering (a worker thread, off the event loop). */
   renderer: Renderer;
-  /** Absent when scheduled training is disabled (e.g. in some tests). */
-  trainer?: TrainerRunner;
-  /** The trainer lease contender (TRAINER_MODE auto|local); `trainer` runs only while it holds the lease. */
-  trainerService?: TrainerService;
-  /** The trainer as seen through the database (snapshot, requests): used when this process does not hold the lease. */
-  trainerRemote?: TrainerRemote;
+  /**
+   * How /train reaches training right now: this process's scheduler while it holds the trainer
+   * lease, else the lease holder through the database; undefined when training is disabled here.
+   */
+  training(): TrainingControl | undefined;
   isAdmin(userId: string): boolean;
   /**
    * Set when the manifest's active checkpoint failed to load at start-up and

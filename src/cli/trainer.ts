@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, MAX_TRAIN_STEPS, type Config } from '../config/env.ts';
 import { log as rootLog } from '../log.ts';
 import { backendInfo } from '../tf/index.ts';
-import { startTrainerService, type TrainerServiceHandle } from '../trainer/service.ts';
+import { startLeaseService, type LeaseServiceHandle } from '../trainer/lease-service.ts';
 import { parseTrainArgs, UsageError } from './train-args.ts';
 
 const HELP = `Usage: npm run trainer -- [options] [-- trainer flags]
@@ -105,12 +105,12 @@ if (config.TRAINER_MODE === 'off') {
 const log = rootLog().child({ part: 'trainer' });
 process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
 
-let handle: TrainerServiceHandle;
+let handle: LeaseServiceHandle;
 try {
-  handle = await startTrainerService({
+  handle = await startLeaseService({
     config,
     log,
-    runner: { args: trainerFlags, ...(values.once ? { schedule: false } : {}) },
+    scheduler: { args: trainerFlags, ...(values.once ? { schedule: false } : {}) },
   });
 } catch (err) {
   log.fatal({ err }, 'could not start the trainer');
@@ -118,7 +118,7 @@ try {
   process.exit(1);
 }
 const b = backendInfo();
-const runner = handle.runner;
+const runner = handle.scheduler;
 process.stderr.write(
   `trainer: ${handle.ownerId}; backend ${b ? `${b.label} (${b.reason})` : 'unknown'}; models ${config.MODELS_DIR}; ` +
     `${handle.holding ? 'holding the trainer lease' : 'waiting for the trainer lease (another process holds it)'}; ` +

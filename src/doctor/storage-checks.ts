@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/env.ts';
-import { DATASET_HINT, folderDatasetHint } from '../bot/trainer-runner.ts';
+import { DATASET_HINT, folderDatasetHint } from '../data/dataset-hints.ts';
 import { DEFAULT_DATASET, loadDataset, resolveDatasetDir } from '../data/dataset.ts';
 import { MigrationError, migrationStatus } from '../db/migrate.ts';
 import { displayPath, parseDatabaseUrl } from '../db/paths.ts';

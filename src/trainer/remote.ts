@@ -1,10 +1,12 @@
 /**
- * The trainer as seen from a process that does not hold the lease (a shard, a bot on another
+ * TrainingControl for a process that does not hold the trainer lease (a shard, a bot on another
  * machine, a bot with TRAINER_MODE=off): it reads the holder's published snapshot and queues
  * /train run|stop|rollback as TrainerRequest rows, then waits a little for the outcome.
  */
 import type { PrismaClient } from '../db/client.ts';
 import { createTrainerRequest, getTrainerRequest, NO_OWNER, readLease, type RequestOutcome, type TrainerAction } from '../db/trainer-lease.ts';
+import type { ControlResult, TrainingControl, TrainingStatus } from './control.ts';
+import { formatDuration } from './duration.ts';
 import { parseSnapshot, type TrainerSnapshot } from './snapshot.ts';
 
 export interface RemoteTrainerStatus {
@@ -34,7 +36,16 @@ export interface RemoteRequestResult {
   message?: string;
 }
 
-export class TrainerRemote {
+/** What an admin is told when no process can carry out a request. */
+function noTrainerMessage(st: RemoteTrainerStatus): string {
+  const start = 'Start one with `npm run trainer` (see README), or a bot with TRAINER_MODE=auto.';
+  if (st.never || st.released) return `No trainer is running for this shoebot. ${start}`;
+  return `The trainer on \`${st.host}\` is not responding (no heartbeat for ${formatDuration(st.ageMs ?? 0)}). ${start}`;
+}
+
+export class RemoteTraining implements TrainingControl {
+  readonly where = 'remote' as const;
+
   constructor(
     private readonly db: PrismaClient,
     private readonly opts: { staleAfterMs: number; waitMs?: number; pollMs?: number; observeMaxMs?: number },
@@ -45,7 +56,7 @@ export class TrainerRemote {
    * that looks stale is watched for one more heartbeat interval before the holder is declared
    * unresponsive (so a trainer whose clock runs behind ours is not refused).
    */
-  async status(): Promise<RemoteTrainerStatus> {
+  async holder(): Promise<RemoteTrainerStatus> {
     const row = await readLease(this.db);
     if (!row) return { never: true, alive: false, released: false, ownerId: '', host: '' };
     const ageMs = Date.now() - row.heartbeatAt.getTime();
@@ -80,7 +91,7 @@ export class TrainerRemote {
 
   /**
    * Queues a request for the holder and waits up to `waitMs` (default 5 s) for its outcome. Call
-   * only when status().alive: a request nobody executes would surprise an admin hours later (the
+   * only when holder().alive: a request nobody executes would surprise an admin hours later (the
    * holder also refuses requests older than a few minutes).
    */
   async request(action: TrainerAction, argument: string | undefined, requestedBy: string, waitMs = this.opts.waitMs ?? 5000): Promise<RemoteRequestResult> {
@@ -93,5 +104,35 @@ export class TrainerRemote {
       if (row?.outcome) return { id: req.id, outcome: row.outcome as RequestOutcome, message: row.message ?? '' };
     }
     return { id: req.id };
+  }
+
+  async status(): Promise<TrainingStatus> {
+    const remote = await this.holder();
+    return { remote, ...(remote.snapshot ? { snapshot: remote.snapshot } : {}) };
+  }
+
+  run(steps: number | undefined, requestedBy: string): Promise<ControlResult> {
+    return this.ask('run', steps === undefined ? undefined : String(steps), requestedBy);
+  }
+
+  stop(requestedBy: string): Promise<ControlResult> {
+    return this.ask('stop', undefined, requestedBy);
+  }
+
+  rollback(version: string | undefined, requestedBy: string): Promise<ControlResult> {
+    return this.ask('rollback', version, requestedBy);
+  }
+
+  /** A request to a live holder, answered with its outcome (or `queued` when it has not answered yet). */
+  private async ask(action: TrainerAction, argument: string | undefined, requestedBy: string): Promise<ControlResult> {
+    const st = await this.holder();
+    if (!st.alive) return { outcome: 'refused', message: noTrainerMessage(st) };
+    const r = await this.request(action, argument, requestedBy);
+    if (!r.outcome) {
+      return { outcome: 'queued', message: `Queued as request #${r.id} for the trainer on \`${st.host}\`: it has not answered within a few seconds. Check \`/train status\` in a moment.` };
+    }
+    if (r.outcome !== 'done') return { outcome: r.outcome, message: r.message ?? 'The trainer refused the request.' };
+    const note = action === 'rollback' ? ' Every bot process switches to it within a few seconds.' : '';
+    return { outcome: 'done', message: `${r.message}${note}` };
   }
 }

@@ -7,9 +7,17 @@
  */
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../db/client.ts';
-import { loadGeneratorCheckpoint, newestValidCheckpoint, readManifest, type LoadedGenerator } from '../gan/checkpoint.ts';
-import type { GeneratorInfo } from '../bot/generation.ts';
-import type { ServedModel } from '../bot/trainer-runner.ts';
+import { loadGeneratorCheckpoint, newestValidCheckpoint, readManifest, type CheckpointMetrics, type LoadedGenerator } from '../gan/checkpoint.ts';
+
+/**
+ * What the scheduler hot-swaps: the bot's GenerationService, or (in a process that only trains: the
+ * standalone trainer, the shard manager) a PublishedModel that keeps the checkpoint's metadata.
+ */
+export interface ServedModel {
+  readonly active: { version: string; step: number; metrics: CheckpointMetrics; createdAt?: string } | undefined;
+  /** Makes `next` the served generator (the callee owns `next.model` from then on); throws to refuse it. */
+  swap(next: LoadedGenerator): Promise<void>;
+}
 
 export interface ServedChoice {
   /** Loaded and verified (the caller owns `model`); null when nothing loads. */
@@ -68,26 +76,8 @@ export class PublishedModel implements ServedModel {
     return this.info;
   }
 
-  async swap(next: GeneratorInfo): Promise<void> {
+  async swap(next: LoadedGenerator): Promise<void> {
     next.model.dispose();
     this.info = { version: next.version, step: next.step, metrics: next.metrics ?? {}, ...(next.createdAt ? { createdAt: next.createdAt } : {}) };
   }
-}
-
-/**
- * Why a process must NOT swap to `version` although manifest.json names it, or undefined.
- * The gate runs before publishing, so the manifest names a rejected checkpoint only when (a) a
- * writer bypassed the gate (e.g. a trainer started with --activate-result) or (b) an operator
- * activated it on purpose after the rejection (`npm run train -- --activate V`). (b) is followed,
- * (a) is refused: the manifest must have been written after the run that produced the checkpoint
- * had ended (its gate had decided).
- */
-export async function gateRefusal(db: PrismaClient, version: string, manifestUpdatedAt: string | undefined): Promise<string | undefined> {
-  const row = await db.checkpoint.findUnique({ where: { version } });
-  if (row?.status !== 'rejected') return undefined;
-  const run = await db.trainingRun.findFirst({ where: { checkpointVersion: version }, orderBy: { id: 'desc' } });
-  const written = manifestUpdatedAt ? Date.parse(manifestUpdatedAt) : NaN;
-  if (run?.endedAt && Number.isFinite(written) && written > run.endedAt.getTime()) return undefined;
-  if (!run && Number.isFinite(written) && written > row.createdAt.getTime()) return undefined;
-  return `the quality gate rejected it (${row.note ?? 'no reason recorded'})`;
 }

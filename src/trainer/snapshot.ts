@@ -1,12 +1,14 @@
 /**
  * What /train status shows about the trainer, as one plain JSON object. The lease holder builds it
- * from its TrainerRunner and publishes it in TrainerLease.snapshot; a bot that does not hold the
+ * from its TrainingScheduler and publishes it in TrainerLease.snapshot; a bot that does not hold the
  * lease reads it back. The holder's own /train status renders the same object (built fresh), so a
  * status looks the same whichever process answers.
  */
 import type { CheckpointMetrics } from '../gan/checkpoint.ts';
 import type { TrainProgress } from '../gan/protocol.ts';
-import type { LastRunInfo, SwapEvent, TrainerRunner, TrainerState } from '../bot/trainer-runner.ts';
+import type { SwapEvent } from './activation.ts';
+import type { LastRunInfo } from './run-record.ts';
+import type { SchedulerState, TrainingScheduler } from './scheduler.ts';
 
 export const SNAPSHOT_VERSION = 1;
 /** Loss points a published snapshot carries at most (the plot needs no more; keeps the row small). */
@@ -15,7 +17,7 @@ export const SNAPSHOT_HISTORY_POINTS = 400;
 export interface TrainerSnapshot {
   v: number;
   /** 'offline': the holder released the lease (shut down). */
-  state: TrainerState | 'offline';
+  state: SchedulerState | 'offline';
   host: string;
   pid: number;
   ownerId: string;
@@ -54,18 +56,28 @@ export function downsample<T>(points: T[], max: number): T[] {
   return out;
 }
 
-/** The runner's state as a snapshot. `historyPoints` limits the loss history (default: all). */
+/** Who publishes a snapshot: the lease holder's identity and schedule. */
+export interface SnapshotSource {
+  host: string;
+  ownerId: string;
+  mode: string;
+  cron: string;
+  heartbeatMs?: number;
+  backend?: { label: string; reason: string };
+}
+
+/** The scheduler's state as a snapshot. `historyPoints` limits the loss history (default: all). */
 export function buildSnapshot(
-  runner: TrainerRunner,
-  who: { host: string; ownerId: string; mode: string; cron: string; heartbeatMs?: number; backend?: { label: string; reason: string } },
+  scheduler: TrainingScheduler,
+  who: SnapshotSource,
   opts: { historyPoints?: number; state?: TrainerSnapshot['state'] } = {},
 ): TrainerSnapshot {
-  const run = runner.currentRun;
-  const active = runner.servedModel.active;
-  const datasetProblem = runner.datasetProblem();
+  const run = scheduler.currentRun;
+  const active = scheduler.servedModel.active;
+  const datasetProblem = scheduler.datasetProblem();
   return {
     v: SNAPSHOT_VERSION,
-    state: opts.state ?? runner.state,
+    state: opts.state ?? scheduler.state,
     host: who.host,
     pid: process.pid,
     ownerId: who.ownerId,
@@ -74,7 +86,7 @@ export function buildSnapshot(
     publishedAt: new Date().toISOString(),
     ...(who.backend ? { backend: who.backend } : {}),
     cron: who.cron,
-    nextRun: runner.nextRun()?.toISOString() ?? null,
+    nextRun: scheduler.nextRun()?.toISOString() ?? null,
     ...(active ? { active: { version: active.version, step: active.step, metrics: active.metrics, ...(active.createdAt ? { createdAt: active.createdAt } : {}) } } : {}),
     ...(run
       ? {
@@ -90,8 +102,8 @@ export function buildSnapshot(
         }
       : {}),
     history: run ? (opts.historyPoints ? downsample(run.history, opts.historyPoints) : run.history.slice()) : [],
-    ...(runner.lastRun ? { lastRun: runner.lastRun } : {}),
-    ...(runner.lastSwapEvent ? { lastSwap: runner.lastSwapEvent } : {}),
+    ...(scheduler.lastRun ? { lastRun: scheduler.lastRun } : {}),
+    ...(scheduler.lastSwapEvent ? { lastSwap: scheduler.lastSwapEvent } : {}),
     ...(datasetProblem ? { datasetProblem } : {}),
   };
 }

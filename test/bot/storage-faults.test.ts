@@ -97,8 +97,8 @@ describe('a full database', () => {
       expect(train.message.content).not.toContain('Training started');
       expect(train.message.content).toContain("Not started: the run could not be recorded (the bot's storage is full");
       expect(await db.trainingRun.count()).toBe(runsWhenFull);
-      await h.bot.ctx.trainer!.waitIdle();
-      expect(h.bot.ctx.trainer!.state).toBe('idle');
+      await h.bot.scheduler!.waitIdle();
+      expect(h.bot.scheduler!.state).toBe('idle');
 
       // The operator: exactly one line about it, naming the file.
       const full = linesWith(h, FULL_LINE);

@@ -24,7 +24,7 @@ describe('/train run with an unwritable MODELS_DIR', () => {
       expect(r.ephemeral).toBe(true);
       expect(r.message.content).toContain(`Not started: MODELS_DIR ${modelsDir} is not writable (ENOTDIR: a part of that path is a file, not a folder)`);
       expect(await h.bot.ctx.store.db.trainingRun.count()).toBe(0);
-      expect(h.bot.ctx.trainer!.state).toBe('idle');
+      expect(h.bot.scheduler!.state).toBe('idle');
     } finally {
       await h.close();
     }

@@ -56,8 +56,8 @@ describe.each(['sqlite', 'postgresql'] as const)('TRAINER_MODE=auto with two bot
   });
 
   it('the first bot holds the lease; the second follows and goes through it', async () => {
-    expect(h1!.bot.ctx.trainerService?.holding).toBe(true);
-    expect(h2!.bot.ctx.trainerService?.holding).toBe(false);
+    expect(h1!.bot.leaseService?.holding).toBe(true);
+    expect(h2!.bot.leaseService?.holding).toBe(false);
     const st = await h2!.fake.waitForReply(h2!.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
     expect(st.message.content).toMatch(new RegExp(`Trainer: on \`${host}\` \\(TRAINER_MODE=auto\\) · snapshot \\d+ s old`));
     // The holder's own status has no remote line.
@@ -70,7 +70,7 @@ describe.each(['sqlite', 'postgresql'] as const)('TRAINER_MODE=auto with two bot
     await until('holder swapped', () => !!h1!.bot.ctx.generation.active);
     const v = h1!.bot.ctx.generation.active!.version;
     await until('follower swapped', () => h2!.bot.ctx.generation.active?.version === v);
-    expect(h2!.bot.ctx.trainer!.lastRun).toBeUndefined(); // it did not train
+    expect(h2!.bot.scheduler!.lastRun).toBeUndefined(); // it did not train
     expect(await h1!.bot.ctx.store.db.trainingRun.count()).toBe(1);
   }, 120_000);
 
@@ -78,14 +78,14 @@ describe.each(['sqlite', 'postgresql'] as const)('TRAINER_MODE=auto with two bot
     await h1!.close();
     h1 = undefined;
     const t0 = Date.now();
-    await until('second bot holds the lease', () => h2!.bot.ctx.trainerService!.holding, 15_000);
+    await until('second bot holds the lease', () => h2!.bot.leaseService!.holding, 15_000);
     console.log(`lease taken over ${Date.now() - t0} ms after the holder released it (heartbeat 1 s)`);
     const v = h2!.bot.ctx.generation.active!.version;
     const r = await h2!.fake.waitForReply(h2!.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 2 }, user: ADMIN_ID }));
     expect(r.message.content).toBe(`Training started (2 steps, continuing from \`${v}\`). Follow it with \`/train status\`.`);
-    await h2!.bot.ctx.trainer!.waitIdle();
-    expect(h2!.bot.ctx.trainer!.lastRun?.status).toBe('succeeded');
-    expect(h2!.bot.ctx.generation.active!.version).toBe(h2!.bot.ctx.trainer!.lastRun?.checkpointVersion);
+    await h2!.bot.scheduler!.waitIdle();
+    expect(h2!.bot.scheduler!.lastRun?.status).toBe('succeeded');
+    expect(h2!.bot.ctx.generation.active!.version).toBe(h2!.bot.scheduler!.lastRun?.checkpointVersion);
     expectNoUnhandled();
   }, 120_000);
 });

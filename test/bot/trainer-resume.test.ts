@@ -12,7 +12,7 @@ import { runTraining, chooseResumeCheckpoint } from '../../src/gan/trainer.ts';
 import { readCheckpointMeta, readManifest } from '../../src/gan/checkpoint.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { upsertCheckpoint } from '../../src/db/training.ts';
-import type { LastRunInfo, RunInfo } from '../../src/bot/trainer-runner.ts';
+import type { LastRunInfo, RunInfo } from '../../src/trainer/run-record.ts';
 import { ADMIN_ID, expectNoUnhandled, startHarness, tempDir, type Harness } from './harness.ts';
 import { makeDataset, TINY_CONFIG, TINY_FLAGS } from '../trainer/helpers.ts';
 
@@ -58,7 +58,7 @@ describe('corrupt active checkpoint: serving and training follow one choice', ()
       env: { MODELS_DIR: modelsDir, DATABASE_URL: dbUrl },
       bot: { generator: undefined, trainer: { schedule: false, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] }, watchManifest: false },
     });
-    const trainer = h.bot.ctx.trainer!;
+    const trainer = h.bot.scheduler!;
     expect(h.bot.ctx.generation.active?.version).toBe(served);
 
     const configs: Record<string, unknown>[] = [];

@@ -76,8 +76,9 @@ describe('standalone trainer + bot with TRAINER_MODE=off', () => {
       env: { DATABASE_URL: dbUrl, MODELS_DIR: modelsDir, TRAINER_MODE: 'off', TRAINER_HEARTBEAT_SECONDS: '1' },
       bot: { generator: undefined, trainer: {}, watchManifest: { debounceMs: 50, pollMs: 300, retryMs: 500 } },
     });
-    expect(h.bot.ctx.trainer).toBeUndefined();
-    expect(h.bot.ctx.trainerService).toBeUndefined();
+    expect(h.bot.scheduler).toBeUndefined();
+    expect(h.bot.leaseService).toBeUndefined();
+    expect(h.bot.ctx.training()?.where).toBe('remote');
     const st = await train('status');
     expect(st.ephemeral).toBe(true);
     expect(st.message.content).toContain('State: **idle**');

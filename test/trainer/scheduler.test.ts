@@ -12,20 +12,24 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { listCheckpoints, loadGeneratorCheckpoint, readManifest, setActiveCheckpoint } from '../../src/gan/checkpoint.ts';
-import { TrainerRunner, qualityVerdict, type LastRunInfo, type SwapEvent } from '../../src/bot/trainer-runner.ts';
+import { TrainingScheduler } from '../../src/trainer/scheduler.ts';
+import { qualityVerdict } from '../../src/trainer/quality-gate.ts';
+import type { LastRunInfo } from '../../src/trainer/run-record.ts';
+import type { SwapEvent } from '../../src/trainer/activation.ts';
+import { LocalTraining } from '../../src/trainer/local.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { upsertCheckpoint } from '../../src/db/training.ts';
-import { makeDataset, TINY_FLAGS } from '../trainer/helpers.ts';
-import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tempDir, type Harness } from './harness.ts';
+import { makeDataset, TINY_FLAGS } from './helpers.ts';
+import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tempDir, type Harness } from '../bot/harness.ts';
 
 let h: Harness;
 let datasetDir: string;
 
 /** A second, unscheduled and quiet trainer runner on the harness's bot (its store and generator). */
-function quietRunner(args: string[]): TrainerRunner {
-  return new TrainerRunner({
+function quietRunner(args: string[]): TrainingScheduler {
+  return new TrainingScheduler({
     config: h.config,
-    store: h.bot.ctx.store,
+    db: h.bot.ctx.store.db,
     generation: h.bot.ctx.generation,
     log: h.bot.ctx.log,
     schedule: false,
@@ -45,7 +49,7 @@ function brokenDataset(): string {
 function nextEvent<T extends 'run-finished' | 'swap'>(type: T, timeoutMs = 90_000): Promise<T extends 'swap' ? SwapEvent : LastRunInfo> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => (off(), reject(new Error(`timed out waiting for ${type}`))), timeoutMs);
-    const off = h.bot.ctx.trainer!.on((e) => {
+    const off = h.bot.scheduler!.on((e) => {
       if (e.type !== type) return;
       clearTimeout(t);
       off();
@@ -95,7 +99,7 @@ describe('/train and scheduled training', () => {
       expect(r.ephemeral).toBe(true);
       expect(r.message.content).toContain('Only shoebot admins');
     }
-    expect(h.bot.ctx.trainer!.state).toBe('idle');
+    expect(h.bot.scheduler!.state).toBe('idle');
   });
 
   it('/train status for an admin: state, backend, schedule, and a loss plot PNG', async () => {
@@ -140,11 +144,11 @@ describe('/train and scheduled training', () => {
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     const swapped = nextEvent('swap');
     const finished = nextEvent('run-finished');
-    expect(h.bot.ctx.trainer!.runNow('admin', 8)).toEqual({ started: true });
+    expect(h.bot.scheduler!.runNow('admin', 8)).toEqual({ started: true });
     histogram.enable();
 
     // Status while running.
-    while (!h.bot.ctx.trainer!.currentRun?.progress) await sleep(50);
+    while (!h.bot.scheduler!.currentRun?.progress) await sleep(50);
     const st = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
     expect(st.message.content).toMatch(/State: \*\*running\*\*/);
     expect(st.message.content).toMatch(/Current run #\d+ \(admin\): step \d+\/\d+/);
@@ -187,8 +191,8 @@ describe('/train and scheduled training', () => {
 
   it('an admin stops a run: it ends as stopped, with a checkpoint', async () => {
     const finished = nextEvent('run-finished');
-    expect(h.bot.ctx.trainer!.runNow('admin', 100_000).started).toBe(true);
-    while (!h.bot.ctx.trainer!.currentRun?.progress) await sleep(50);
+    expect(h.bot.scheduler!.runNow('admin', 100_000).started).toBe(true);
+    while (!h.bot.scheduler!.currentRun?.progress) await sleep(50);
     const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'stop', user: ADMIN_ID }));
     expect(r.message.content).toContain('Stopping');
     const run = await finished;
@@ -214,9 +218,9 @@ describe('/train and scheduled training', () => {
 
   it('a missing dataset is refused before starting: clear /train run reply, cron ticks skip without recording a run', async () => {
     const lines: string[] = [];
-    const runner = new TrainerRunner({
+    const runner = new TrainingScheduler({
       config: { ...h.config, TRAIN_CRON: '* * * * * *' },
-      store: h.bot.ctx.store,
+      db: h.bot.ctx.store.db,
       generation: h.bot.ctx.generation,
       log: createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }),
       forwardStderr: false,
@@ -234,9 +238,9 @@ describe('/train and scheduled training', () => {
     expect(runner.state).toBe('idle');
 
     // The bot's own runner (with a dataset) answers /train run normally; one without says how to make one.
-    const bare = new TrainerRunner({ config: h.config, store: h.bot.ctx.store, generation: h.bot.ctx.generation, log: h.bot.ctx.log, schedule: false, args: TINY_FLAGS });
-    const own = h.bot.ctx.trainer;
-    h.bot.ctx.trainer = bare;
+    const bare = new TrainingScheduler({ config: h.config, db: h.bot.ctx.store.db, generation: h.bot.ctx.generation, log: h.bot.ctx.log, schedule: false, args: TINY_FLAGS });
+    const own = h.bot.ctx.training;
+    h.bot.ctx.training = () => new LocalTraining({ scheduler: bare, config: h.config });
     try {
       const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }));
       expect(reply.message.content).toContain('Not started: the training dataset "tiny" was not found');
@@ -244,12 +248,12 @@ describe('/train and scheduled training', () => {
       expect(reply.message.content).not.toContain('Training started');
       expect(reply.ephemeral).toBe(true);
     } finally {
-      h.bot.ctx.trainer = own;
+      h.bot.ctx.training = own;
     }
     expect(await h.bot.ctx.store.db.trainingRun.count()).toBe(runs0);
 
     // Runs continue on their model's own data: the shipped colour model names sneakers-64 and how to import photos.
-    const shipped = new TrainerRunner({ config: { ...h.config, MODELS_DIR: path.resolve('models') }, store: h.bot.ctx.store, generation: h.bot.ctx.generation, log: h.bot.ctx.log, schedule: false });
+    const shipped = new TrainingScheduler({ config: { ...h.config, MODELS_DIR: path.resolve('models') }, db: h.bot.ctx.store.db, generation: h.bot.ctx.generation, log: h.bot.ctx.log, schedule: false });
     expect(shipped.datasetProblem()).toMatch(/"sneakers-64" was not found.*--source folder --dir <images> --size 64 --channels 3 --out sneakers-64/);
   });
 
@@ -270,9 +274,9 @@ describe('/train and scheduled training', () => {
 
   it('cron starts runs on TRAIN_CRON, one at a time (ticks during a run are skipped and logged)', async () => {
     const lines: string[] = [];
-    const runner = new TrainerRunner({
+    const runner = new TrainingScheduler({
       config: { ...h.config, TRAIN_CRON: '* * * * * *' }, // every second
-      store: h.bot.ctx.store,
+      db: h.bot.ctx.store.db,
       generation: h.bot.ctx.generation,
       log: createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }),
       forwardStderr: false,
@@ -330,7 +334,7 @@ describe('/train and scheduled training', () => {
 
     // The bot's own rollback rewrites the manifest too: the watcher must not undo or repeat it.
     const lines0 = h.logLines.length;
-    await h.bot.ctx.trainer!.rollback(served);
+    await h.bot.scheduler!.rollback(served);
     await sleep(1500);
     expect(h.bot.ctx.generation.active!.version).toBe(served);
     expect(h.logLines.slice(lines0).some((l) => l.includes('manifest.json changed outside this process'))).toBe(false);
@@ -384,7 +388,7 @@ describe('/train and scheduled training', () => {
   });
 
   it('shutting the bot down lets a running trainer write its checkpoint (run recorded as stopped)', async () => {
-    const trainer = h.bot.ctx.trainer!;
+    const trainer = h.bot.scheduler!;
     expect(trainer.runNow('admin', 100_000).started).toBe(true);
     while (!trainer.currentRun?.progress) await sleep(50);
     const runId = trainer.currentRun.runId;

@@ -1,45 +1,42 @@
 /**
- * The trainer service: the one process (among bots, shard manager and trainer machines sharing a
- * database) that holds the trainer lease runs the scheduled trainer. It
- *  - contends for the lease (src/trainer/lease.ts) every heartbeat until it holds it;
- *  - while holding: runs TrainerRunner (cron, forked trainer child, quality gate, publishing to
- *    MODELS_DIR/manifest.json), heartbeats with a snapshot of its state (every heartbeat and soon
+ * The lease service: the one process (among bots, shard manager and trainer machines sharing a
+ * database) that holds the trainer lease runs the scheduler. It
+ *  - contends for the lease (lease.ts) every heartbeat until it holds it;
+ *  - while holding: runs the TrainingScheduler (cron, forked trainer child, quality gate, publishing
+ *    to MODELS_DIR/manifest.json), heartbeats with a snapshot of its state (every heartbeat and soon
  *    after every change), and executes admins' requests queued by other processes (every ~2 s);
  *  - if it loses the lease (it was silent for too long and another process took over): stops
  *    scheduling, stops a run in progress, and contends again;
  *  - on stop(): lets a run write its checkpoint (heartbeating meanwhile), then releases the lease.
  *
  * In a bot it hot-swaps the bot's own GenerationService; in a process that serves nobody
- * (`npm run trainer`, the shard manager) a PublishedModel stands in (see served.ts). The contract for
- * other engineers is in /work/team/trainer-service.md.
+ * (`npm run trainer`, the shard manager) a PublishedModel stands in (see served.ts). Other
+ * processes see the holder through the TrainerLease row (its snapshot) and reach it with
+ * TrainerRequest rows (remote.ts, requests.ts).
  */
 import type { Logger } from 'pino';
-import { MAX_TRAIN_STEPS, type Config } from '../config/env.ts';
+import type { Config } from '../config/env.ts';
 import { openDatabase, type PrismaClient } from '../db/client.ts';
-import { claimTrainerRequest, finishTrainerRequest, pendingTrainerRequests, pruneTrainerRequests, type RequestOutcome, type TrainerRequest } from '../db/trainer-lease.ts';
 import { backendInfo, initTf } from '../tf/index.ts';
-import { Store } from '../bot/store.ts';
-import { TrainerRunner, type ServedModel, type TrainerRunnerOptions } from '../bot/trainer-runner.ts';
-import { watchManifest, type ManifestWatcher } from '../bot/manifest-watch.ts';
 import { LeaseKeeper } from './lease.ts';
-import { TrainerRemote } from './remote.ts';
+import { LocalTraining } from './local.ts';
+import { watchManifest, type ManifestWatcher } from './manifest-watch.ts';
+import { gateRefusal } from './quality-gate.ts';
+import { RemoteTraining } from './remote.ts';
+import { RequestExecutor } from './requests.ts';
+import { TrainingScheduler, type SchedulerOptions } from './scheduler.ts';
+import { chooseServedCheckpoint, PublishedModel, type ServedModel } from './served.ts';
 import { buildSnapshot, SNAPSHOT_HISTORY_POINTS, type TrainerSnapshot } from './snapshot.ts';
-import { chooseServedCheckpoint, gateRefusal, PublishedModel } from './served.ts';
 
-/** Requests older than this are refused, not executed (an admin would not expect a run hours later). */
-export const REQUEST_MAX_AGE_MS = 10 * 60_000;
-
-export interface TrainerServiceOptions {
+export interface LeaseServiceOptions {
   config: Config;
   log: Logger;
   /** An open database (shared by every process of this shoebot). */
   db: PrismaClient;
-  /** Default: new Store(db). */
-  store?: Store;
   /** What to hot-swap (the bot's GenerationService). Default: a PublishedModel (serves nobody). */
   generation?: ServedModel;
-  /** Runner options (args for the trainer child, entry, env, stopTimeoutMs, schedule...). */
-  runner?: Partial<TrainerRunnerOptions>;
+  /** Scheduler options (args for the trainer child, entry, env, stopTimeoutMs, schedule...). */
+  scheduler?: Partial<SchedulerOptions>;
   /** Default TRAINER_HEARTBEAT_SECONDS. Staleness (takeover) after 3 heartbeats without change. */
   heartbeatMs?: number;
   /** How often the holder looks for queued requests (default 2000 ms). */
@@ -50,19 +47,15 @@ export interface TrainerServiceOptions {
   host?: string;
 }
 
-/** What an admin is told when a run starts (locally or through a request). */
-export function runStartedMessage(steps: number, from: string | undefined, host?: string): string {
-  return `Training started (${steps} steps, continuing from \`${from ?? 'scratch'}\`)${host ? ` on the trainer at \`${host}\`` : ''}. Follow it with \`/train status\`.`;
-}
-export const STOPPING_MESSAGE = 'Stopping: the trainer finishes its step and writes a checkpoint.';
-export const NO_RUN_MESSAGE = 'No training run is going.';
-
-export class TrainerService {
-  readonly runner: TrainerRunner;
-  readonly remote: TrainerRemote;
+export class LeaseService {
+  readonly scheduler: TrainingScheduler;
+  /** /train here while this process holds the lease; also carries out others' requests. */
+  readonly local: LocalTraining;
+  /** /train here while another process holds the lease. */
+  readonly remote: RemoteTraining;
   readonly lease: LeaseKeeper;
   readonly heartbeatMs: number;
-  private readonly store: Store;
+  private readonly requests: RequestExecutor;
   private readonly published?: PublishedModel;
   private watcher?: ManifestWatcher;
   private timer?: NodeJS.Timeout;
@@ -76,24 +69,30 @@ export class TrainerService {
   private holdingWaiters: (() => void)[] = [];
   private waitingFor = '';
   private offListener?: () => void;
-  private lastPrune = 0;
 
-  constructor(private readonly opts: TrainerServiceOptions) {
+  constructor(private readonly opts: LeaseServiceOptions) {
     const { config } = opts;
     if (config.TRAINER_MODE === 'off') throw new Error('TRAINER_MODE is off: this process must not run the trainer (do not start the trainer service)');
     this.heartbeatMs = opts.heartbeatMs ?? config.TRAINER_HEARTBEAT_SECONDS * 1000;
-    this.store = opts.store ?? new Store(opts.db);
     if (!opts.generation) this.published = new PublishedModel();
     this.lease = new LeaseKeeper({ db: opts.db, log: opts.log, heartbeatMs: this.heartbeatMs, ...(opts.host ? { host: opts.host } : {}) });
-    this.remote = new TrainerRemote(opts.db, { staleAfterMs: this.lease.staleAfterMs });
-    this.runner = new TrainerRunner({
+    this.remote = new RemoteTraining(opts.db, { staleAfterMs: this.lease.staleAfterMs });
+    this.scheduler = new TrainingScheduler({
       config,
-      store: this.store,
+      db: opts.db,
       generation: opts.generation ?? this.published!,
       qualityMargin: config.QUALITY_MARGIN,
       log: opts.log,
-      ...opts.runner,
+      ...opts.scheduler,
       guard: () => (this.lease.holding && !this.stopping ? undefined : this.stopping ? 'the trainer is shutting down' : 'this process does not hold the trainer lease'),
+    });
+    this.local = new LocalTraining({ scheduler: this.scheduler, config, source: () => ({ host: this.host, ownerId: this.ownerId }) });
+    this.requests = new RequestExecutor({
+      db: opts.db,
+      log: opts.log,
+      training: new LocalTraining({ scheduler: this.scheduler, config, announceHost: this.host }),
+      defaultSteps: config.TRAIN_STEPS,
+      mayExecute: () => this.lease.holding && !this.stopping,
     });
   }
 
@@ -129,15 +128,15 @@ export class TrainerService {
     if (watch) {
       this.watcher = watchManifest({
         modelsDir: config.MODELS_DIR,
-        generation: this.runner.servedModel,
+        generation: this.scheduler.servedModel,
         log,
-        isBusy: () => this.runner.busy,
+        isBusy: () => this.scheduler.busy,
         gate: (version, manifest) => gateRefusal(this.opts.db, version, manifest.updatedAt),
-        onSwap: (e) => (this.holding ? this.runner.recordExternalActivation(e.version, e.previous) : undefined),
+        onSwap: (e) => (this.holding ? this.scheduler.recordExternalActivation(e.version, e.previous) : undefined),
         ...(typeof watch === 'object' ? watch : {}),
       });
     }
-    this.offListener = this.runner.on(() => this.publishSoon());
+    this.offListener = this.scheduler.on(() => this.publishSoon());
     await this.tick();
     this.scheduleTick();
   }
@@ -148,11 +147,11 @@ export class TrainerService {
     return new Promise((r) => this.holdingWaiters.push(r));
   }
 
-  /** The runner's state as /train status shows it (full loss history unless `historyPoints`). */
+  /** The scheduler's state as /train status shows it (full loss history unless `historyPoints`). */
   snapshot(opts: { historyPoints?: number; state?: TrainerSnapshot['state'] } = {}): TrainerSnapshot {
     const b = backendInfo();
     return buildSnapshot(
-      this.runner,
+      this.scheduler,
       {
         host: this.host,
         ownerId: this.ownerId,
@@ -211,7 +210,7 @@ export class TrainerService {
     const { log } = this.opts;
     this.waitingFor = '';
     log.info({ ownerId: this.ownerId, how, cron: this.opts.config.TRAIN_CRON }, 'holding the trainer lease: this process runs the scheduled trainer');
-    this.runner.start();
+    this.scheduler.start();
     for (const w of this.holdingWaiters.splice(0)) w();
     this.pollRequestsSoon(0);
     this.publishSoon();
@@ -222,8 +221,8 @@ export class TrainerService {
     log.error({ ownerId: this.ownerId }, 'lost the trainer lease (another process took it over after missed heartbeats): stopping scheduled training here');
     clearTimeout(this.requestTimer);
     this.requestTimer = undefined;
-    await this.runner.unschedule();
-    this.runner.requestStop();
+    await this.scheduler.unschedule();
+    this.scheduler.requestStop();
   }
 
   /** Publishes the snapshot soon after a change (at most about once per second). */
@@ -244,65 +243,12 @@ export class TrainerService {
     if (this.stopped || !this.lease.holding) return;
     clearTimeout(this.requestTimer);
     this.requestTimer = setTimeout(() => {
-      this.handling = this.handleRequests().finally(() => {
+      this.handling = this.requests.handlePending().finally(() => {
         this.handling = undefined;
         this.pollRequestsSoon();
       });
     }, delay);
     this.requestTimer.unref();
-  }
-
-  private async handleRequests(): Promise<void> {
-    const { db, log } = this.opts;
-    try {
-      if (Date.now() - this.lastPrune > 3_600_000) {
-        this.lastPrune = Date.now();
-        await pruneTrainerRequests(db, new Date(Date.now() - 7 * 86_400_000));
-      }
-      for (const req of await pendingTrainerRequests(db)) {
-        if (!this.lease.holding || this.stopping) return;
-        if (!(await claimTrainerRequest(db, req.id, new Date()))) continue;
-        let outcome: { outcome: RequestOutcome; message: string };
-        try {
-          outcome = await this.execute(req);
-        } catch (err) {
-          outcome = { outcome: 'failed', message: (err as Error).message };
-        }
-        log.info({ request: req.id, action: req.action, argument: req.argument, by: req.requestedBy, ...outcome }, 'executed a trainer request');
-        await finishTrainerRequest(db, req.id, outcome.outcome, outcome.message);
-      }
-    } catch (err) {
-      log.warn({ err }, 'could not handle trainer requests (retrying)');
-    }
-  }
-
-  /** Carries out one queued /train run|stop|rollback; the message is what the admin reads. */
-  private async execute(req: TrainerRequest): Promise<{ outcome: RequestOutcome; message: string }> {
-    if (Date.now() - req.createdAt.getTime() > REQUEST_MAX_AGE_MS) {
-      return { outcome: 'refused', message: `Not executed: the request waited more than ${REQUEST_MAX_AGE_MS / 60_000} minutes for a trainer.` };
-    }
-    switch (req.action) {
-      case 'run': {
-        const steps = req.argument ? Number(req.argument) : this.opts.config.TRAIN_STEPS;
-        if (!Number.isInteger(steps) || steps < 1 || steps > MAX_TRAIN_STEPS) return { outcome: 'refused', message: `Not started: steps must be 1-${MAX_TRAIN_STEPS}.` };
-        const from = this.runner.servedModel.active?.version;
-        const r = await this.runner.startRun('admin', steps);
-        if (!r.started) return { outcome: 'refused', message: `Not started: ${r.reason}.${r.noDataset ? '' : ' See `/train status`.'}` };
-        return { outcome: 'done', message: runStartedMessage(steps, from, this.host) };
-      }
-      case 'stop':
-        return this.runner.requestStop() ? { outcome: 'done', message: STOPPING_MESSAGE } : { outcome: 'refused', message: NO_RUN_MESSAGE };
-      case 'rollback': {
-        try {
-          const now = await this.runner.rollback(req.argument ?? undefined);
-          return { outcome: 'done', message: `Active checkpoint is now \`${now}\`.` };
-        } catch (err) {
-          return { outcome: 'failed', message: `Rollback failed: ${(err as Error).message}` };
-        }
-      }
-      default:
-        return { outcome: 'refused', message: `Unknown trainer request "${req.action}".` };
-    }
   }
 
   /**
@@ -314,7 +260,7 @@ export class TrainerService {
     return (this.stopped ??= (async () => {
       this.stopping = true;
       this.watcher?.close();
-      await this.runner.stop();
+      await this.scheduler.stop();
       clearTimeout(this.timer);
       this.timer = undefined;
       clearTimeout(this.requestTimer);
@@ -333,14 +279,14 @@ export class TrainerService {
   }
 }
 
-export interface StartTrainerServiceOptions extends Omit<TrainerServiceOptions, 'db'> {
+export interface StartLeaseServiceOptions extends Omit<LeaseServiceOptions, 'db'> {
   /** Default: openDatabase(config.DATABASE_URL), closed by stop(). */
   db?: PrismaClient;
 }
 
-export interface TrainerServiceHandle {
-  readonly service: TrainerService;
-  readonly runner: TrainerRunner;
+export interface LeaseServiceHandle {
+  readonly service: LeaseService;
+  readonly scheduler: TrainingScheduler;
   readonly holding: boolean;
   readonly ownerId: string;
   whenHolding(): Promise<void>;
@@ -349,15 +295,15 @@ export interface TrainerServiceHandle {
 }
 
 /**
- * Starts the trainer service in a process that serves no generator (the shard manager, the
+ * Starts the lease service in a process that serves no generator (the shard manager, the
  * standalone `npm run trainer`). Throws with TRAINER_MODE=off.
  */
-export async function startTrainerService(opts: StartTrainerServiceOptions): Promise<TrainerServiceHandle> {
+export async function startLeaseService(opts: StartLeaseServiceOptions): Promise<LeaseServiceHandle> {
   const ownsDb = !opts.db;
   const db = opts.db ?? (await openDatabase(opts.config.DATABASE_URL));
-  let service: TrainerService;
+  let service: LeaseService;
   try {
-    service = new TrainerService({ ...opts, db });
+    service = new LeaseService({ ...opts, db });
     await service.start();
   } catch (err) {
     if (ownsDb) await db.$disconnect();
@@ -366,7 +312,7 @@ export async function startTrainerService(opts: StartTrainerServiceOptions): Pro
   let stopping: Promise<void> | undefined;
   return {
     service,
-    runner: service.runner,
+    scheduler: service.scheduler,
     get holding() {
       return service.holding;
     },
