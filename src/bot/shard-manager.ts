@@ -2,7 +2,7 @@
  * `npm run start:shards`: discord.js's ShardingManager for bots in many guilds.
  *
  * The manager process spawns one child process per shard; each child is the
- * normal bot (src/bot/main.ts) with its own generator copy, the same
+ * normal bot (src/bin/bot.ts) with its own generator copy, the same
  * DATABASE_URL and MODELS_DIR, discord.js telling it its shard through
  * SHARDS/SHARD_COUNT. Shards run with TRAINER_MODE=off: the scheduled
  * trainer runs once, in this process (src/trainer/service.ts), and publishes
@@ -36,14 +36,14 @@ import { log as rootLog, registerSecret } from '../log.ts';
 import { parseDatabaseUrl } from '../db/paths.ts';
 import { connectPg } from '../db/pg.ts';
 
-/** The IPC message that asks a shard (src/bot/main.ts) to shut down gracefully. */
+/** The IPC message that asks a shard (src/bin/bot.ts) to shut down gracefully. */
 export const SHARD_STOP_MESSAGE = { type: 'shoebot:stop' } as const;
 
 export interface ShardManagerOptions {
   config: Config;
   /** Parent logger (default the root): lines get part=shard-manager / part=trainer. */
   log?: Logger;
-  /** The shard script (default src/bot/main.ts). */
+  /** The shard script (default src/bin/bot.ts). */
   file?: string;
   /** Node options for shard processes (default: `--import tsx`). */
   execArgv?: string[];
@@ -159,7 +159,7 @@ export async function startShardManager(opts: ShardManagerOptions): Promise<Shar
 
   let manager: ShardingManager;
   try {
-    manager = new ShardingManager(opts.file ?? fileURLToPath(new URL('./main.ts', import.meta.url)), {
+    manager = new ShardingManager(opts.file ?? fileURLToPath(new URL('../bin/bot.ts', import.meta.url)), {
       totalShards: count,
       shardList: ids,
       mode: 'process',

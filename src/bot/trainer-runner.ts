@@ -56,7 +56,7 @@ export interface ServedModel {
   swap(next: GeneratorInfo): Promise<void>;
 }
 
-export const TRAINER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'gan', 'trainer-process.ts');
+export const TRAINER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'trainer-child.ts');
 
 export interface TrainerRunnerOptions {
   config: Config;
