@@ -99,7 +99,7 @@ if (mode === 'train') {
         '--ngf', args.ngf!, '--ndf', args.ngf!, '--batch-size', args['batch-size']!);
     }
     process.stderr.write(`${runDir}: ${done ? `resuming at step ${done}` : 'from scratch'} -> ${steps}\n`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/train.ts'), ...flags], { stdio: 'inherit', cwd: ROOT });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/bin/train.ts'), ...flags], { stdio: 'inherit', cwd: ROOT });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
   process.exit(0);

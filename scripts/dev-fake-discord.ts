@@ -49,7 +49,7 @@ const env = {
 console.log(`Fake Discord listening on ${fake.baseUrl} (messages and images: open ${fake.baseUrl}/ in a browser)`);
 let bot: ChildProcess | undefined;
 if (flag('--bot')) {
-  bot = spawn(process.execPath, ['--import', 'tsx', 'src/bot/main.ts'], {
+  bot = spawn(process.execPath, ['--import', 'tsx', 'src/bin/bot.ts'], {
     env: { ...process.env, ...env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -2,10 +2,10 @@
  * `npm run start:shards`: discord.js's ShardingManager for bots in many guilds.
  *
  * The manager process spawns one child process per shard; each child is the
- * normal bot (src/bot/main.ts) with its own generator copy, the same
+ * normal bot (src/bin/bot.ts) with its own generator copy, the same
  * DATABASE_URL and MODELS_DIR, discord.js telling it its shard through
  * SHARDS/SHARD_COUNT. Shards run with TRAINER_MODE=off: the scheduled
- * trainer runs once, in this process (src/trainer/service.ts), and publishes
+ * trainer runs once, in this process (src/trainer/lease-service.ts), and publishes
  * checkpoints through MODELS_DIR/manifest.json, which every shard follows.
  * Shard 0 registers the slash commands (bot.ts), once, not once per shard.
  * On several machines each runs some of the shards (SHARD_IDS, with the same
@@ -13,37 +13,32 @@
  * trainer lease makes one of the managers the trainer.
  *
  * This process stays small: it never loads TensorFlow.js or a generator
- * itself (only the trainer service may, and only when TRAINER_MODE is not off).
+ * itself (only the lease service may, and only when TRAINER_MODE is not off).
  *
  * Differences from discord.js's defaults, and why:
  * - The shard count for `auto` comes from DISCORD_API_BASE (discord.js's own
  *   fetchRecommendedShardCount always asks discord.com).
  * - Shards run TypeScript: they are forked with `--import tsx`.
- * - A dead shard is respawned with a growing delay (1 s doubling to 60 s,
- *   reset once a shard has run for a minute) instead of at once, so a shard
- *   that cannot start does not fork-loop the machine.
- * - Stopping asks each shard over IPC to shut down gracefully (interactions
- *   in flight finish) and waits for it; a signal that also reached the shards
- *   (Ctrl-C reaches the whole process group) is not counted twice by them.
+ * - Respawning a dead shard (with a growing delay) and stopping the shards
+ *   (gracefully, over IPC) are shard-supervisor.ts's, not discord.js's.
  */
-import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ShardingManager, type Shard } from 'discord.js';
+import { ShardingManager } from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import { log as rootLog, registerSecret } from '../log.ts';
 import { parseDatabaseUrl } from '../db/paths.ts';
 import { connectPg } from '../db/pg.ts';
+import { ShardSupervisor } from './shard-supervisor.ts';
 
-/** The IPC message that asks a shard (src/bot/main.ts) to shut down gracefully. */
-export const SHARD_STOP_MESSAGE = { type: 'shoebot:stop' } as const;
+/** The program every shard process runs: the normal bot. */
+const SHARD_SCRIPT = fileURLToPath(new URL('../bin/bot.ts', import.meta.url));
 
 export interface ShardManagerOptions {
   config: Config;
   /** Parent logger (default the root): lines get part=shard-manager / part=trainer. */
   log?: Logger;
-  /** The shard script (default src/bot/main.ts). */
+  /** The shard script (default src/bin/bot.ts). */
   file?: string;
   /** Node options for shard processes (default: `--import tsx`). */
   execArgv?: string[];
@@ -55,11 +50,11 @@ export interface ShardManagerOptions {
   respawnDelayMs?: { min: number; max: number };
   /** How long a stopping shard may take before it is killed (default 30 s; a shard drains for up to 20 s). */
   stopTimeoutMs?: number;
-  /** Run the trainer service here (default: unless TRAINER_MODE is off). */
+  /** Run the lease service here (default: unless TRAINER_MODE is off). */
   trainer?: boolean;
 }
 
-/** The trainer service handle as far as the manager needs it (see /work/team/trainer-service.md). */
+/** The part of the lease service's handle (LeaseServiceHandle, src/trainer/lease-service.ts) the manager uses. */
 interface TrainerLike {
   readonly holding: boolean;
   readonly ownerId: string;
@@ -74,7 +69,7 @@ export interface ShardManagerHandle {
   ids: number[];
   /** Resolves when every shard has been ready once; rejects only if stop() came first. */
   ready: Promise<{ startupMs: number }>;
-  /** The trainer service running in this process, if any. */
+  /** The lease service running in this process, if any. */
   trainer?: TrainerLike;
   /** Resident memory of this process and of each shard process, in bytes (asked over IPC). */
   memory(): Promise<{ manager: number; shards: { id: number; rss: number | null }[] }>;
@@ -82,7 +77,7 @@ export interface ShardManagerHandle {
   stop(): Promise<void>;
 }
 
-/** Thrown for problems the operator must fix (token, network); main prints its message as one line. */
+/** Thrown for problems the operator must fix (token, network); src/bin/shards.ts prints its message as one line. */
 export class ShardStartError extends Error {
   override name = 'ShardStartError';
 }
@@ -109,7 +104,7 @@ export async function recommendedShardCount(apiBase: string, token: string): Pro
 }
 
 /**
- * Starts the trainer service (unless disabled), then spawns every shard one
+ * Starts the lease service (unless disabled), then spawns every shard one
  * after another (each waits for the previous to be ready plus
  * SHARD_SPAWN_DELAY_MS, Discord's IDENTIFY rate limit). Returns at once with
  * `ready` to await.
@@ -121,8 +116,44 @@ export async function startShardManager(opts: ShardManagerOptions): Promise<Shar
   const token = config.DISCORD_TOKEN;
   if (!token) throw new ShardStartError('DISCORD_TOKEN is not set');
   registerSecret(token);
-  const t0 = performance.now();
+  const startedAt = performance.now();
 
+  const { count, ids } = await chooseShards(config, token, log);
+  const trainer = await startTrainerHere(opts, base, log);
+  const manager = await createManager(opts, token, count, ids, trainer);
+  const shards = new ShardSupervisor({
+    manager,
+    ids,
+    log,
+    startedAt,
+    spawnDelayMs: config.SHARD_SPAWN_DELAY_MS,
+    readyTimeoutMs: opts.readyTimeoutMs ?? 120_000,
+    respawnDelayMs: opts.respawnDelayMs ?? { min: 1000, max: 60_000 },
+    stopTimeoutMs: opts.stopTimeoutMs ?? 30_000,
+    shardEnv: opts.shardEnv,
+  });
+  // Spawn in the background: ready/stop are the handles.
+  shards.spawnAll();
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('stopping shards');
+      await shards.stop();
+      if (trainer) {
+        log.info('stopping the trainer');
+        await trainer.stop();
+      }
+      log.info('shard manager stopped');
+    })());
+  return { manager, count, ids, ready: shards.ready, trainer, memory: () => memoryOf(manager), stop };
+}
+
+/**
+ * The total shard count (SHARD_COUNT, or Discord's recommendation for `auto`) and the ids this
+ * manager runs (SHARD_IDS, default all), logged; throws ShardStartError for a bad combination.
+ */
+async function chooseShards(config: Config, token: string, log: Logger): Promise<{ count: number; ids: number[] }> {
   // Asked even for a fixed SHARD_COUNT: a wrong token or an unreachable Discord is then one clear
   // line here instead of every shard failing (and being respawned) on its own.
   if (config.SHARD_IDS && config.SHARD_COUNT === 'auto') {
@@ -138,32 +169,41 @@ export async function startShardManager(opts: ShardManagerOptions): Promise<Shar
     ids.length === count ? `starting ${count} shard${count === 1 ? '' : 's'}` : `starting shard${ids.length === 1 ? '' : 's'} ${ids.join(', ')} of ${count} (the others run elsewhere)`,
   );
   if (count < recommended) log.warn({ shards: count, recommended }, 'fewer shards than Discord recommends: it may refuse the connections (close code 4011, sharding required)');
+  return { count, ids };
+}
 
-  let trainer: TrainerLike | undefined;
+/**
+ * The lease service started in this process (opts.trainer, default unless TRAINER_MODE=off), or
+ * undefined after checking that the shards' PostgreSQL database can be reached.
+ */
+async function startTrainerHere(opts: ShardManagerOptions, base: Logger, log: Logger): Promise<TrainerLike | undefined> {
+  const { config } = opts;
   if (opts.trainer ?? config.TRAINER_MODE !== 'off') {
     // Imported only here: with TRAINER_MODE=off the manager never loads the trainer (or TensorFlow.js).
     // It opens the database (applying migrations) before any shard starts.
     const { startLeaseService } = await import('../trainer/lease-service.ts');
     const t = await startLeaseService({ config, log: base.child({ part: 'trainer' }) });
-    trainer = t;
     log.info({ mode: config.TRAINER_MODE, holding: t.holding, ownerId: t.ownerId }, 'trainer service started in the shard manager');
-  } else {
-    // Without the trainer nothing here opens the database, and a wrong PostgreSQL DATABASE_URL
-    // (password, missing database, server down) would make every shard fail and be respawned
-    // forever. One plain connection (not Prisma: its engine would stay in this small process's
-    // memory, ~+100 MB) makes it one line and exit 1. SQLite files are created by the shards.
-    const target = parseDatabaseUrl(config.DATABASE_URL);
-    if (target.provider === 'postgresql') await (await connectPg(target)).end();
-    log.info('trainer off in the shard manager (TRAINER_MODE=off): another process must train');
+    return t;
   }
+  // Without the trainer nothing here opens the database, and a wrong PostgreSQL DATABASE_URL
+  // (password, missing database, server down) would make every shard fail and be respawned
+  // forever. One plain connection (not Prisma: its engine would stay in this small process's
+  // memory, ~+100 MB) makes it one line and exit 1. SQLite files are created by the shards.
+  const target = parseDatabaseUrl(config.DATABASE_URL);
+  if (target.provider === 'postgresql') await (await connectPg(target)).end();
+  log.info('trainer off in the shard manager (TRAINER_MODE=off): another process must train');
+  return undefined;
+}
 
-  let manager: ShardingManager;
+/** discord.js's manager for shards `ids` of `count` (forked with tsx, not respawned by it); stops `trainer` if it cannot be made. */
+async function createManager(opts: ShardManagerOptions, token: string, count: number, ids: number[], trainer: TrainerLike | undefined): Promise<ShardingManager> {
   try {
-    manager = new ShardingManager(opts.file ?? fileURLToPath(new URL('./main.ts', import.meta.url)), {
+    return new ShardingManager(opts.file ?? SHARD_SCRIPT, {
       totalShards: count,
       shardList: ids,
       mode: 'process',
-      // We respawn ourselves, with a delay (see the module comment).
+      // We respawn ourselves, with a delay (see shard-supervisor.ts).
       respawn: false,
       execArgv: opts.execArgv ?? ['--import', import.meta.resolve('tsx')],
       token,
@@ -172,131 +212,15 @@ export async function startShardManager(opts: ShardManagerOptions): Promise<Shar
     await trainer?.stop(); // release the lease now rather than after it goes stale
     throw err;
   }
+}
 
-  const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
-  const backoff = opts.respawnDelayMs ?? { min: 1000, max: 60_000 };
-  const stopTimeoutMs = opts.stopTimeoutMs ?? 30_000;
-  const info = new Map<number, { respawns: number; delay: number; spawnedAt: number; readyOnce: boolean; timer?: NodeJS.Timeout }>();
-  const everReady = new Set<number>();
-  let stopping: Promise<void> | undefined;
-  let resolveReady!: (v: { startupMs: number }) => void;
-  let rejectReady!: (e: Error) => void;
-  const ready = new Promise<{ startupMs: number }>((res, rej) => {
-    resolveReady = res;
-    rejectReady = rej;
-  });
-  ready.catch(() => undefined);
-
-  const spawnShard = async (shard: Shard): Promise<void> => {
-    const s = info.get(shard.id)!;
-    s.spawnedAt = Date.now();
-    s.readyOnce = false;
-    try {
-      await shard.spawn(readyTimeoutMs);
-    } catch (err) {
-      // Died before ready (then 'death' respawns it) or not ready in time (it may still get there).
-      if (!stopping) log.error({ shard: shard.id, err: (err as Error).message }, 'shard did not become ready');
-    }
-  };
-
-  const watch = (shard: Shard) => {
-    info.set(shard.id, { respawns: 0, delay: backoff.min, spawnedAt: Date.now(), readyOnce: false });
-    // The environment discord.js prepared for this shard (SHARDS, SHARD_COUNT, token): shards never train.
-    Object.assign(shard.env as Record<string, string>, { TRAINER_MODE: 'off', ...opts.shardEnv });
-    shard.on('spawn', (child) => log.info({ shard: shard.id, shardPid: (child as ChildProcess).pid }, 'shard process started'));
-    shard.on('ready', () => {
-      const first = !everReady.has(shard.id);
-      everReady.add(shard.id);
-      info.get(shard.id)!.readyOnce = true;
-      log.info({ shard: shard.id, shardPid: shard.process?.pid, ms: Math.round(Date.now() - info.get(shard.id)!.spawnedAt) }, 'shard ready');
-      if (first && everReady.size === ids.length) {
-        const startupMs = Math.round(performance.now() - t0);
-        log.info({ shards: ids.length, startupMs }, 'all shards ready');
-        resolveReady({ startupMs });
-      }
-    });
-    shard.on('disconnect', () => log.warn({ shard: shard.id }, 'shard disconnected from the gateway'));
-    shard.on('reconnecting', () => log.info({ shard: shard.id }, 'shard reconnecting to the gateway'));
-    shard.on('resume', () => log.info({ shard: shard.id }, 'shard resumed'));
-    // Without a listener an 'error' event would throw and take the manager down.
-    shard.on('error', (err: Error) => log.error({ shard: shard.id, err: err.message }, 'shard error'));
-    shard.on('death', (p) => {
-      const child = p as ChildProcess;
-      if (stopping) return;
-      const s = info.get(shard.id)!;
-      // A shard that ran for a while died of something new: start again quickly.
-      if (Date.now() - s.spawnedAt > 60_000) s.delay = backoff.min;
-      const delay = s.delay;
-      s.delay = Math.min(backoff.max, s.delay * 2);
-      log.warn(
-        { shard: shard.id, shardPid: child?.pid, exitCode: child?.exitCode, signal: child?.signalCode, respawnInMs: delay, respawnsSoFar: s.respawns },
-        'shard process died; respawning',
-      );
-      s.timer = setTimeout(() => {
-        s.timer = undefined;
-        if (stopping || shard.process) return;
-        s.respawns++;
-        void spawnShard(shard);
-      }, delay);
-    });
-  };
-
-  const stopShard = async (shard: Shard): Promise<void> => {
-    const child = shard.process;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    // Over IPC (see module comment); a shard still starting up has no IPC handler yet and nothing
-    // in flight, so it gets SIGTERM, as does one whose channel is gone.
-    if (child.connected && info.get(shard.id)?.readyOnce) child.send(SHARD_STOP_MESSAGE, (err) => err && child.kill('SIGTERM'));
-    else child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      log.warn({ shard: shard.id, shardPid: child.pid }, `shard did not stop within ${stopTimeoutMs} ms; killing it`);
-      child.kill('SIGKILL');
-    }, stopTimeoutMs);
-    await exited;
-    clearTimeout(timer);
-    log.info({ shard: shard.id, exitCode: child.exitCode, signal: child.signalCode }, 'shard stopped');
-  };
-
-  const stop = () =>
-    (stopping ??= (async () => {
-      log.info('stopping shards');
-      rejectReady(new Error('stopped before all shards were ready'));
-      for (const s of info.values()) clearTimeout(s.timer);
-      await Promise.all([...manager.shards.values()].map(stopShard));
-      if (trainer) {
-        log.info('stopping the trainer');
-        await trainer.stop();
-      }
-      log.info('shard manager stopped');
-    })());
-
-  // Spawn in the background: ready/stop are the handles.
-  void (async () => {
-    for (const [i, id] of ids.entries()) {
-      if (stopping) break;
-      const shard = manager.createShard(id);
-      watch(shard);
-      await spawnShard(shard);
-      if (i < ids.length - 1 && config.SHARD_SPAWN_DELAY_MS > 0 && !stopping) await sleep(config.SHARD_SPAWN_DELAY_MS);
-    }
-  })();
-
-  return {
-    manager,
-    count,
-    ids,
-    ready,
-    trainer,
-    async memory() {
-      const shards = await Promise.all(
-        [...manager.shards.values()].map(async (s) => ({
-          id: s.id,
-          rss: s.process ? await (s.eval('process.memoryUsage().rss') as Promise<number>).catch(() => null) : null,
-        })),
-      );
-      return { manager: process.memoryUsage().rss, shards };
-    },
-    stop,
-  };
+/** Resident memory of this process and of each shard process (asked over IPC; null for a shard not running or not answering). */
+async function memoryOf(manager: ShardingManager): Promise<{ manager: number; shards: { id: number; rss: number | null }[] }> {
+  const shards = await Promise.all(
+    [...manager.shards.values()].map(async (s) => ({
+      id: s.id,
+      rss: s.process ? await (s.eval('process.memoryUsage().rss') as Promise<number>).catch(() => null) : null,
+    })),
+  );
+  return { manager: process.memoryUsage().rss, shards };
 }

@@ -4,7 +4,7 @@
  * Feature extractor: a fixed Fashion-MNIST classifier shipped in
  * models/classifier/ (TF.js layers format: model.json + weights.bin, written
  * and read with our own handlers because there is no file:// IO without
- * tfjs-node; trained by scripts/train-classifier.ts). Input [n, 32, 32, 1] in
+ * tfjs-node; trained by src/bin/train-classifier.ts). Input [n, 32, 32, 1] in
  * [-1, 1] (light object on black, as FMNIST); outputs its 128-d penultimate
  * "features" layer and the 10 class probabilities. Inception would be the
  * classic choice but is ~100 MB and knows nothing special about 32px shoes.

@@ -46,7 +46,7 @@ afterEach(() => expectNoUnhandled());
 
 describe('operating the bot', () => {
   it('npm start without a token exits 1 with a one-line explanation', async () => {
-    const r = await run('src/bot/main.ts', { DISCORD_TOKEN: '' });
+    const r = await run('src/bin/bot.ts', { DISCORD_TOKEN: '' });
     expect(r.code).toBe(1);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -56,21 +56,21 @@ describe('operating the bot', () => {
   it('npm run deploy-commands registers the commands in the guild', async () => {
     const fake = await FakeDiscord.start();
     try {
-      const r = await run('src/cli/deploy-commands.ts', { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: fake.guild.id });
+      const r = await run('src/bin/deploy-commands.ts', { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: fake.guild.id });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Registered 4 command\(s\) \(\/blend, \/gallery, \/shoe, \/train\) in guild/);
       expect((fake.commands.guild.get(fake.guild.id) ?? []).map((c) => c.name).sort()).toEqual(['blend', 'gallery', 'shoe', 'train']);
-      const global = await run('src/cli/deploy-commands.ts', { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: '' });
+      const global = await run('src/bin/deploy-commands.ts', { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: '' });
       expect(global.code).toBe(0);
       expect(global.stdout).toContain('globally');
       expect(fake.commands.global.map((c) => c.name).sort()).toEqual(['blend', 'gallery', 'shoe', 'train']);
-      const bad = await run('src/cli/deploy-commands.ts', { DISCORD_TOKEN: 'wrong-token-1234567890', DISCORD_API_BASE: fake.apiBase });
+      const bad = await run('src/bin/deploy-commands.ts', { DISCORD_TOKEN: 'wrong-token-1234567890', DISCORD_API_BASE: fake.apiBase });
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/^Could not register commands: /);
       expect(bad.stderr).not.toContain('wrong-token-1234567890');
       // --help prints usage even without a token (and registers nothing).
-      const help = await run('src/cli/deploy-commands.ts', { DISCORD_TOKEN: '' }, { args: ['--help'] });
+      const help = await run('src/bin/deploy-commands.ts', { DISCORD_TOKEN: '' }, { args: ['--help'] });
       expect(help.code).toBe(0);
       expect(help.stdout).toContain('Usage: npm run deploy-commands');
       expect(help.stderr).toBe('');
@@ -85,7 +85,7 @@ describe('operating the bot', () => {
     try {
       let asked = false;
       const r = await run(
-        'src/bot/main.ts',
+        'src/bin/bot.ts',
         {
           DISCORD_TOKEN: fake.token,
           DISCORD_API_BASE: fake.apiBase,

@@ -133,7 +133,7 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
     };
     const machines = full ? [{ SHARD_COUNT: 'auto' }] : [{ SHARD_COUNT: '2', SHARD_IDS: '0' }, { SHARD_COUNT: '2', SHARD_IDS: '1' }];
     for (const extra of machines) {
-      const m = spawn(process.execPath, ['--import', 'tsx', 'src/bot/shards-main.ts'], { cwd: ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const m = spawn(process.execPath, ['--import', 'tsx', 'src/bin/shards.ts'], { cwd: ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
       managers.push(m);
       exits.push(new Promise((resolve) => m.once('exit', (code, signal) => resolve({ code, signal }))));
       collect(m.stdout!);

@@ -18,7 +18,7 @@ import { tempDir } from '../helpers/temp.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const DOCTOR = path.join(ROOT, 'src/cli/doctor.ts');
+const DOCTOR = path.join(ROOT, 'src/bin/doctor.ts');
 const FIXTURE_MODELS = path.join(ROOT, 'test/fixtures/grey-32');
 const NOBODY = 65534;
 

@@ -11,7 +11,7 @@ const run = promisify(execFile);
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', ...args], {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/bin/data-import.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'silent' },
     });

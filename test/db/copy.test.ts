@@ -82,7 +82,7 @@ describe('db:copy', () => {
     await addVote(a, { userId: 'u', designId: ds[1].id });
     await a.$disconnect();
     const dst = tempDbUrl();
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/db/cli-copy.ts', '--from', src, '--to', dst], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/bin/db-copy.ts', '--from', src, '--to', dst], {
       cwd: PROJECT_ROOT,
       encoding: 'utf8',
       env: { ...process.env, LOG_LEVEL: 'info' },

@@ -113,7 +113,7 @@ describe('PostgreSQL migration history', () => {
     const url = await freshPgDatabase();
     const deploy = () =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'src/db/cli-deploy.ts', '--url', url], {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/db-deploy.ts', '--url', url], {
           cwd: PROJECT_ROOT,
           env: { ...process.env, LOG_LEVEL: 'silent' },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -186,7 +186,7 @@ describe('PostgreSQL migration history', () => {
 
     const cli = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'src/db/cli-migrate.ts', '--name', 'Add design title', '--provider', 'postgresql',
+      ['--import', 'tsx', 'src/bin/db-migrate.ts', '--name', 'Add design title', '--provider', 'postgresql',
         '--schema', schemaPath, '--migrations', migrationsDir, '--no-generate'],
       { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn', SHOEBOT_MIGRATE_PG_URL: pgAdminUrl() } },
     );
@@ -257,7 +257,7 @@ describe('PostgreSQL connection errors: one clear line, never the password', () 
     expect((err as Error).message).toContain(`createdb -O ${new URL(url).username} ${name}`);
     expect((err as Error).message).not.toContain(new URL(url).password);
 
-    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/db/cli-deploy.ts', '--url', url], {
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/bin/db-deploy.ts', '--url', url], {
       cwd: PROJECT_ROOT,
       encoding: 'utf8',
       env: { ...process.env, LOG_LEVEL: 'info' },
@@ -267,7 +267,7 @@ describe('PostgreSQL connection errors: one clear line, never the password', () 
     expect(cli.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(cli.stderr + cli.stdout).not.toContain(new URL(url).password);
 
-    const created = spawnSync(process.execPath, ['--import', 'tsx', 'src/db/cli-deploy.ts', '--url', url, '--create-db'], {
+    const created = spawnSync(process.execPath, ['--import', 'tsx', 'src/bin/db-deploy.ts', '--url', url, '--create-db'], {
       cwd: PROJECT_ROOT,
       encoding: 'utf8',
       env: { ...process.env, LOG_LEVEL: 'info' },

@@ -140,7 +140,7 @@ describe('migrate (WebAssembly schema engine)', () => {
 
     const cli = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'src/db/cli-migrate.ts', '--name', 'Add design title', '--provider', 'sqlite', '--schema', schemaPath,
+      ['--import', 'tsx', 'src/bin/db-migrate.ts', '--name', 'Add design title', '--provider', 'sqlite', '--schema', schemaPath,
         '--migrations', migrationsDir, '--no-generate'],
       { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } },
     );
@@ -200,7 +200,7 @@ describe('migrate (WebAssembly schema engine)', () => {
   });
 
   it('the db CLIs explain themselves with --help', () => {
-    for (const script of ['src/db/cli-migrate.ts', 'src/db/cli-deploy.ts', 'src/db/cli-copy.ts']) {
+    for (const script of ['src/bin/db-migrate.ts', 'src/bin/db-deploy.ts', 'src/bin/db-copy.ts']) {
       const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--help'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: npm run db:/m);

@@ -46,7 +46,7 @@ describe('bot start-up on a PostgreSQL it cannot reach', () => {
   it('prints one plain line naming the server, never the password, and exits 1', async () => {
     const port = await freePort();
     const secret = 'NeverPrintThis-9f3k';
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/bot/main.ts'], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/bin/bot.ts'], {
       cwd: PROJECT_ROOT,
       encoding: 'utf8',
       timeout: 90_000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTrainArgs, TRAIN_HELP } from '../../src/cli/train-args.ts';
+import { parseTrainArgs, TRAIN_HELP } from '../../src/bin/train-args.ts';
 
 describe('npm run train flags', () => {
   it('parses the run, model and technique switches', () => {

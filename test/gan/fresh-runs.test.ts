@@ -15,7 +15,7 @@ import {
   newestValidCheckpoint,
   readCheckpointMeta,
 } from '../../src/gan/checkpoint.ts';
-import { joinNegativeValues, parseTrainArgs } from '../../src/cli/train-args.ts';
+import { joinNegativeValues, parseTrainArgs } from '../../src/bin/train-args.ts';
 import { syntheticDataset, tempModelsDirs, TINY, TINY_TRAIN } from './helpers.ts';
 
 const newDir = tempModelsDirs();

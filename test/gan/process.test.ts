@@ -12,7 +12,7 @@ import type { TrainerToBot } from '../../src/gan/protocol.ts';
 import { syntheticDataset, tmpModelsDir } from './helpers.ts';
 
 const ROOT = path.resolve(__dirname, '../..');
-const ENTRY = path.join(ROOT, 'src/gan/trainer-process.ts');
+const ENTRY = path.join(ROOT, 'src/bin/trainer-child.ts');
 const TINY_FLAGS = ['--nz', '8', '--ngf', '4', '--ndf', '4', '--batch-size', '4', '--no-eval', '--log-every', '2'];
 const run = promisify(execFile);
 
@@ -115,7 +115,7 @@ describe('trainer process (forked by the bot)', () => {
 
 describe('npm run train', () => {
   it('keeps a much worse result as a candidate, says how to activate it, and --force-activate overrides', async () => {
-    const cli = path.join(ROOT, 'src/cli/train.ts');
+    const cli = path.join(ROOT, 'src/bin/train.ts');
     const models = path.join(work, 'models-cli');
     const e = { ...env, MODELS_DIR: models };
     const train = (...a: string[]) => run(process.execPath, ['--import', 'tsx', cli, '--steps', '2', '--dataset', 'tiny', ...TINY_FLAGS.filter((f) => f !== '--no-eval'), ...a], { env: e, cwd: ROOT });
@@ -139,7 +139,7 @@ describe('npm run train', () => {
 
 describe('npm run generate', () => {
   it('writes the same PNG bytes for the same seed and checkpoint, different ones for another seed', async () => {
-    const cli = path.join(ROOT, 'src/cli/generate.ts');
+    const cli = path.join(ROOT, 'src/bin/generate.ts');
     const out = (n: string) => path.join(work, n);
     // The shipped default model (read only): the 2-step models trained above are nearly constant,
     // so two seeds could round to the same PNG bytes.

@@ -10,7 +10,7 @@ import { fidFromFeatures, symmetricEigen } from '../../src/gan/metrics.ts';
 import { emaBeta } from '../../src/gan/ema.ts';
 import { runTraining } from '../../src/gan/trainer.ts';
 import { loadGeneratorCheckpoint, loadTrainingCheckpoint } from '../../src/gan/checkpoint.ts';
-import { parseTrainArgs } from '../../src/cli/train-args.ts';
+import { parseTrainArgs } from '../../src/bin/train-args.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { syntheticDataset, tempModelsDirs, TINY, TINY_TRAIN } from './helpers.ts';
 

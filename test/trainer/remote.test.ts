@@ -28,7 +28,7 @@ let h: Harness;
 const trainers: Proc[] = [];
 
 function startTrainer(extra: string[] = []): Proc {
-  const p = runTs('src/cli/trainer.ts', [...extra, '--', '--dataset', datasetDir, ...TINY_FLAGS], {
+  const p = runTs('src/bin/trainer.ts', [...extra, '--', '--dataset', datasetDir, ...TINY_FLAGS], {
     DATABASE_URL: dbUrl,
     MODELS_DIR: modelsDir,
     DATA_DIR: path.join(root, 'trainer-data'),

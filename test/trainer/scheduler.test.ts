@@ -1,6 +1,6 @@
 /**
  * Scheduled training from the bot's side, with the real trainer child process
- * (src/gan/trainer-process.ts) on a tiny model and dataset: /train for admins
+ * (src/bin/trainer-child.ts) on a tiny model and dataset: /train for admins
  * and others, a run from scratch that becomes the generator, a run during
  * which /shoe keeps answering and the event loop stays responsive, a
  * hot-swap under continuous requests, stop, a crash, rollback.

@@ -19,7 +19,7 @@ import { initTf } from '../src/tf/index.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../src/data/dataset.ts';
 import { startBot } from '../src/bot/bot.ts';
 import { FakeDiscord } from '../test/fake-discord/server.ts';
-import { BENCH_ADMIN, benchBotConfig, benchGenerator, percentile } from './bench-support.ts';
+import { BENCH_ADMIN, benchBotConfig, benchGenerator, percentile } from './bot-support.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {

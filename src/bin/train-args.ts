@@ -1,6 +1,6 @@
 /**
  * Command-line options of `npm run train`, shared with the trainer child
- * process (src/gan/trainer-process.ts), which the bot starts with the same
+ * process (src/bin/trainer-child.ts), which the bot starts with the same
  * flags. Parsing never throws a stack trace at the user: errors are one line.
  */
 import { parseArgs } from 'node:util';

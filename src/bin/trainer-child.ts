@@ -22,10 +22,10 @@ import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { resolveDatasetDir } from '../data/dataset.ts';
-import { chooseResumeCheckpoint, runTraining, threadingHooks } from './trainer.ts';
-import { runDatasetName } from './checkpoint.ts';
-import type { BotToTrainer, TrainerToBot } from './protocol.ts';
-import { parseTrainArgs, UsageError } from '../cli/train-args.ts';
+import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/trainer.ts';
+import { runDatasetName } from '../gan/checkpoint.ts';
+import type { BotToTrainer, TrainerToBot } from '../gan/protocol.ts';
+import { parseTrainArgs, UsageError } from './train-args.ts';
 
 function send(m: TrainerToBot): Promise<void> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 /**
  * `npm run train -- --steps N [--resume] [--dataset ...]`: trains the DCGAN
  * in this process with a progress bar (TTY) or one line per window (pipes),
- * then writes and activates a checkpoint. See --help (src/cli/train-args.ts).
+ * then writes and activates a checkpoint. See --help (src/bin/train-args.ts).
  */
 import os from 'node:os';
 import path from 'node:path';

@@ -4,7 +4,7 @@
  * checkpointed, database closed).
  */
 import { log, scrub, setRootLogger } from '../log.ts';
-import { startBot } from './bot.ts';
+import { startBot } from '../bot/bot.ts';
 import { loadBotConfigOrExit } from './start-config.ts';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

@@ -10,11 +10,11 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createMigration, MigrationError, type CreateMigrationResult } from './migrate.ts';
-import { displayPath, PG_MIGRATIONS_DIR, PG_SCHEMA_PATH, PROJECT_ROOT, providerPaths, SCHEMA_PATH, type Provider } from './paths.ts';
-import { DatabaseConnectionError } from './pg.ts';
-import { PgBinariesMissingError, startPgCluster } from './pg-cluster.ts';
-import { parseCommandLine, runCli } from '../cli/command-line.ts';
+import { createMigration, MigrationError, type CreateMigrationResult } from '../db/migrate.ts';
+import { displayPath, PG_MIGRATIONS_DIR, PG_SCHEMA_PATH, PROJECT_ROOT, providerPaths, SCHEMA_PATH, type Provider } from '../db/paths.ts';
+import { DatabaseConnectionError } from '../db/pg.ts';
+import { PgBinariesMissingError, startPgCluster } from '../db/pg-cluster.ts';
+import { parseCommandLine, runCli } from './command-line.ts';
 
 const HELP = `Create a database migration from a change to the Prisma schema (offline), for SQLite and PostgreSQL.
 

@@ -8,11 +8,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase } from './client.ts';
-import { createDesigns } from './designs.ts';
-import { parseDatabaseUrl } from './paths.ts';
-import { startPgCluster, type PgCluster } from './pg-cluster.ts';
-import { addVote, removeVote } from './votes.ts';
+import { openDatabase } from '../src/db/client.ts';
+import { createDesigns } from '../src/db/designs.ts';
+import { parseDatabaseUrl } from '../src/db/paths.ts';
+import { startPgCluster, type PgCluster } from '../src/db/pg-cluster.ts';
+import { addVote, removeVote } from '../src/db/votes.ts';
 
 const args = process.argv.slice(2);
 const count = Number(args.find((a) => /^\d+$/.test(a)) ?? 5000);

@@ -4,7 +4,7 @@
  * shards gracefully, then the trainer, and exits.
  */
 import { log, scrub } from '../log.ts';
-import { ShardStartError, startShardManager, type ShardManagerHandle } from './shard-manager.ts';
+import { ShardStartError, startShardManager, type ShardManagerHandle } from '../bot/shard-manager.ts';
 import { loadBotConfigOrExit } from './start-config.ts';
 
 if (process.argv.includes('--help') || process.argv.includes('-h')) {

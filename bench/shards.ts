@@ -97,7 +97,7 @@ async function shoeLatency(guildIndex: number): Promise<number> {
 try {
   console.log(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
   const t0 = performance.now();
-  const sharded = run('src/bot/shards-main.ts');
+  const sharded = run('src/bin/shards.ts');
   const ready = await sharded.waitFor((l) => l.msg === 'all shards ready');
   const wall = performance.now() - t0;
   const mem = await sharded.waitFor((l) => l.msg === 'memory after start-up');
@@ -112,7 +112,7 @@ try {
   console.log(`  SIGTERM -> manager exited (${sharded.child.exitCode}): ${(performance.now() - tStop).toFixed(0)} ms`);
 
   const t1 = performance.now();
-  const single = run('src/bot/main.ts');
+  const single = run('src/bin/bot.ts');
   await single.waitFor((l) => l.msg === 'connected to Discord');
   const singleMs = performance.now() - t1;
   await sleep(1000);

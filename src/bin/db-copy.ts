@@ -2,11 +2,11 @@
  * `npm run db:copy -- --from <url> --to <url>`: copies designs, votes, checkpoints and training runs
  * between databases (e.g. SQLite -> PostgreSQL when a bot outgrows one machine). See copy.ts.
  */
-import { copyDatabase, CopyRefusedError } from './copy.ts';
-import { MigrationError } from './migrate.ts';
-import { parseDatabaseUrl, UnsupportedDatabaseError } from './paths.ts';
-import { DatabaseConnectionError, protectPassword } from './pg.ts';
-import { parseCommandLine, runCli } from '../cli/command-line.ts';
+import { copyDatabase, CopyRefusedError } from '../db/copy.ts';
+import { MigrationError } from '../db/migrate.ts';
+import { parseDatabaseUrl, UnsupportedDatabaseError } from '../db/paths.ts';
+import { DatabaseConnectionError, protectPassword } from '../db/pg.ts';
+import { parseCommandLine, runCli } from './command-line.ts';
 
 const HELP = `Copy shoebot's data from one database to another (e.g. SQLite -> PostgreSQL).
 

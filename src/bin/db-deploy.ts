@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { config } from '../config/env.ts';
-import { migrate, MigrationError } from './migrate.ts';
-import { displayPath, parseDatabaseUrl, providerPaths, UnsupportedDatabaseError } from './paths.ts';
-import { DatabaseConnectionError, ensurePgDatabase, protectPassword } from './pg.ts';
-import { parseCommandLine, runCli } from '../cli/command-line.ts';
+import { migrate, MigrationError } from '../db/migrate.ts';
+import { displayPath, parseDatabaseUrl, providerPaths, UnsupportedDatabaseError } from '../db/paths.ts';
+import { DatabaseConnectionError, ensurePgDatabase, protectPassword } from '../db/pg.ts';
+import { parseCommandLine, runCli } from './command-line.ts';
 
 const HELP = `Apply pending database migrations (offline; same result as \`prisma migrate deploy\`).
 

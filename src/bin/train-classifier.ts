@@ -10,11 +10,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { tf, initTf } from '../src/tf/index.ts';
-import { loadFashionMnist, FMNIST_DEFAULT_DIR, FMNIST_CLASSES, FMNIST_LICENSE, SNEAKER_CLASS } from '../src/data/fashion-mnist.ts';
-import { createProgress } from '../src/data/progress.ts';
-import { Rng } from '../src/gan/latent.ts';
-import { buildClassifier, saveLayersModel, CLASSIFIER_DIR, loadLayersModelFromDir } from '../src/gan/metrics.ts';
+import { tf, initTf } from '../tf/index.ts';
+import { loadFashionMnist, FMNIST_DEFAULT_DIR, FMNIST_CLASSES, FMNIST_LICENSE, SNEAKER_CLASS } from '../data/fashion-mnist.ts';
+import { createProgress } from '../data/progress.ts';
+import { Rng } from '../gan/latent.ts';
+import { buildClassifier, saveLayersModel, CLASSIFIER_DIR, loadLayersModelFromDir } from '../gan/metrics.ts';
 
 const HELP = `Usage: npm run classifier:train -- [--epochs 3] [--batch 128] [--fmnist-dir DIR] [--out DIR] [--backend wasm|cpu]
 Trains the Fashion-MNIST classifier used by the quality metric (KID/FID features, sneaker share)

@@ -20,7 +20,7 @@ import { startBot } from '../src/bot/bot.ts';
 import { BLEND_SIZE, BLEND_STEPS } from '../src/bot/blend.ts';
 import { pingPong, renderAnimation } from '../src/render/animation.ts';
 import { FakeDiscord } from '../test/fake-discord/server.ts';
-import { BENCH_ADMIN, benchBotConfig, benchGenerator, percentile } from './bench-support.ts';
+import { BENCH_ADMIN, benchBotConfig, benchGenerator, percentile } from './bot-support.ts';
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {

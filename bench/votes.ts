@@ -14,7 +14,7 @@ import { voteEmojiFor } from '../src/bot/votes.ts';
 import { createLogger } from '../src/log.ts';
 import { initTf } from '../src/tf/index.ts';
 import { FakeDiscord } from '../test/fake-discord/server.ts';
-import { benchBotConfig } from './bench-support.ts';
+import { benchBotConfig } from './bot-support.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config/env.ts';
 import { PROJECT_ROOT } from '../src/db/paths.ts';
 import { FakeDiscord } from '../test/fake-discord/server.ts';
-import { percentile } from './bench-support.ts';
+import { percentile } from './bot-support.ts';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
