@@ -9,7 +9,7 @@
  * tape off there), so they may freely use tf ops; each one is tidy and
  * returns a single new tensor.
  */
-import { tf } from '../../tf/index.ts';
+import { tf } from '../tfjs.ts';
 import { PerFilterCache } from './filter-cache.ts';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;

@@ -5,7 +5,7 @@
  * kernels first transpose the whole input so that the reduced axes are innermost (8.1 ms for a
  * [32,32,32,64] Sum, most of it the transpose).
  */
-import { tf } from '../../tf/index.ts';
+import { tf } from '../tfjs.ts';
 import { gemmFor, offsetOf, type WasmBackendLike } from './conv-gemm.ts';
 
 /** Whether `axis` (tfjs notation, may be negative or a number) is exactly 0..rank-2 of `shape`. */

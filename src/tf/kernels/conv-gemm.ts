@@ -8,7 +8,7 @@
  * Inputs are TensorInfos of the WASM backend; each function returns a new TensorInfo made with the
  * backend's makeOutput, and frees every scratch buffer it allocated.
  */
-import { tf } from '../../tf/index.ts';
+import { tf } from '../tfjs.ts';
 import { PerFilterCache } from './filter-cache.ts';
 import { MR, NR, createGemmKernel, type GemmKernel, type Level, type WasmMemory } from './gemm-wasm.ts';
 

@@ -15,7 +15,7 @@
  * The gradients of the convolution kernels (tfjs-core's) call these kernels again, so the
  * generator's and discriminator's backward passes all take the fast paths.
  */
-import { tf } from '../../tf/index.ts';
+import { tf } from '../tfjs.ts';
 import { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
 import * as gemmConv from './conv-gemm.ts';
 import { channelReduce, channelReducible, reducesAllButLast } from './channel-reduce.ts';

@@ -3,7 +3,7 @@
  * discriminator's activation: the stock forward is a scalar loop, and tfjs's gradient runs three
  * kernels, Greater + Multiply + Select, each a full pass). Both give the stock results bit for bit.
  */
-import { tf } from '../../tf/index.ts';
+import { tf } from '../tfjs.ts';
 import { gemmFor, offsetOf, type WasmBackendLike } from './conv-gemm.ts';
 
 /** The gradient kernel's name (registered on WASM only; LeakyRelu's gradient falls back without it). */
