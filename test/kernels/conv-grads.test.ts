@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initTf, switchBackend, tf } from '../../src/tf/index.ts';
 import { fastKernelsActive, registerFastKernels, restoreStockKernels } from '../../src/tf/kernels/register.ts';
-import { clearPhaseFilterCache, phaseFilterCacheSize } from '../../src/tf/kernels/conv-grads.ts';
+import { clearPhaseFilterCache, phaseFilterCacheSize } from '../../src/tf/kernels/phase-filters.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { relErr, withKernels } from './helpers.ts';
 
