@@ -3,7 +3,7 @@
  * between databases (e.g. SQLite -> PostgreSQL when a bot outgrows one machine). See copy.ts.
  */
 import { copyDatabase, CopyRefusedError } from './copy.ts';
-import { MigrationError } from './migrate.ts';
+import { MigrationError } from './migration-error.ts';
 import { parseDatabaseUrl, UnsupportedDatabaseError } from './paths.ts';
 import { DatabaseConnectionError, protectPassword } from './pg.ts';
 import { parseCommandLine, runCli } from '../cli/command-line.ts';

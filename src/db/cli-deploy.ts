@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { config } from '../config/env.ts';
-import { migrate, MigrationError } from './migrate.ts';
+import { migrate } from './migrate.ts';
+import { MigrationError } from './migration-error.ts';
 import { displayPath, parseDatabaseUrl, providerPaths, UnsupportedDatabaseError } from './paths.ts';
 import { DatabaseConnectionError, ensurePgDatabase, protectPassword } from './pg.ts';
 import { parseCommandLine, runCli } from '../cli/command-line.ts';
