@@ -19,7 +19,7 @@ import { buildDiscriminator, buildGenerator, type GanConfig } from '../src/gan/m
 import { generate } from '../src/gan/generate.ts';
 import { DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep } from '../src/gan/train-step.ts';
 import { DataParallel } from '../src/gan/parallel/index.ts';
-import { registerFastKernels, restoreStockKernels } from '../src/gan/kernels/index.ts';
+import { registerFastKernels, restoreStockKernels } from '../src/tf/kernels/register.ts';
 import { TF_BACKENDS, type TfBackendChoice } from '../src/config/env.ts';
 
 const HELP = `npm run bench -- [options]

@@ -3,7 +3,7 @@
  * between databases (e.g. SQLite -> PostgreSQL when a bot outgrows one machine). See copy.ts.
  */
 import { copyDatabase, CopyRefusedError } from '../db/copy.ts';
-import { MigrationError } from '../db/migrate.ts';
+import { MigrationError } from '../db/migration-error.ts';
 import { parseDatabaseUrl, UnsupportedDatabaseError } from '../db/paths.ts';
 import { DatabaseConnectionError, protectPassword } from '../db/pg.ts';
 import { parseCommandLine, runCli } from './command-line.ts';

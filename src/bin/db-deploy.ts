@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { config } from '../config/env.ts';
-import { migrate, MigrationError } from '../db/migrate.ts';
+import { migrate } from '../db/migrate.ts';
+import { MigrationError } from '../db/migration-error.ts';
 import { displayPath, parseDatabaseUrl, providerPaths, UnsupportedDatabaseError } from '../db/paths.ts';
 import { DatabaseConnectionError, ensurePgDatabase, protectPassword } from '../db/pg.ts';
 import { parseCommandLine, runCli } from './command-line.ts';

@@ -10,7 +10,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createMigration, MigrationError, type CreateMigrationResult } from '../db/migrate.ts';
+import { createMigration, type CreateMigrationResult } from '../db/create-migration.ts';
+import { MigrationError } from '../db/migration-error.ts';
 import { displayPath, PG_MIGRATIONS_DIR, PG_SCHEMA_PATH, PROJECT_ROOT, providerPaths, SCHEMA_PATH, type Provider } from '../db/paths.ts';
 import { DatabaseConnectionError } from '../db/pg.ts';
 import { PgBinariesMissingError, startPgCluster } from '../db/pg-cluster.ts';

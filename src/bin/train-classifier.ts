@@ -3,7 +3,7 @@
  * extractor once: a small CNN on all ten Fashion-MNIST classes (28x28 padded
  * to 32x32, [-1, 1]), written to models/classifier/ with its test accuracy in
  * info.json. Runs on the WASM backend (shoebot's Conv2DBackpropFilter kernel
- * from src/gan/kernels makes conv training possible there) or CPU.
+ * from src/tf/kernels makes conv training possible there) or CPU.
  *   --epochs N (3)  --batch N (128)  --fmnist-dir DIR  --out DIR  --backend wasm|cpu
  */
 import crypto from 'node:crypto';

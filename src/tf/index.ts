@@ -3,12 +3,11 @@
  * `tensorflow` (native, through @tensorflow/tfjs-node-gpu or tfjs-node when
  * installed), else WASM, else the pure-JS CPU backend; TF_BACKEND overrides.
  * Registers shoebot's own training kernels on WASM/CPU (stock WASM has no
- * Conv2DBackpropFilter; see src/gan/kernels).
+ * Conv2DBackpropFilter; see src/tf/kernels).
  */
-import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs';
 import type { TfBackendChoice } from '../config/env.ts';
-import { registerFastKernels } from '../gan/kernels/index.ts';
+import { registerFastKernels } from './kernels/register.ts';
+import { loadNative, loadWasm, tf } from './tfjs.ts';
 
 export { tf };
 export type Tensor = tf.Tensor;
@@ -28,24 +27,8 @@ export interface BackendInfo {
   gpu?: boolean;
 }
 
-const require = createRequire(import.meta.url);
 let active: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
-
-/** Tries to load a native TensorFlow binding; returns the package name or an error text. */
-function loadNative(): { pkg?: string; error?: string } {
-  const errors: string[] = [];
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    try {
-      require(pkg);
-      return { pkg };
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      errors.push(code === 'MODULE_NOT_FOUND' ? `${pkg} not installed` : `${pkg}: ${(err as Error).message.split('\n')[0]}`);
-    }
-  }
-  return { error: errors.join('; ') };
-}
 
 /**
  * Runs `fn` and then removes every process-wide unhandledRejection /
@@ -66,11 +49,6 @@ async function withoutNewCrashListeners<T>(fn: () => Promise<T>): Promise<T> {
       for (const l of proc.listeners(e)) if (!before.get(e)!.has(l)) proc.removeListener(e, l as (...a: unknown[]) => void);
     }
   }
-}
-
-/** Registers the WASM backend with tfjs (the package registers itself on import). */
-async function loadWasm(): Promise<void> {
-  await import('@tensorflow/tfjs-backend-wasm');
 }
 
 async function activate(choice: TfBackendChoice): Promise<BackendInfo> {

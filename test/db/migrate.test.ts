@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { createMigration, migrate, MigrationError, migrationSlug } from '../../src/db/migrate.ts';
+import { createMigration } from '../../src/db/create-migration.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { MigrationError } from '../../src/db/migration-error.ts';
+import { migrationSlug } from '../../src/db/migration-files.ts';
 import { MIGRATIONS_DIR, parseDatabaseUrl, PROJECT_ROOT, redactUrl, SCHEMA_PATH, sqlitePathFromUrl } from '../../src/db/paths.ts';
 import { tempDbUrl, tempDir } from './helpers.ts';
 

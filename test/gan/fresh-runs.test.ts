@@ -1,5 +1,5 @@
 /**
- * Bot-started runs (trainer-process) reseed their RNGs so that consecutive runs
+ * Bot-started runs (the trainer child) reseed their RNGs so that consecutive runs
  * from the same checkpoint differ, while a plain resume stays exact; a
  * corrupted active checkpoint falls back to the newest valid one.
  */

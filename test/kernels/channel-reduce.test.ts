@@ -1,10 +1,10 @@
 /**
- * Sum and Mean over all axes but the last on WASM (src/gan/kernels/channel-reduce.ts, batch norm's
+ * Sum and Mean over all axes but the last on WASM (src/tf/kernels/channel-reduce.ts, batch norm's
  * pattern) against the stock kernels, and the cases that still go to the stock kernels.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
-import { reducesAllButLast } from '../../src/gan/kernels/channel-reduce.ts';
+import { reducesAllButLast } from '../../src/tf/kernels/channel-reduce.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { relErr, withKernels } from './helpers.ts';
 

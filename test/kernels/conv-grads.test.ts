@@ -1,12 +1,12 @@
 /**
- * shoebot's convolution-gradient and Tile kernels (src/gan/kernels) against
+ * shoebot's convolution-gradient and Tile kernels (src/tf/kernels) against
  * the stock pure-JS CPU kernels, on the CPU and WASM backends, for the shapes
  * a DCGAN uses; gradients through tf.grads; tensor leaks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initTf, switchBackend, tf } from '../../src/tf/index.ts';
-import { fastKernelsActive, registerFastKernels, restoreStockKernels } from '../../src/gan/kernels/index.ts';
-import { clearPhaseFilterCache, phaseFilterCacheSize } from '../../src/gan/kernels/conv-grads.ts';
+import { fastKernelsActive, registerFastKernels, restoreStockKernels } from '../../src/tf/kernels/register.ts';
+import { clearPhaseFilterCache, phaseFilterCacheSize } from '../../src/tf/kernels/phase-filters.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { relErr, withKernels } from './helpers.ts';
 

@@ -1,15 +1,18 @@
 /**
- * shoebot's WebAssembly matrix kernel (src/gan/kernels/gemm-wasm.ts) and the convolutions built on
- * it (conv-gemm.ts), on the WASM backend's heap: both flavours (FMA and mul+add) against plain
- * JavaScript sums and against the XNNPACK-based paths they replace, including the cache-blocking
- * splits (made small here so that small shapes take them), tails of rows and panels, and no leaks
- * of tensors or heap.
+ * shoebot's WebAssembly matrix kernel (src/tf/kernels/gemm-wasm.ts) and the convolutions built on
+ * it (conv-gemm.ts, conv-gemm-input-grad.ts), on the WASM backend's heap: both flavours (FMA and
+ * mul+add) against plain JavaScript sums and against the XNNPACK-based paths they replace,
+ * including the cache-blocking splits (made small here so that small shapes take them), tails of
+ * rows and panels, and no leaks of tensors or heap.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
-import { sleb, uleb } from '../../src/gan/kernels/wasm-emit.ts';
-import { MR, NR, createGemmKernel, type GemmKernel } from '../../src/gan/kernels/gemm-wasm.ts';
-import { clearPackedWeights, conv2dFilterGrad, conv2dForward, conv2dInputGrad, packedWeightCount, type WasmBackendLike } from '../../src/gan/kernels/conv-gemm.ts';
+import { sleb, uleb } from '../../src/tf/kernels/wasm-emit.ts';
+import { MR, NR, createGemmKernel, type GemmKernel } from '../../src/tf/kernels/gemm-wasm.ts';
+import { conv2dFilterGrad, conv2dForward } from '../../src/tf/kernels/conv-gemm.ts';
+import { conv2dInputGrad } from '../../src/tf/kernels/conv-gemm-input-grad.ts';
+import { clearPackedWeights, packedWeightCount } from '../../src/tf/kernels/gemm-operands.ts';
+import type { WasmBackendLike } from '../../src/tf/kernels/wasm-backend.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { relErr, withKernels } from './helpers.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Leaky ReLU and its gradient on WASM (src/gan/kernels/leaky-relu.ts) against tfjs's own kernel and
+ * Leaky ReLU and its gradient on WASM (src/tf/kernels/leaky-relu.ts) against tfjs's own kernel and
  * gradient formula, bit for bit, including sizes that are not a multiple of four, -0 and the
  * alphas that must still go to the stock path.
  */

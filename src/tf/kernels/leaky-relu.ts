@@ -3,8 +3,8 @@
  * discriminator's activation: the stock forward is a scalar loop, and tfjs's gradient runs three
  * kernels, Greater + Multiply + Select, each a full pass). Both give the stock results bit for bit.
  */
-import { tf } from '../../tf/index.ts';
-import { gemmFor, offsetOf, type WasmBackendLike } from './conv-gemm.ts';
+import { tf } from '../tfjs.ts';
+import { gemmFor, heapF32, offsetOf, type WasmBackendLike } from './wasm-backend.ts';
 
 /** The gradient kernel's name (registered on WASM only; LeakyRelu's gradient falls back without it). */
 export const LEAKY_RELU_GRAD = 'ShoebotLeakyReluGrad';
@@ -20,7 +20,7 @@ export function leakyRelu(backend: WasmBackendLike, x: tf.TensorInfo, alpha: num
   const out = backend.makeOutput([...x.shape], 'float32');
   const [src, dst] = [offsetOf(backend, x), offsetOf(backend, out)];
   gemmFor(backend).leakyRelu(src, dst, n >> 2, alpha);
-  const heap = new Float32Array(backend.wasm.asm.memory.buffer);
+  const heap = heapF32(backend);
   const a = Math.fround(alpha);
   for (let i = n & ~3; i < n; i++) {
     const v = heap[(src >> 2) + i];
@@ -35,7 +35,7 @@ export function leakyReluGrad(backend: WasmBackendLike, dy: tf.TensorInfo, x: tf
   const out = backend.makeOutput([...x.shape], 'float32');
   const [g, xs, dst] = [offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, out)];
   gemmFor(backend).leakyReluGrad(g, xs, dst, n >> 2, alpha);
-  const heap = new Float32Array(backend.wasm.asm.memory.buffer);
+  const heap = heapF32(backend);
   const a = Math.fround(alpha);
   for (let i = n & ~3; i < n; i++) {
     const d = heap[(g >> 2) + i];

@@ -13,11 +13,12 @@
  *   for B, which is how one call walks a filter's rows, taps or a batch's pixels;
  * - C rows are written at their own addresses (a second table), 8 floats per panel, optionally
  *   adding to what is there.
- * The same module carries three small SIMD passes used beside it: per-channel column sums (batch
- * norm's statistics) and leaky ReLU forward and backward.
+ * The same module carries three small SIMD passes used beside it (emitted by simd-passes.ts):
+ * per-channel column sums (batch norm's statistics) and leaky ReLU forward and backward.
  */
 import v8 from 'node:v8';
-import { Code, F32, I32, V128, emitModule } from './wasm-emit.ts';
+import { emitColumnSums, emitLeakyRelu, emitLeakyReluGrad } from './simd-passes.ts';
+import { Code, I32, V128, emitModule } from './wasm-emit.ts';
 
 /** A WebAssembly.Memory (the project's TypeScript lib has no WebAssembly declarations). */
 export interface WasmMemory {
@@ -47,7 +48,8 @@ const P = {
 } as const;
 const N_PARAMS = 18;
 
-function emitGemm(flavour: GemmFlavour): Uint8Array {
+/** The gemm function's locals: i32 ones first, then the v128 accumulators and operands. */
+function gemmLocals() {
   let next = N_PARAMS;
   const local = (): number => next++;
   const tile = local(), panel = local(), cOff = local();
@@ -59,132 +61,89 @@ function emitGemm(flavour: GemmFlavour): Uint8Array {
   const acc = Array.from({ length: MR * 2 }, local);
   const b0 = local(), b1 = local(), av = local();
   const nV128 = next - N_PARAMS - nI32;
+  return { tile, panel, cOff, a, c, i3, i2, i1, ka3, kb3, ka2, kb2, ka, kb, acc, b0, b1, av, nI32, nV128 };
+}
+type GemmLocals = ReturnType<typeof gemmLocals>;
 
-  const k = new Code();
+/** C's current values into the accumulators (accumulate), else zeros. */
+function emitStartAccumulators(k: Code, L: GemmLocals): void {
+  k.get(P.accumulate).ifElse(
+    () => {
+      for (let r = 0; r < MR; r++) {
+        for (let h = 0; h < 2; h++) k.get(L.c[r]).get(L.cOff).add().v128Load(h * 16).set(L.acc[r * 2 + h]);
+      }
+    },
+    () => {
+      for (const v of L.acc) k.v128Zero().set(v);
+    },
+  );
+}
+
+/** The three nested reduction loops of one tile and panel: per step, acc[r] += A[r][k] * B[k] (8 columns). */
+function emitReduction(k: Code, L: GemmLocals, flavour: GemmFlavour): void {
   const countdown = (counter: number) => k.get(counter).i32(1).sub().tee(counter).brIf();
   const bump = (v: number, step: number) => k.get(v).get(step).add().set(v);
+  k.get(P.aOff).set(L.ka3);
+  k.get(P.b).get(L.panel).get(P.panelStride).mul().add().set(L.kb3);
+  k.get(P.n3).set(L.i3);
+  k.loop(() => {
+    k.get(L.ka3).set(L.ka2).get(L.kb3).set(L.kb2).get(P.n2).set(L.i2);
+    k.loop(() => {
+      k.get(L.ka2).set(L.ka).get(L.kb2).set(L.kb).get(P.n1).set(L.i1);
+      k.loop(() => {
+        k.get(L.kb).v128Load(0).set(L.b0);
+        k.get(L.kb).v128Load(16).set(L.b1);
+        for (let r = 0; r < MR; r++) {
+          k.get(L.a[r]).get(L.ka).add().load32Splat().set(L.av);
+          for (let h = 0; h < 2; h++) {
+            const x = L.acc[r * 2 + h];
+            if (flavour === 'fma') k.get(L.av).get(h ? L.b1 : L.b0).get(x).f32x4RelaxedMadd().set(x);
+            else k.get(x).get(L.av).get(h ? L.b1 : L.b0).f32x4Mul().f32x4Add().set(x);
+          }
+        }
+        bump(L.ka, P.as1);
+        bump(L.kb, P.bs1);
+        countdown(L.i1);
+      });
+      bump(L.ka2, P.as2);
+      bump(L.kb2, P.bs2);
+      countdown(L.i2);
+    });
+    bump(L.ka3, P.as3);
+    bump(L.kb3, P.bs3);
+    countdown(L.i3);
+  });
+}
 
-  k.i32(0).set(tile);
+/** The module: `gemm` (tiles x panels, each reduced by emitReduction) and the SIMD passes of simd-passes.ts. */
+function emitGemm(flavour: GemmFlavour): Uint8Array {
+  const L = gemmLocals();
+  const k = new Code();
+  k.i32(0).set(L.tile);
   k.loop(() => {
     for (let r = 0; r < MR; r++) {
-      k.get(P.tabA).get(tile).i32(MR * 4).mul().add().loadI32(r * 4).set(a[r]);
-      k.get(P.tabC).get(tile).i32(MR * 4).mul().add().loadI32(r * 4).set(c[r]);
+      k.get(P.tabA).get(L.tile).i32(MR * 4).mul().add().loadI32(r * 4).set(L.a[r]);
+      k.get(P.tabC).get(L.tile).i32(MR * 4).mul().add().loadI32(r * 4).set(L.c[r]);
     }
-    k.i32(0).set(panel).get(P.cOff0).set(cOff);
+    k.i32(0).set(L.panel).get(P.cOff0).set(L.cOff);
     k.loop(() => {
-      k.get(P.accumulate).ifElse(
-        () => {
-          for (let r = 0; r < MR; r++) {
-            for (let h = 0; h < 2; h++) k.get(c[r]).get(cOff).add().v128Load(h * 16).set(acc[r * 2 + h]);
-          }
-        },
-        () => {
-          for (const v of acc) k.v128Zero().set(v);
-        },
-      );
-      k.get(P.aOff).set(ka3);
-      k.get(P.b).get(panel).get(P.panelStride).mul().add().set(kb3);
-      k.get(P.n3).set(i3);
-      k.loop(() => {
-        k.get(ka3).set(ka2).get(kb3).set(kb2).get(P.n2).set(i2);
-        k.loop(() => {
-          k.get(ka2).set(ka).get(kb2).set(kb).get(P.n1).set(i1);
-          k.loop(() => {
-            k.get(kb).v128Load(0).set(b0);
-            k.get(kb).v128Load(16).set(b1);
-            for (let r = 0; r < MR; r++) {
-              k.get(a[r]).get(ka).add().load32Splat().set(av);
-              for (let h = 0; h < 2; h++) {
-                const x = acc[r * 2 + h];
-                if (flavour === 'fma') k.get(av).get(h ? b1 : b0).get(x).f32x4RelaxedMadd().set(x);
-                else k.get(x).get(av).get(h ? b1 : b0).f32x4Mul().f32x4Add().set(x);
-              }
-            }
-            bump(ka, P.as1);
-            bump(kb, P.bs1);
-            countdown(i1);
-          });
-          bump(ka2, P.as2);
-          bump(kb2, P.bs2);
-          countdown(i2);
-        });
-        bump(ka3, P.as3);
-        bump(kb3, P.bs3);
-        countdown(i3);
-      });
+      emitStartAccumulators(k, L);
+      emitReduction(k, L, flavour);
       for (let r = 0; r < MR; r++) {
-        for (let h = 0; h < 2; h++) k.get(c[r]).get(cOff).add().get(acc[r * 2 + h]).v128Store(h * 16);
+        for (let h = 0; h < 2; h++) k.get(L.c[r]).get(L.cOff).add().get(L.acc[r * 2 + h]).v128Store(h * 16);
       }
-      k.get(cOff).i32(NR * 4).add().set(cOff);
-      k.get(panel).i32(1).add().tee(panel).get(P.panels).sub().brIf();
+      k.get(L.cOff).i32(NR * 4).add().set(L.cOff);
+      k.get(L.panel).i32(1).add().tee(L.panel).get(P.panels).sub().brIf();
     });
-    k.get(tile).i32(1).add().tee(tile).get(P.tiles).sub().brIf();
+    k.get(L.tile).i32(1).add().tee(L.tile).get(P.tiles).sub().brIf();
   });
 
   return emitModule([
-    { exportName: 'gemm', params: new Array<number>(N_PARAMS).fill(I32), locals: [[nI32, I32], [nV128, V128]], code: k },
+    { exportName: 'gemm', params: new Array<number>(N_PARAMS).fill(I32), locals: [[L.nI32, I32], [L.nV128, V128]], code: k },
     emitColumnSums(),
     emitLeakyRelu(),
     emitLeakyReluGrad(),
   ]);
-}
-
-/** lrelu(src, dst, groups, alpha): max(x, alpha * x) per lane, i.e. x < 0 ? alpha * x : x for 0 <= alpha <= 1. */
-function emitLeakyRelu() {
-  const [src, dst, groups, alpha] = [0, 1, 2, 3];
-  const [i, a, v] = [4, 5, 6];
-  const k = new Code();
-  k.get(alpha).f32x4Splat().set(a);
-  k.i32(0).set(i);
-  k.loop(() => {
-    k.get(src).get(i).add().v128Load().set(v);
-    k.get(dst).get(i).add().get(v).get(v).get(a).f32x4Mul().f32x4Max().v128Store();
-    k.get(i).i32(16).add().tee(i).get(groups).i32(16).mul().sub().brIf();
-  });
-  return { exportName: 'lrelu', params: [I32, I32, I32, F32], locals: [[1, I32], [2, V128]] as Array<[number, number]>, code: k };
-}
-
-/** lreluGrad(dy, x, dst, groups, alpha): x > 0 ? dy : dy * alpha per lane (tfjs's LeakyRelu gradient). */
-function emitLeakyReluGrad() {
-  const [dy, x, dst, groups, alpha] = [0, 1, 2, 3, 4];
-  const [i, a, g] = [5, 6, 7];
-  const k = new Code();
-  k.get(alpha).f32x4Splat().set(a);
-  k.i32(0).set(i);
-  k.loop(() => {
-    k.get(dy).get(i).add().v128Load().set(g);
-    k.get(dst).get(i).add();
-    k.get(g).get(g).get(a).f32x4Mul();
-    k.get(x).get(i).add().v128Load().v128Zero().f32x4Gt();
-    k.bitselect().v128Store();
-    k.get(i).i32(16).add().tee(i).get(groups).i32(16).mul().sub().brIf();
-  });
-  return { exportName: 'lreluGrad', params: [I32, I32, I32, I32, F32], locals: [[1, I32], [2, V128]] as Array<[number, number]>, code: k };
-}
-
-/**
- * colsum(src, rows, groups, rowBytes, dst): dst[g] = sum over rows p of the f32x4 at
- * src + p*rowBytes + 16*g, accumulated in row order in float32 (the stock kernel's order).
- */
-function emitColumnSums() {
-  const [src, rows, groups, rowBytes, dst] = [0, 1, 2, 3, 4];
-  const [g, p, addr] = [5, 6, 7];
-  const acc = 8;
-  const k = new Code();
-  k.i32(0).set(g);
-  k.loop(() => {
-    k.v128Zero().set(acc);
-    k.get(src).get(g).i32(16).mul().add().set(addr);
-    k.get(rows).set(p);
-    k.loop(() => {
-      k.get(acc).get(addr).v128Load().f32x4Add().set(acc);
-      k.get(addr).get(rowBytes).add().set(addr);
-      k.get(p).i32(1).sub().tee(p).brIf();
-    });
-    k.get(dst).get(g).i32(16).mul().add().get(acc).v128Store();
-    k.get(g).i32(1).add().tee(g).get(groups).sub().brIf();
-  });
-  return { exportName: 'colsum', params: [I32, I32, I32, I32, I32], locals: [[3, I32], [1, V128]] as Array<[number, number]>, code: k };
 }
 
 /** One reduction level: how many steps, and the byte steps of A and B per step. */

@@ -7,33 +7,50 @@
  *
  * These functions run *inside* a kernel (the engine has turned the gradient
  * tape off there), so they may freely use tf ops; each one is tidy and
- * returns a single new tensor.
+ * returns a single new tensor. The filters the input gradient's phases run
+ * with are prepared and cached by phase-filters.ts.
  */
-import { tf } from '../../tf/index.ts';
-import { PerFilterCache } from './filter-cache.ts';
+import { tf } from '../tfjs.ts';
+import {
+  axisPhase,
+  buildCombinedFilter,
+  buildPhaseFilters,
+  buildTransposedMatrix,
+  cachedPhaseFilters,
+  combinedWindow,
+  type AxisPhase,
+  type RawFilter,
+} from './phase-filters.ts';
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
 type Shape4 = [number, number, number, number];
 
+/**
+ * Padding (non-negative) or cropping (negative) of axis 1 and 2 of an NHWC tensor, split in two:
+ * `x` cropped where a side is negative, and the explicit padding of the other sides (zero for the
+ * cropped ones) for tf.pad or a convolution's own padding.
+ */
+function cropAndPads(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): { cropped: tf.Tensor4D; pads: tf.backend_util.ExplicitPadding } {
+  const [n, h, w, c] = x.shape;
+  const cropT = Math.max(0, -top);
+  const cropB = Math.max(0, -bottom);
+  const cropL = Math.max(0, -left);
+  const cropR = Math.max(0, -right);
+  const cropped = cropT || cropB || cropL || cropR ? tf.slice(x, [0, cropT, cropL, 0], [n, h - cropT - cropB, w - cropL - cropR, c]) : x;
+  const pads: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [Math.max(0, top), Math.max(0, bottom)],
+    [Math.max(0, left), Math.max(0, right)],
+    [0, 0],
+  ];
+  return { cropped, pads };
+}
+
 /** Pads (non-negative) or crops (negative) axis 1 and 2 of an NHWC tensor. */
 function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): tf.Tensor4D {
-  const [n, h, w, c] = x.shape;
-  let y = x;
-  if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-    const t = Math.max(0, -top);
-    const l = Math.max(0, -left);
-    y = tf.slice(y, [0, t, l, 0], [n, h - t - Math.max(0, -bottom), w - l - Math.max(0, -right), c]);
-  }
-  if (top > 0 || bottom > 0 || left > 0 || right > 0) {
-    y = tf.pad(y, [
-      [0, 0],
-      [Math.max(0, top), Math.max(0, bottom)],
-      [Math.max(0, left), Math.max(0, right)],
-      [0, 0],
-    ]);
-  }
-  return y;
+  const { cropped, pads } = cropAndPads(x, top, bottom, left, right);
+  return top > 0 || bottom > 0 || left > 0 || right > 0 ? tf.pad(cropped, pads) : cropped;
 }
 
 /**
@@ -76,33 +93,6 @@ export function conv2dFilterGrad(
   });
 }
 
-/** Where one output phase of a strided transposed convolution reads its input, along one axis. */
-interface AxisPhase {
-  /** Filter taps this phase uses (0 means the phase gets no contribution). */
-  taps: number;
-  /** First tap in the flipped filter; taps are start, start+s, ... */
-  start: number;
-  /** Padding (negative: cropping) of dy before and after, for a stride-1 'valid' correlation. */
-  before: number;
-  after: number;
-}
-
-/**
- * Output positions y = s*m + a (phase a) receive dy[p] * W[i] for s*p + i = y + padBefore.
- * With a + padBefore = s*d + r, the taps are i = r + s*k and p = m + d - k: a
- * stride-1 correlation of dy with those taps reversed.
- */
-function axisPhase(a: number, s: number, f: number, padBefore: number, inLen: number, outPerPhase: number): AxisPhase {
-  const d = Math.floor((a + padBefore) / s);
-  const r = (a + padBefore) % s;
-  const taps = r < f ? Math.ceil((f - r) / s) : 0;
-  // In the flipped filter Wf[j] = W[f-1-j], tap i = r + s*(taps-1-k') sits at f-1-r-s*(taps-1) + s*k'.
-  const start = f - 1 - r - s * (taps - 1);
-  const before = taps - 1 - d;
-  const after = outPerPhase + taps - 1 - inLen - before;
-  return { taps, start, before, after };
-}
-
 /**
  * Input gradient of an NHWC conv2d, i.e. the forward pass of a transposed
  * convolution: dy [N,Ho,Wo,Co], filter [fh,fw,Ci,Co] -> dx [N,H,W,Ci]
@@ -129,13 +119,7 @@ export function conv2dInputGrad(
     // dy [n, co] x W^T [co, fh*fw*ci]. W^T is cached like the phase filters
     // (an explicit transpose: the WASM matMul with transposeB takes a slow
     // loop), so inference also reuses XNNPACK's packed weights.
-    const [wT] = cachedPhaseFilters(filter, 'matmul', (backend) => {
-      const t = tf.tidy(() => tf.transpose(tf.reshape(filter, [fh * fw * ci, co])));
-      const data = t.dataSync() as Float32Array;
-      t.dispose();
-      const shape: Shape4 = [1, 1, co, fh * fw * ci];
-      return [{ dataId: backend.write(data, shape, 'float32'), shape, dtype: 'float32' }];
-    });
+    const [wT] = cachedPhaseFilters(filter, 'matmul', (backend) => [buildTransposedMatrix(filter, backend)]);
     return tf.tidy(() => {
       const out = matMulRaw(tf.reshape(dy, [1, n, co]), { ...wT!, shape: [1, co, fh * fw * ci] });
       return tf.reshape(out, [n, H, W, ci]) as tf.Tensor4D;
@@ -161,18 +145,8 @@ export function conv2dInputGrad(
           continue;
         }
         // Crop dy where the padding is negative, pad the rest inside conv2d.
-        const cropT = Math.max(0, -rows.before);
-        const cropB = Math.max(0, -rows.after);
-        const cropL = Math.max(0, -cols.before);
-        const cropR = Math.max(0, -cols.after);
-        const src = cropT || cropB || cropL || cropR ? tf.slice(dy, [0, cropT, cropL, 0], [n, ho - cropT - cropB, wo - cropL - cropR, co]) : dy;
-        const pads: tf.backend_util.ExplicitPadding = [
-          [0, 0],
-          [Math.max(0, rows.before), Math.max(0, rows.after)],
-          [Math.max(0, cols.before), Math.max(0, cols.after)],
-          [0, 0],
-        ];
-        phases.push(conv2dRaw(src, gt, pads));
+        const { cropped, pads } = cropAndPads(dy, rows.before, rows.after, cols.before, cols.after);
+        phases.push(conv2dRaw(cropped, gt, pads));
       }
     }
     if (phases.length === 1) {
@@ -188,76 +162,6 @@ export function conv2dInputGrad(
       [n, H, W, ci],
     );
   });
-}
-
-/** Filter data written straight to a backend (not an engine tensor; see cachedPhaseFilters). */
-interface RawFilter {
-  dataId: object;
-  shape: Shape4;
-  dtype: 'float32';
-}
-interface RawBackend {
-  write(values: Float32Array, shape: number[], dtype: 'float32'): object;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-
-/**
- * The stride-1 correlation filter of every output phase ([taps_r, taps_c, Co, Ci],
- * flipped), or null for a phase no tap reaches. The in/out swap is one fast
- * transpose on the backend; the flipped taps are gathered in JS (each tap is a
- * contiguous Co*Ci block; the backends' Reverse/StridedSlice are slow loops).
- */
-function buildPhaseFilters(filter: tf.Tensor4D, rowPlans: AxisPhase[], colPlans: AxisPhase[], sh: number, sw: number, backend: RawBackend): Array<RawFilter | null> {
-  const [fh, fw, ci, co] = filter.shape;
-  const swapped = tf.tidy(() => tf.transpose(filter, [0, 1, 3, 2]));
-  const wt = swapped.dataSync() as Float32Array;
-  swapped.dispose();
-  const block = co * ci;
-  const out: Array<RawFilter | null> = [];
-  for (const rows of rowPlans) {
-    for (const cols of colPlans) {
-      if (rows.taps === 0 || cols.taps === 0) {
-        out.push(null);
-        continue;
-      }
-      const g = new Float32Array(rows.taps * cols.taps * block);
-      for (let k = 0; k < rows.taps; k++) {
-        const i = fh - 1 - (rows.start + sh * k); // flipped tap k -> original row
-        for (let l = 0; l < cols.taps; l++) {
-          const j = fw - 1 - (cols.start + sw * l);
-          const src = (i * fw + j) * block;
-          g.set(wt.subarray(src, src + block), (k * cols.taps + l) * block);
-        }
-      }
-      const shape: Shape4 = [rows.taps, cols.taps, co, ci];
-      out.push({ dataId: backend.write(g, shape, 'float32'), shape, dtype: 'float32' });
-    }
-  }
-  return out;
-}
-
-/**
- * Phase filters cached per filter tensor and layout (filter-cache.ts). Besides skipping the
- * rearrangement, keeping the same filter data lets the WASM backend reuse its packed XNNPACK
- * operators (~30% of a small generator's time).
- */
-const phaseCache = new PerFilterCache<RawBackend, Array<RawFilter | null>>((backend, filters) => {
-  for (const f of filters) if (f) backend.disposeData(f.dataId, true);
-});
-
-function cachedPhaseFilters(filter: tf.Tensor4D, params: string, build: (backend: RawBackend) => Array<RawFilter | null>): Array<RawFilter | null> {
-  const backend = tf.engine().backend as unknown as RawBackend;
-  return phaseCache.get(filter.dataId as object, backend, params, () => build(backend));
-}
-
-/** Frees every cached phase filter. */
-export function clearPhaseFilterCache(): void {
-  phaseCache.clear();
-}
-
-/** Number of filter tensors whose phase filters are cached (tests). */
-export function phaseFilterCacheSize(): number {
-  return phaseCache.size;
 }
 
 /** a [1, m, k] x b [1, k, n] with a backend-resident b, through the active backend's BatchMatMul kernel. */
@@ -303,57 +207,16 @@ function combinedPhases(
   sw: number,
   params: string,
 ): tf.Tensor4D {
-  const [n, , , ci] = outShape;
-  const [, ho, wo, co] = dy.shape;
-  const live = (p: AxisPhase[]) => p.filter((x) => x.taps > 0);
-  const padT = Math.max(...live(rowPlans).map((p) => p.before));
-  const padL = Math.max(...live(colPlans).map((p) => p.before));
-  const kh = Math.max(...live(rowPlans).map((p) => padT - p.before + p.taps));
-  const kw = Math.max(...live(colPlans).map((p) => padL - p.before + p.taps));
+  const [, , , ci] = outShape;
+  const [, ho, wo] = dy.shape;
+  const { padT, padL, kh, kw } = combinedWindow(rowPlans, colPlans);
   const phasesN = sh * sw;
-  const [combined] = cachedPhaseFilters(filter, params, (backend) => {
-    const [fh, fw] = filter.shape;
-    const swapped = tf.tidy(() => tf.transpose(filter, [0, 1, 3, 2])); // [fh, fw, co, ci]
-    const wt = swapped.dataSync() as Float32Array;
-    swapped.dispose();
-    const cout = phasesN * ci;
-    const g = new Float32Array(kh * kw * co * cout);
-    rowPlans.forEach((rows, a) =>
-      colPlans.forEach((cols, b) => {
-        const p = a * sw + b;
-        for (let k = 0; k < rows.taps; k++) {
-          const i = fh - 1 - (rows.start + sh * k);
-          const r = padT - rows.before + k;
-          for (let l = 0; l < cols.taps; l++) {
-            const j = fw - 1 - (cols.start + sw * l);
-            const c = padL - cols.before + l;
-            for (let o = 0; o < co; o++) {
-              const src = ((i * fw + j) * co + o) * ci;
-              const dst = ((r * kw + c) * co + o) * cout + p * ci;
-              for (let q = 0; q < ci; q++) g[dst + q] = wt[src + q];
-            }
-          }
-        }
-      }),
-    );
-    const shape: Shape4 = [kh, kw, co, cout];
-    return [{ dataId: backend.write(g, shape, 'float32'), shape, dtype: 'float32' }];
-  });
+  const [combined] = cachedPhaseFilters(filter, params, (backend) => [buildCombinedFilter(filter, rowPlans, colPlans, sh, sw, backend)]);
   return tf.tidy(() => {
     const padB = mh + kh - 1 - ho - padT;
     const padR = mw + kw - 1 - wo - padL;
-    const cropT = Math.max(0, -padT);
-    const cropB = Math.max(0, -padB);
-    const cropL = Math.max(0, -padL);
-    const cropR = Math.max(0, -padR);
-    const src = cropT || cropB || cropL || cropR ? tf.slice(dy, [0, cropT, cropL, 0], [n, ho - cropT - cropB, wo - cropL - cropR, co]) : dy;
-    const pads: tf.backend_util.ExplicitPadding = [
-      [0, 0],
-      [Math.max(0, padT), Math.max(0, padB)],
-      [Math.max(0, padL), Math.max(0, padR)],
-      [0, 0],
-    ];
-    const all = conv2dRaw(src, combined!, pads); // [n, mh, mw, phases*ci]
+    const { cropped, pads } = cropAndPads(dy, padT, padB, padL, padR);
+    const all = conv2dRaw(cropped, combined!, pads); // [n, mh, mw, phases*ci]
     const data = all.dataSync() as Float32Array;
     return interleavePhases(
       Array.from({ length: phasesN }, (_, p) => ({ data, pixelStride: phasesN * ci, channelOffset: p * ci })),

@@ -1,7 +1,7 @@
 /**
  * shoebot's own kernels for the WASM and pure-JS CPU backends:
  * - Conv2D, FusedConv2D (without bias/activation), Conv2DBackpropInput and Conv2DBackpropFilter on
- *   WASM run on shoebot's WebAssembly matrix kernel (conv-gemm.ts, gemm-wasm.ts): ~40 GFLOP/s on
+ *   WASM run on shoebot's WebAssembly matrix kernel (conv-gemm*.ts, gemm-wasm.ts): ~40 GFLOP/s on
  *   one core here, where the stock kernels (XNNPACK) reach ~22 and WASM has no filter gradient at
  *   all (tfjs#8474). SHOEBOT_GEMM=off keeps the previous paths (conv-grads.ts: the filter gradient
  *   as a forward convolution, transposed convolutions split into stride-1 phases, on XNNPACK),
@@ -13,17 +13,18 @@
  * - Tile: batch norm's gradient tiles per-channel vectors to the activation's
  *   shape; the stock WASM Tile costs ~100 ms per call at DCGAN sizes.
  * The gradients of the convolution kernels (tfjs-core's) call these kernels again, so the
- * generator's and discriminator's backward passes all take the fast paths.
+ * generator's and discriminator's backward passes all take the fast paths. This module registers
+ * them with tfjs in place of the stock kernels (falling back to those where a case is not ours)
+ * and can put the stock ones back.
  */
-import { tf } from '../../tf/index.ts';
+import { tf } from '../tfjs.ts';
 import { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
 import * as gemmConv from './conv-gemm.ts';
+import * as gemmInputGrad from './conv-gemm-input-grad.ts';
+import type { WasmBackendLike } from './wasm-backend.ts';
 import { channelReduce, channelReducible, reducesAllButLast } from './channel-reduce.ts';
 import { LEAKY_RELU_GRAD, leakyRelu, leakyReluApplies, leakyReluGrad, registerLeakyReluGradient } from './leaky-relu.ts';
 import { tileArray } from './tile.ts';
-
-export { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
-export { tileArray } from './tile.ts';
 
 type Backend = 'wasm' | 'cpu';
 type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile' | 'Conv2D' | 'FusedConv2D' | 'Sum' | 'Mean' | 'LeakyRelu' | typeof LEAKY_RELU_GRAD;
@@ -93,7 +94,7 @@ function filterGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     if (!isNhwc(a.dataFormat) && orig) return orig.kernelFunc(args);
     if (!isNhwc(a.dataFormat)) throw new Error(`Conv2DBackpropFilter: only NHWC is supported on this backend (got ${a.dataFormat})`);
     if (args.backend instanceof Object && 'wasm' in args.backend && gemmWanted() && !wholeWindow([dy!.shape[1], dy!.shape[2]], a.filterShape)) {
-      return gemmConv.conv2dFilterGrad(args.backend as unknown as gemmConv.WasmBackendLike, x!, dy!, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
+      return gemmConv.conv2dFilterGrad(args.backend as unknown as WasmBackendLike, x!, dy!, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
     }
     return withTensors([x, dy], (xt, dyt) => conv2dFilterGrad(xt, dyt, a.filterShape, a.strides, a.pad, a.dimRoundingMode));
   };
@@ -104,7 +105,7 @@ function inputGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const { dy, filter } = args.inputs as unknown as tf.Conv2DBackpropInputInputs;
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (isNhwc(a.dataFormat) && gemmWanted() && !wholeWindow([dy!.shape[1], dy!.shape[2]], filter!.shape)) {
-      return gemmConv.conv2dInputGrad(args.backend as unknown as gemmConv.WasmBackendLike, dy!, filter!, a.inputShape, a.strides, a.pad, a.dimRoundingMode);
+      return gemmInputGrad.conv2dInputGrad(args.backend as unknown as WasmBackendLike, dy!, filter!, a.inputShape, a.strides, a.pad, a.dimRoundingMode);
     }
     if (isNhwc(a.dataFormat)) {
       return withTensors([dy, filter], (dyt, ft) => conv2dInputGrad(dyt, ft, a.inputShape, a.strides, a.pad, a.dimRoundingMode));
@@ -122,7 +123,7 @@ function conv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     if (orig && (!gemmWanted() || !isNhwc(a.dataFormat) || !dilationOne(a.dilations) || wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))) {
       return orig.kernelFunc(args);
     }
-    return gemmConv.conv2dForward(args.backend as unknown as gemmConv.WasmBackendLike, x!, filter!, a.strides, a.pad, a.dimRoundingMode);
+    return gemmConv.conv2dForward(args.backend as unknown as WasmBackendLike, x!, filter!, a.strides, a.pad, a.dimRoundingMode);
   };
 }
 
@@ -138,7 +139,7 @@ function fusedConv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     if (orig && (!plain || !gemmWanted() || !isNhwc(a.dataFormat) || !dilationOne(a.dilations) || wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))) {
       return orig.kernelFunc(args);
     }
-    return gemmConv.conv2dForward(args.backend as unknown as gemmConv.WasmBackendLike, x!, filter!, a.strides, a.pad, a.dimRoundingMode);
+    return gemmConv.conv2dForward(args.backend as unknown as WasmBackendLike, x!, filter!, a.strides, a.pad, a.dimRoundingMode);
   };
 }
 
@@ -148,7 +149,7 @@ function channelReduceKernel(mean: boolean): (orig: tf.KernelConfig | null) => t
     const x = (args.inputs as unknown as tf.SumInputs).x!;
     const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
     if (gemmWanted() && channelReducible(x) && reducesAllButLast(axis, x.shape)) {
-      return channelReduce(args.backend as unknown as gemmConv.WasmBackendLike, x, mean, keepDims);
+      return channelReduce(args.backend as unknown as WasmBackendLike, x, mean, keepDims);
     }
     if (!orig) throw new Error(`${mean ? 'Mean' : 'Sum'}: no stock kernel`);
     return orig.kernelFunc(args);
@@ -159,7 +160,7 @@ function leakyReluKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   return (args) => {
     const x = (args.inputs as unknown as tf.LeakyReluInputs).x!;
     const { alpha } = args.attrs as unknown as tf.LeakyReluAttrs;
-    if (gemmWanted() && leakyReluApplies(x, alpha)) return leakyRelu(args.backend as unknown as gemmConv.WasmBackendLike, x, alpha);
+    if (gemmWanted() && leakyReluApplies(x, alpha)) return leakyRelu(args.backend as unknown as WasmBackendLike, x, alpha);
     if (!orig) throw new Error('LeakyRelu: no stock kernel');
     return orig.kernelFunc(args);
   };
@@ -170,7 +171,7 @@ function leakyReluGradKernel(): tf.KernelFunc {
   return (args) => {
     const { dy, x } = args.inputs as unknown as { dy: tf.TensorInfo; x: tf.TensorInfo };
     const { alpha } = args.attrs as unknown as tf.LeakyReluAttrs;
-    return leakyReluGrad(args.backend as unknown as gemmConv.WasmBackendLike, dy, x, alpha);
+    return leakyReluGrad(args.backend as unknown as WasmBackendLike, dy, x, alpha);
   };
 }
 

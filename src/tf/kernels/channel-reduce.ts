@@ -5,8 +5,8 @@
  * kernels first transpose the whole input so that the reduced axes are innermost (8.1 ms for a
  * [32,32,32,64] Sum, most of it the transpose).
  */
-import { tf } from '../../tf/index.ts';
-import { gemmFor, offsetOf, type WasmBackendLike } from './conv-gemm.ts';
+import { tf } from '../tfjs.ts';
+import { gemmFor, heapF32, offsetOf, type WasmBackendLike } from './wasm-backend.ts';
 
 /** Whether `axis` (tfjs notation, may be negative or a number) is exactly 0..rank-2 of `shape`. */
 export function reducesAllButLast(axis: number | number[] | undefined, shape: number[]): boolean {
@@ -27,7 +27,7 @@ export function channelReduce(backend: WasmBackendLike, x: tf.TensorInfo, mean: 
   gemmFor(backend).columnSums(offsetOf(backend, x), count, c / 4, c * 4, o);
   if (mean) {
     // Divided in float32, as the stock Mean does after its sum.
-    const heap = new Float32Array(backend.wasm.asm.memory.buffer);
+    const heap = heapF32(backend);
     for (let k = 0; k < c; k++) heap[(o >> 2) + k] = Math.fround(heap[(o >> 2) + k] / count);
   }
   return out;

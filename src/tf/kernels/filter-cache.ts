@@ -5,7 +5,7 @@
  * prepared once for all /shoe calls and a training step's weights once per step. The cached data
  * lives directly in the backend, not as engine tensors, so leak checks on tf.memory() stay exact.
  */
-import { tf } from '../../tf/index.ts';
+import { tf } from '../tfjs.ts';
 
 /** Whether any tensor still holds this data (the engine drops a dataId when its last tensor goes). */
 export function dataAlive(dataId: object): boolean {
