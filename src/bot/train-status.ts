@@ -10,9 +10,8 @@ import { DEFAULT_TRAIN_OPTIONS, describeExtras, type TrainOptions } from '../gan
 import { renderLossPlot, type LossPoint } from '../render/grid.ts';
 import { backendInfo } from '../tf/index.ts';
 import { checkpointStatuses } from '../trainer/checkpoint-statuses.ts';
-import type { TrainingControl } from '../trainer/control.ts';
+import type { RemoteTrainerStatus, TrainingControl } from '../trainer/control.ts';
 import { formatDuration } from '../trainer/duration.ts';
-import type { RemoteTrainerStatus } from '../trainer/remote.ts';
 import type { LastRunInfo } from '../trainer/run-record.ts';
 import type { TrainerSnapshot } from '../trainer/snapshot.ts';
 import { steeringStatusLine } from './community.ts';

@@ -11,7 +11,8 @@ import { communityTaste } from './community.ts';
 import { Reconciler } from './reconcile.ts';
 import type { Store } from './store.ts';
 import { VoteWriter } from './vote-writer.ts';
-import { attachVoteHandlers, type VoteEvent } from './votes.ts';
+import { attachVoteHandlers } from './reaction-votes.ts';
+import type { VoteEvent } from './votes.ts';
 
 export interface VoteService {
   writer: VoteWriter;

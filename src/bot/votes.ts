@@ -6,10 +6,9 @@
  * partials, uncached — count too. The bot's own reactions, other emoji and
  * other messages are ignored; duplicates and replays count once (unique
  * user+design in the Vote table). Votes missed while the bot was offline or
- * its storage failed are caught up by src/bot/reconcile.ts.
+ * its storage failed are caught up by src/bot/reconcile.ts. This module holds the emoji and the
+ * event; reaction-votes.ts listens to the gateway.
  */
-import type { Client, MessageReaction, PartialMessageReaction, PartialUser, User } from 'discord.js';
-import type { VoteWriter } from './vote-writer.ts';
 
 /** Vote emoji for grid positions 0..3. */
 export const GRID_EMOJI = ['1️⃣', '2️⃣', '3️⃣', '4️⃣'] as const;
@@ -35,27 +34,4 @@ export interface VoteEvent {
   messageId: string;
   designId: number;
   changed: boolean;
-}
-
-/**
- * Subscribes to reaction events: each vote emoji a member adds or removes joins the vote writer's
- * queue synchronously, in the order the gateway delivered it (src/bot/vote-writer.ts stores them
- * in that order). Returns an unsubscribe function.
- */
-export function attachVoteHandlers(client: Client, writer: VoteWriter): () => void {
-  const handle = (kind: 'add' | 'remove') => (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {
-    if (user.id === client.user?.id || user.bot) return;
-    const emoji = reaction.emoji.name;
-    // Cheap filter before touching the database.
-    if (emoji !== SINGLE_EMOJI && !(GRID_EMOJI as readonly string[]).includes(emoji ?? '')) return;
-    writer.push({ kind, userId: user.id, messageId: reaction.message.id, emoji: emoji! });
-  };
-  const onAdd = handle('add');
-  const onRemove = handle('remove');
-  client.on('messageReactionAdd', onAdd);
-  client.on('messageReactionRemove', onRemove);
-  return () => {
-    client.off('messageReactionAdd', onAdd);
-    client.off('messageReactionRemove', onRemove);
-  };
 }

@@ -6,7 +6,6 @@
  * The lease holder executes those requests through a LocalTraining too, so an admin reads the
  * same answers wherever the trainer runs.
  */
-import type { RemoteTrainerStatus } from './remote.ts';
 import type { TrainerSnapshot } from './snapshot.ts';
 
 /**
@@ -17,6 +16,27 @@ import type { TrainerSnapshot } from './snapshot.ts';
 export interface ControlResult {
   outcome: 'done' | 'refused' | 'failed' | 'queued';
   message: string;
+}
+
+/** The lease holder as seen through the database (its TrainerLease row), by a process that does not hold the lease. */
+export interface RemoteTrainerStatus {
+  /** No lease row: no trainer ever ran against this database. */
+  never: boolean;
+  /** A holder heartbeats (judged by the wall clocks: for display only). */
+  alive: boolean;
+  /** The lease was released (clean shutdown). */
+  released: boolean;
+  ownerId: string;
+  host: string;
+  heartbeatAt?: Date;
+  /** Now minus the last heartbeat, ms (the holder's clock vs ours). */
+  ageMs?: number;
+  /**
+   * The heartbeat looked old by the clocks but was seen changing: the two machines' clocks
+   * differ (by about ageMs). The holder is alive.
+   */
+  clockSkew?: boolean;
+  snapshot?: TrainerSnapshot;
 }
 
 /** What /train status renders: the trainer's snapshot, and where it runs when that is elsewhere. */

@@ -5,29 +5,9 @@
  */
 import type { PrismaClient } from '../db/client.ts';
 import { createTrainerRequest, getTrainerRequest, NO_OWNER, readLease, type RequestOutcome, type TrainerAction } from '../db/trainer-lease.ts';
-import type { ControlResult, TrainingControl, TrainingStatus } from './control.ts';
+import type { ControlResult, RemoteTrainerStatus, TrainingControl, TrainingStatus } from './control.ts';
 import { formatDuration } from './duration.ts';
-import { parseSnapshot, type TrainerSnapshot } from './snapshot.ts';
-
-export interface RemoteTrainerStatus {
-  /** No lease row: no trainer ever ran against this database. */
-  never: boolean;
-  /** A holder heartbeats (judged by the wall clocks: for display only). */
-  alive: boolean;
-  /** The lease was released (clean shutdown). */
-  released: boolean;
-  ownerId: string;
-  host: string;
-  heartbeatAt?: Date;
-  /** Now minus the last heartbeat, ms (the holder's clock vs ours). */
-  ageMs?: number;
-  /**
-   * The heartbeat looked old by the clocks but was seen changing: the two machines' clocks
-   * differ (by about ageMs). The holder is alive.
-   */
-  clockSkew?: boolean;
-  snapshot?: TrainerSnapshot;
-}
+import { parseSnapshot } from './snapshot.ts';
 
 export interface RemoteRequestResult {
   id: number;
