@@ -10,7 +10,7 @@ import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { resolveDatasetDir } from '../data/dataset.ts';
 import { compareQuality, runDatasetName, listCheckpoints, readCheckpointMeta, readManifest, setActiveCheckpoint, type CheckpointMeta } from '../gan/checkpoint.ts';
-import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/trainer.ts';
+import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/training-loop.ts';
 import { DEFAULT_RECIPE, describeExtras, RECIPES } from '../gan/train-step.ts';
 import { parseTrainArgs, TRAIN_HELP, UsageError } from './train-args.ts';
 import { fmtDuration } from '../data/progress.ts';

@@ -19,7 +19,7 @@
  *
  * Beyond the seed (off in its recipe, see RECIPES): DiffAugment on every
  * image D sees (src/gan/augment.ts). The generator's weight average and
- * horizontal flips of the real images live in the training loop (trainer.ts),
+ * horizontal flips of the real images live in the training loop (training-loop.ts),
  * which owns the data and the checkpoints.
  *
  * Every step runs inside tf.tidy; the only tensors that outlive a step are the

@@ -22,7 +22,7 @@ import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { resolveDatasetDir } from '../data/dataset.ts';
-import { chooseResumeCheckpoint, runTraining, threadingHooks } from './trainer.ts';
+import { chooseResumeCheckpoint, runTraining, threadingHooks } from './training-loop.ts';
 import { runDatasetName } from './checkpoint.ts';
 import type { BotToTrainer, TrainerToBot } from './protocol.ts';
 import { parseTrainArgs, UsageError } from '../cli/train-args.ts';

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/log.ts';
 import { GenerationService } from '../../src/bot/generation.ts';
 import { watchManifest } from '../../src/bot/manifest-watch.ts';
 import { initTf } from '../../src/tf/index.ts';
-import { runTraining } from '../../src/gan/trainer.ts';
+import { runTraining } from '../../src/gan/training-loop.ts';
 import { loadGeneratorCheckpoint } from '../../src/gan/checkpoint.ts';
 import { openDatabase, type PrismaClient } from '../../src/db/client.ts';
 import { upsertCheckpoint } from '../../src/db/training.ts';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initTf } from '../../src/tf/index.ts';
-import { runTraining, chooseResumeCheckpoint } from '../../src/gan/trainer.ts';
+import { runTraining, chooseResumeCheckpoint } from '../../src/gan/training-loop.ts';
 import { readCheckpointMeta, readManifest } from '../../src/gan/checkpoint.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { upsertCheckpoint } from '../../src/db/training.ts';

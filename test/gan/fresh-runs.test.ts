@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
-import { chooseResumeCheckpoint, runTraining } from '../../src/gan/trainer.ts';
+import { chooseResumeCheckpoint, runTraining } from '../../src/gan/training-loop.ts';
 import {
   checkpointsDir,
   compareQuality,

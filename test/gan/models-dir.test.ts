@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf } from '../../src/tf/index.ts';
-import { runTraining } from '../../src/gan/trainer.ts';
+import { runTraining } from '../../src/gan/training-loop.ts';
 import { listCheckpoints, readManifest } from '../../src/gan/checkpoint.ts';
 import { modelsDirProblem, removeStaleTempFolders, STALE_TMP_MS } from '../../src/gan/models-dir.ts';
 import { tempDir } from '../helpers/temp.ts';

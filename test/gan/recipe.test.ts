@@ -8,7 +8,7 @@ import { diffAugment, parseAugmentPolicy } from '../../src/gan/augment.ts';
 import { fidSampleSpace, kidWithStandardError, symmetricEigenvalues } from '../../src/gan/distances.ts';
 import { fidFromFeatures, symmetricEigen } from '../../src/gan/metrics.ts';
 import { emaBeta } from '../../src/gan/ema.ts';
-import { runTraining } from '../../src/gan/trainer.ts';
+import { runTraining } from '../../src/gan/training-loop.ts';
 import { loadGeneratorCheckpoint, loadTrainingCheckpoint } from '../../src/gan/checkpoint.ts';
 import { parseTrainArgs } from '../../src/cli/train-args.ts';
 import { Rng } from '../../src/gan/latent.ts';

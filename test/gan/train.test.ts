@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
-import { runTraining, threadingHooks } from '../../src/gan/trainer.ts';
+import { runTraining, threadingHooks } from '../../src/gan/training-loop.ts';
 import {
   listCheckpoints,
   loadGeneratorCheckpoint,

@@ -8,7 +8,7 @@ import { buildDiscriminator, buildGenerator, type GanConfig } from '../../src/ga
 import { Adam, DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep, type StepResult } from '../../src/gan/train-step.ts';
 import { latentsForSeed, Rng } from '../../src/gan/latent.ts';
 import { createDataParallelStepper, DataParallel } from '../../src/gan/parallel/index.ts';
-import { runTraining } from '../../src/gan/trainer.ts';
+import { runTraining } from '../../src/gan/training-loop.ts';
 import { syntheticDataset, tmpModelsDir, TINY } from '../gan/helpers.ts';
 
 const CFG: GanConfig = { imageSize: 32, channels: 1, nz: 8, ngf: 4, ndf: 4 };
