@@ -15,8 +15,9 @@
  */
 import os from 'node:os';
 import { MessageFlags, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { readCheckpointMeta, type CheckpointMetrics } from '../src/gan/checkpoint.ts';
-import { DEFAULT_TRAIN_OPTIONS, describeExtras, type TrainOptions } from '../src/gan/train-step.ts';
+import { readCheckpointMeta } from '../src/gan/checkpoint-load.ts';
+import type { CheckpointMetrics } from '../src/gan/quality.ts';
+import { DEFAULT_TRAIN_OPTIONS, describeExtras, type TrainOptions } from '../src/gan/recipe.ts';
 import { renderLossPlot, type LossPoint } from '../src/render/grid.ts';
 import { backendInfo } from '../src/tf/index.ts';
 import { intOption, stringOption } from '../src/bot/design-message.ts';

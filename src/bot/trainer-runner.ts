@@ -24,19 +24,11 @@ import { fileURLToPath } from 'node:url';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
-import {
-  activeDataset,
-  checkpointsDir,
-  compareQuality,
-  listCheckpoints,
-  loadGeneratorCheckpoint,
-  readCheckpointMeta,
-  readManifest,
-  runDatasetName,
-  setActiveCheckpoint,
-  type CheckpointMetrics,
-  type CheckpointSummary,
-} from '../gan/checkpoint.ts';
+import { activeDataset, readManifest, runDatasetName } from '../gan/manifest.ts';
+import { checkpointsDir } from '../gan/checkpoint.ts';
+import { compareQuality, type CheckpointMetrics } from '../gan/quality.ts';
+import { listCheckpoints, setActiveCheckpoint, type CheckpointSummary } from '../gan/catalogue.ts';
+import { loadGeneratorCheckpoint, readCheckpointMeta } from '../gan/checkpoint-load.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { isTrainerMessage, type BotToTrainer, type TrainProgress, type TrainerToBot } from '../gan/protocol.ts';
 import { StorageUnavailableError } from '../db/storage-health.ts';

@@ -11,7 +11,10 @@ import { DATASET_HINT, folderDatasetHint } from '../bot/trainer-runner.ts';
 import { DEFAULT_DATASET, loadDataset, resolveDatasetDir } from '../data/dataset.ts';
 import { MigrationError, migrationStatus } from '../db/migrate.ts';
 import { displayPath, parseDatabaseUrl } from '../db/paths.ts';
-import { activeDataset, checkpointsDir, newestValidCheckpoint, readManifest, runDatasetName, verifyCheckpoint } from '../gan/checkpoint.ts';
+import { activeDataset, readManifest, runDatasetName } from '../gan/manifest.ts';
+import { checkpointsDir } from '../gan/checkpoint.ts';
+import { newestValidCheckpoint } from '../gan/catalogue.ts';
+import { verifyCheckpoint } from '../gan/checkpoint-load.ts';
 import { writeProbe } from '../gan/models-dir.ts';
 import { fail, ok, warn, type CheckResult } from './report.ts';
 

@@ -22,8 +22,9 @@ import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { resolveDatasetDir } from '../data/dataset.ts';
-import { chooseResumeCheckpoint, runTraining, threadingHooks } from './training-loop.ts';
-import { runDatasetName } from './checkpoint.ts';
+import { chooseResumeCheckpoint } from './catalogue.ts';
+import { runTraining, threadingHooks } from './training-loop.ts';
+import { runDatasetName } from './manifest.ts';
 import type { BotToTrainer, TrainerToBot } from './protocol.ts';
 import { parseTrainArgs, UsageError } from '../cli/train-args.ts';
 

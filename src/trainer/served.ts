@@ -7,7 +7,9 @@
  */
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../db/client.ts';
-import { loadGeneratorCheckpoint, newestValidCheckpoint, readManifest, type LoadedGenerator } from '../gan/checkpoint.ts';
+import { loadGeneratorCheckpoint, type LoadedGenerator } from '../gan/checkpoint-load.ts';
+import { newestValidCheckpoint } from '../gan/catalogue.ts';
+import { readManifest } from '../gan/manifest.ts';
 import type { GeneratorInfo } from '../bot/generation.ts';
 import type { ServedModel } from '../bot/trainer-runner.ts';
 

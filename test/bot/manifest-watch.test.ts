@@ -13,7 +13,7 @@ import { GenerationService } from '../../src/bot/generation.ts';
 import { watchManifest } from '../../src/bot/manifest-watch.ts';
 import { initTf } from '../../src/tf/index.ts';
 import { runTraining } from '../../src/gan/training-loop.ts';
-import { loadGeneratorCheckpoint } from '../../src/gan/checkpoint.ts';
+import { loadGeneratorCheckpoint } from '../../src/gan/checkpoint-load.ts';
 import { openDatabase, type PrismaClient } from '../../src/db/client.ts';
 import { upsertCheckpoint } from '../../src/db/training.ts';
 import { gateRefusal } from '../../src/trainer/served.ts';

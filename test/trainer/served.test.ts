@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
 import { runTraining } from '../../src/gan/training-loop.ts';
-import { setActiveCheckpoint } from '../../src/gan/checkpoint.ts';
+import { setActiveCheckpoint } from '../../src/gan/catalogue.ts';
 import { openDatabase, type Db } from '../../src/db/client.ts';
 import { upsertCheckpoint } from '../../src/db/training.ts';
 import { chooseServedCheckpoint } from '../../src/trainer/served.ts';
