@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { loadConfig, type Config } from '../src/config/env.ts';
-import { loadGeneratorCheckpoint } from '../src/gan/checkpoint.ts';
+import { loadGeneratorCheckpoint } from '../src/gan/checkpoint-load.ts';
 import { buildGenerator, DEFAULT_GAN_CONFIG } from '../src/gan/model.ts';
 import type { GeneratorInfo } from '../src/bot/generation.ts';
 import type { FakeDiscord } from '../test/fake-discord/server.ts';

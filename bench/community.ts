@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { initTf, tf } from '../src/tf/index.ts';
-import { loadGeneratorCheckpoint, type LoadedGenerator } from '../src/gan/checkpoint.ts';
+import { loadGeneratorCheckpoint, type LoadedGenerator } from '../src/gan/checkpoint-load.ts';
 import { generate } from '../src/gan/generate.ts';
 import { latentsForSeed, Rng } from '../src/gan/latent.ts';
 import { openDatabase } from '../src/db/client.ts';

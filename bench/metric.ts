@@ -17,7 +17,7 @@ import { loadDataset, resolveDatasetDir, type Dataset } from '../src/data/datase
 import { loadPerceptualExtractor, perceptualFeatures, type PerceptualNet } from '../src/gan/perceptual.ts';
 import { fidSampleSpace, kidWithStandardError } from '../src/gan/distances.ts';
 import { buildGenerator } from '../src/gan/model.ts';
-import { loadGeneratorCheckpoint } from '../src/gan/checkpoint.ts';
+import { loadGeneratorCheckpoint } from '../src/gan/checkpoint-load.ts';
 import { generatePixels, gaussianBlurU8 } from '../src/gan/perceptual-metric.ts';
 
 const { values: args } = parseArgs({

@@ -12,7 +12,8 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { tf, initTf } from '../src/tf/index.ts';
 import { buildDiscriminator, buildGenerator, type GanConfig } from '../src/gan/model.ts';
-import { GanTrainState, RECIPES, recipeOptions, trainStep, type RecipeName } from '../src/gan/train-step.ts';
+import { GanTrainState, trainStep } from '../src/gan/train-step.ts';
+import { RECIPES, recipeOptions, type RecipeName } from '../src/gan/recipe.ts';
 
 interface KernelTotal {
   kernel: string;

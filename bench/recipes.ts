@@ -111,7 +111,7 @@ if (mode !== 'report') {
 }
 
 const { initTf } = await import('../src/tf/index.ts');
-const { loadGeneratorCheckpoint } = await import('../src/gan/checkpoint.ts');
+const { loadGeneratorCheckpoint } = await import('../src/gan/checkpoint-load.ts');
 const { loadDataset, resolveDatasetDir } = await import('../src/data/dataset.ts');
 const { comparePerceptual, generatePixels, perceptualMetricId } = await import('../src/gan/perceptual-metric.ts');
 await initTf((process.env.TF_BACKEND as 'auto') ?? 'auto');

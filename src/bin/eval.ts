@@ -11,7 +11,8 @@ import { initTf, backendInfo } from '../tf/index.ts';
 import { DEFAULT_DATASET, loadDataset, resolveDatasetDir, type Dataset } from '../data/dataset.ts';
 import { compareSamples, evaluateGenerator, type QualityMetrics } from '../gan/metrics.ts';
 import { perceptualMetricId } from '../gan/perceptual-metric.ts';
-import { loadGeneratorCheckpoint, readCheckpointMeta, updateCheckpointMetrics } from '../gan/checkpoint.ts';
+import { loadGeneratorCheckpoint, readCheckpointMeta } from '../gan/checkpoint-load.ts';
+import { updateCheckpointMetrics } from '../gan/checkpoint.ts';
 import { buildGenerator, type GanConfig } from '../gan/model.ts';
 import { parseCommandLine, runCli } from './command-line.ts';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { config } from '../config/env.ts';
 import { initTf } from '../tf/index.ts';
-import { loadGeneratorCheckpoint } from '../gan/checkpoint.ts';
+import { loadGeneratorCheckpoint } from '../gan/checkpoint-load.ts';
 import { generate, outputShape } from '../gan/generate.ts';
 import { latentsForSeed } from '../gan/latent.ts';
 import { renderGrid } from '../render/grid.ts';

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { GanConfig } from '../gan/model.ts';
-import { RECIPES, type RecipeName, type TrainOptions } from '../gan/train-step.ts';
+import { RECIPES, type RecipeName, type TrainOptions } from '../gan/recipe.ts';
 import { parseAugmentPolicy } from '../gan/augment.ts';
 
 export const TRAIN_HELP = `Usage: npm run train -- [options]

@@ -14,7 +14,8 @@ import { tf, initTf } from '../tf/index.ts';
 import { loadFashionMnist, FMNIST_DEFAULT_DIR, FMNIST_CLASSES, FMNIST_LICENSE, SNEAKER_CLASS } from '../data/fashion-mnist.ts';
 import { createProgress } from '../data/progress.ts';
 import { Rng } from '../gan/latent.ts';
-import { buildClassifier, saveLayersModel, CLASSIFIER_DIR, loadLayersModelFromDir } from '../gan/metrics.ts';
+import { buildClassifier, CLASSIFIER_DIR } from '../gan/classifier.ts';
+import { saveLayersModel, loadLayersModelFromDir } from '../gan/layers-files.ts';
 
 const HELP = `Usage: npm run classifier:train -- [--epochs 3] [--batch 128] [--fmnist-dir DIR] [--out DIR] [--backend wasm|cpu]
 Trains the Fashion-MNIST classifier used by the quality metric (KID/FID features, sneaker share)

@@ -9,9 +9,13 @@ import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { resolveDatasetDir } from '../data/dataset.ts';
-import { compareQuality, runDatasetName, listCheckpoints, readCheckpointMeta, readManifest, setActiveCheckpoint, type CheckpointMeta } from '../gan/checkpoint.ts';
-import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/trainer.ts';
-import { DEFAULT_RECIPE, describeExtras, RECIPES } from '../gan/train-step.ts';
+import { compareQuality } from '../gan/quality.ts';
+import { runDatasetName, readManifest } from '../gan/manifest.ts';
+import { listCheckpoints, setActiveCheckpoint, chooseResumeCheckpoint } from '../gan/catalogue.ts';
+import { readCheckpointMeta } from '../gan/checkpoint-load.ts';
+import type { CheckpointMeta } from '../gan/checkpoint.ts';
+import { runTraining, threadingHooks } from '../gan/training-loop.ts';
+import { DEFAULT_RECIPE, describeExtras, RECIPES } from '../gan/recipe.ts';
 import { parseTrainArgs, TRAIN_HELP, UsageError } from './train-args.ts';
 import { fmtDuration } from '../data/progress.ts';
 

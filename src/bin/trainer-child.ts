@@ -22,8 +22,9 @@ import { config } from '../config/env.ts';
 import { createLogger } from '../log.ts';
 import { initTf } from '../tf/index.ts';
 import { resolveDatasetDir } from '../data/dataset.ts';
-import { chooseResumeCheckpoint, runTraining, threadingHooks } from '../gan/trainer.ts';
-import { runDatasetName } from '../gan/checkpoint.ts';
+import { chooseResumeCheckpoint } from '../gan/catalogue.ts';
+import { runTraining, threadingHooks } from '../gan/training-loop.ts';
+import { runDatasetName } from '../gan/manifest.ts';
 import type { BotToTrainer, TrainerToBot } from '../gan/protocol.ts';
 import { parseTrainArgs, UsageError } from './train-args.ts';
 

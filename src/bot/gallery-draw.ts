@@ -3,7 +3,7 @@
  * the checkpoint that drew them (a few old ones at most), else with the active
  * generator, and fits tiles of different sizes into one grid.
  */
-import { loadGeneratorCheckpoint } from '../gan/checkpoint.ts';
+import { loadGeneratorCheckpoint } from '../gan/checkpoint-load.ts';
 import { generate, outputShape } from '../gan/generate.ts';
 import { bytesToLatent, type DesignRow } from './store.ts';
 import type { BotContext } from './types.ts';

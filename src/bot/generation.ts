@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { tf } from '../tf/index.ts';
 import { generate } from '../gan/generate.ts';
 import type { GanConfig } from '../gan/model.ts';
-import type { CheckpointMetrics } from '../gan/checkpoint.ts';
+import type { CheckpointMetrics } from '../gan/quality.ts';
 import { BusyError, RateLimitedError, UserError } from './errors.ts';
 
 export interface GeneratorInfo {

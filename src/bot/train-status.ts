@@ -5,8 +5,9 @@
  * (plus where it runs and how fresh it is).
  */
 import type { AttachmentPayload } from 'discord.js';
-import { readCheckpointMeta, type CheckpointMetrics } from '../gan/checkpoint.ts';
-import { DEFAULT_TRAIN_OPTIONS, describeExtras, type TrainOptions } from '../gan/train-step.ts';
+import { readCheckpointMeta } from '../gan/checkpoint-load.ts';
+import { type CheckpointMetrics } from '../gan/quality.ts';
+import { DEFAULT_TRAIN_OPTIONS, describeExtras, type TrainOptions } from '../gan/recipe.ts';
 import { renderLossPlot, type LossPoint } from '../render/grid.ts';
 import { backendInfo } from '../tf/index.ts';
 import { checkpointStatuses } from '../trainer/checkpoint-statuses.ts';

@@ -12,7 +12,10 @@ import { DEFAULT_DATASET, loadDataset, resolveDatasetDir } from '../data/dataset
 import { MigrationError } from '../db/migration-error.ts';
 import { migrationStatus } from '../db/migration-status.ts';
 import { displayPath, parseDatabaseUrl } from '../db/paths.ts';
-import { activeDataset, checkpointsDir, newestValidCheckpoint, readManifest, runDatasetName, verifyCheckpoint } from '../gan/checkpoint.ts';
+import { activeDataset, readManifest, runDatasetName } from '../gan/manifest.ts';
+import { checkpointsDir } from '../gan/checkpoint.ts';
+import { newestValidCheckpoint } from '../gan/catalogue.ts';
+import { verifyCheckpoint } from '../gan/checkpoint-load.ts';
 import { writeProbe } from '../gan/models-dir.ts';
 import { fail, ok, warn, type CheckResult } from './report.ts';
 

@@ -6,7 +6,7 @@
  * PRNG: sfc32 (small, fast, 128-bit state, passes PractRand) seeded through
  * splitmix32; normals: Box-Muller, both values of each pair used. The whole
  * state (four words + a cached spare normal) is serialisable, which the
- * trainer stores in checkpoints for exact resume.
+ * training loop stores in checkpoints for exact resume.
  */
 
 /** Serialisable generator state: sfc32's four words and the cached second Box-Muller value. */

@@ -12,188 +12,21 @@
  *   runningMean(loss_G) (running means over the current epoch, as in the seed),
  *   counted.
  *
- * Adam is implemented here rather than with tf.train.adam so that its whole
- * state (step t, m, v) is explicit and restorable bit for bit: tfjs's Adam
- * keeps float32 accumulators of beta^t whose loss on resume makes runs drift.
- * Bias corrections are computed in float64 from t.
+ * The options and their defaults are src/gan/recipe.ts; Adam (restorable bit
+ * for bit) is src/gan/adam.ts.
  *
  * Beyond the seed (off in its recipe, see RECIPES): DiffAugment on every
  * image D sees (src/gan/augment.ts). The generator's weight average and
- * horizontal flips of the real images live in the training loop (trainer.ts),
+ * horizontal flips of the real images live in the training loop (training-loop.ts),
  * which owns the data and the checkpoints.
  *
  * Every step runs inside tf.tidy; the only tensors that outlive a step are the
  * model weights and the optimiser moments.
  */
 import { tf } from '../tf/index.ts';
-import { augmentSeed, diffAugment, type AugmentOp } from './augment.ts';
-
-export type WeightDecayMode = 'l2' | 'decoupled';
-
-export interface TrainOptions {
-  batchSize: number;
-  lr: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  /** 0 disables weight decay. */
-  weightDecay: number;
-  weightDecayMode: WeightDecayMode;
-  /** One-sided label smoothing on/off; when off the real target is 1. */
-  labelSmoothing: boolean;
-  /** Real target with label smoothing on (the seed: 0.9). */
-  realLabel: number;
-  /** Generator's target: 'real-label' (the seed: same as D's real target) or 'one'. */
-  generatorTarget: 'real-label' | 'one';
-  /** Non-saturating G loss (-log D(G(z))) vs minimax (log(1 - D(G(z)))). */
-  nonSaturating: boolean;
-  /** Freezing on/off and its ratio (the seed: 0.7). */
-  freezing: boolean;
-  freezeRatio: number;
-  /** DiffAugment policy applied to every image D sees (empty = none, the seed). */
-  augment: AugmentOp[];
-  /** Base of the augmentation seeds (a run's seed; see augmentSeed). */
-  augmentSeed: number;
-  /** Serve and evaluate an exponential moving average of G's weights (Yazici et al. 2019). */
-  ema: boolean;
-  /** The average's half-life in training images (StyleGAN2's ema_kimg = 10). */
-  emaHalfLifeImages: number;
-  /** Early on the half-life is at most this share of the images seen (StyleGAN2-ADA's ema_rampup). */
-  emaRampup: number;
-  /** Flip each real image horizontally with probability 1/2. */
-  flip: boolean;
-}
-
-export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
-  batchSize: 64,
-  lr: 2e-4,
-  beta1: 0.5,
-  beta2: 0.999,
-  epsilon: 1e-8,
-  weightDecay: 1e-4,
-  weightDecayMode: 'l2',
-  labelSmoothing: true,
-  realLabel: 0.9,
-  generatorTarget: 'real-label',
-  nonSaturating: true,
-  freezing: true,
-  freezeRatio: 0.7,
-  augment: [],
-  augmentSeed: 0,
-  ema: false,
-  emaHalfLifeImages: 10_000,
-  emaRampup: 0.05,
-  flip: false,
-};
-
-/** The named recipes (`--recipe`): the seed's exactly, and shoebot's measured improvement on it. */
-export const RECIPES = {
-  seed: {},
-  shoebot: { augment: ['color', 'translation', 'cutout'], ema: true },
-} satisfies Record<string, Partial<TrainOptions>>;
-export type RecipeName = keyof typeof RECIPES;
-/**
- * The recipe `npm run train` gives a new model: shoebot's beat the seed's on 64x64 colour photos
- * (FID 79 vs 104 at 1,500 steps, README "Training recipe"). Library callers get DEFAULT_TRAIN_OPTIONS (the seed's).
- */
-export const DEFAULT_RECIPE: RecipeName = 'shoebot';
-
-/** The parts beyond the seed's recipe, for logs and status: e.g. "DiffAugment color,translation,cutout, weight average". */
-export function describeExtras(t: TrainOptions): string {
-  const parts: string[] = [];
-  if (t.augment?.length) parts.push(`DiffAugment ${t.augment.join(',')}`);
-  if (t.ema) parts.push(`weight average (half-life ${t.emaHalfLifeImages} images)`);
-  if (t.flip) parts.push('horizontal flips');
-  return parts.join(', ') || 'none';
-}
-
-/** Options of a recipe: the seed's defaults with the recipe's changes. */
-export function recipeOptions(name: RecipeName): TrainOptions {
-  return { ...DEFAULT_TRAIN_OPTIONS, ...(RECIPES[name] as Partial<TrainOptions>) };
-}
-
-/** Serialisable Adam state (moments in the order of the variables). */
-export interface AdamSnapshot {
-  t: number;
-  m: Float32Array[];
-  v: Float32Array[];
-}
-
-/** Adam over a fixed list of variables, PyTorch's update formula. */
-export class Adam {
-  t = 0;
-  readonly m: tf.Variable[];
-  readonly v: tf.Variable[];
-
-  constructor(
-    readonly vars: tf.Variable[],
-    private readonly opts: Pick<TrainOptions, 'lr' | 'beta1' | 'beta2' | 'epsilon' | 'weightDecay' | 'weightDecayMode'>,
-  ) {
-    // tidy: the zeros tensors would otherwise outlive the variables made from them.
-    this.m = vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-    this.v = vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-  }
-
-  /** Applies one update. `grads[i]` ([same shape as vars[i]]) is not disposed here. */
-  apply(grads: tf.Tensor[]): void {
-    const { lr, beta1, beta2, epsilon, weightDecay, weightDecayMode } = this.opts;
-    this.t += 1;
-    const bc1 = 1 - beta1 ** this.t;
-    const bc2 = 1 - beta2 ** this.t;
-    tf.tidy(() => {
-      const b1 = tf.scalar(beta1);
-      const b2 = tf.scalar(beta2);
-      const ob1 = tf.scalar(1 - beta1);
-      const ob2 = tf.scalar(1 - beta2);
-      const invSqrtBc2 = tf.scalar(1 / Math.sqrt(bc2));
-      const eps = tf.scalar(epsilon);
-      const stepSize = tf.scalar(lr / bc1);
-      const wd = tf.scalar(weightDecay);
-      const decoupled = tf.scalar(lr * weightDecay);
-      this.vars.forEach((p, i) => {
-        let g = grads[i];
-        if (weightDecay > 0 && weightDecayMode === 'l2') g = tf.add(g, tf.mul(p, wd));
-        const m = tf.add(tf.mul(this.m[i], b1), tf.mul(g, ob1));
-        const v = tf.add(tf.mul(this.v[i], b2), tf.mul(tf.square(g), ob2));
-        this.m[i].assign(m);
-        this.v[i].assign(v);
-        const denom = tf.add(tf.mul(tf.sqrt(v), invSqrtBc2), eps);
-        let next = tf.sub(p, tf.mul(tf.div(m, denom), stepSize));
-        if (weightDecay > 0 && weightDecayMode === 'decoupled') next = tf.sub(next, tf.mul(p, decoupled));
-        p.assign(next);
-      });
-    });
-  }
-
-  snapshot(): AdamSnapshot {
-    return {
-      t: this.t,
-      m: this.m.map((x) => x.dataSync() as Float32Array),
-      v: this.v.map((x) => x.dataSync() as Float32Array),
-    };
-  }
-
-  restore(s: AdamSnapshot): void {
-    if (s.m.length !== this.m.length || s.v.length !== this.v.length) {
-      throw new Error(`optimizer state has ${s.m.length} moment tensors, the model needs ${this.m.length}`);
-    }
-    this.t = s.t;
-    tf.tidy(() => {
-      this.m.forEach((x, i) => {
-        if (s.m[i].length !== x.size) throw new Error(`optimizer moment ${i} has ${s.m[i].length} values, expected ${x.size}`);
-        x.assign(tf.tensor(s.m[i], x.shape));
-      });
-      this.v.forEach((x, i) => {
-        if (s.v[i].length !== x.size) throw new Error(`optimizer moment ${i} has ${s.v[i].length} values, expected ${x.size}`);
-        x.assign(tf.tensor(s.v[i], x.shape));
-      });
-    });
-  }
-
-  dispose(): void {
-    tf.dispose([...this.m, ...this.v]);
-  }
-}
+import { augmentSeed, diffAugment } from './augment.ts';
+import { Adam } from './adam.ts';
+import type { TrainOptions } from './recipe.ts';
 
 /** Running means used by freezing (reset at every epoch start). */
 export interface RunningMeans {
@@ -235,7 +68,7 @@ export class GanTrainState {
   /** Steps done / steps whose D update was frozen, over the model's whole life. */
   step = 0;
   freezeCount = 0;
-  /** 0 on the trainer's thread, 1 on a data-parallel worker: its augmentations draw other random numbers. */
+  /** 0 on the training loop's thread, 1 on a data-parallel worker: its augmentations draw other random numbers. */
   replica = 0;
   /** The generator's weight average (src/gan/ema.ts) when opts.ema; the training loop updates it. */
   ema: tf.LayersModel | undefined;

@@ -8,15 +8,10 @@
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../db/client.ts';
 import { setCheckpointStatus, upsertCheckpoint } from '../db/training.ts';
-import {
-  listCheckpoints,
-  loadGeneratorCheckpoint,
-  readCheckpointMeta,
-  readManifest,
-  setActiveCheckpoint,
-  type CheckpointMetrics,
-  type LoadedGenerator,
-} from '../gan/checkpoint.ts';
+import { listCheckpoints, setActiveCheckpoint } from '../gan/catalogue.ts';
+import { loadGeneratorCheckpoint, readCheckpointMeta, type LoadedGenerator } from '../gan/checkpoint-load.ts';
+import { readManifest } from '../gan/manifest.ts';
+import { type CheckpointMetrics } from '../gan/quality.ts';
 import type { TrainerToBot } from '../gan/protocol.ts';
 import { qualityVerdict } from './quality-gate.ts';
 import type { ServedModel } from './served.ts';

@@ -3,7 +3,7 @@
  * status lists them. Any bot process can build the list: MODELS_DIR and the database are shared.
  */
 import type { PrismaClient } from '../db/client.ts';
-import { listCheckpoints, type CheckpointSummary } from '../gan/checkpoint.ts';
+import { listCheckpoints, type CheckpointSummary } from '../gan/catalogue.ts';
 
 export type CheckpointStatus = CheckpointSummary & { status: string; note?: string | null };
 

@@ -5,7 +5,7 @@
 import type { Config } from '../config/env.ts';
 import { DEFAULT_DATASET, resolveDatasetDir } from '../data/dataset.ts';
 import { DATASET_HINT, folderDatasetHint } from '../data/dataset-hints.ts';
-import { activeDataset, runDatasetName } from '../gan/checkpoint.ts';
+import { activeDataset, runDatasetName } from '../gan/manifest.ts';
 
 /**
  * Undefined when the dataset the trainer child will use (its `--dataset` flag in `args`, else the

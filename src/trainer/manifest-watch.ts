@@ -20,7 +20,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { loadGeneratorCheckpoint, readManifest, type Manifest } from '../gan/checkpoint.ts';
+import { loadGeneratorCheckpoint } from '../gan/checkpoint-load.ts';
+import { readManifest, type Manifest } from '../gan/manifest.ts';
 import type { ServedModel } from './served.ts';
 
 export interface ManifestWatchOptions {

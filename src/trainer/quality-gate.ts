@@ -4,7 +4,7 @@
  * (gateRefusal: a manifest that names a checkpoint the gate rejected).
  */
 import type { PrismaClient } from '../db/client.ts';
-import { compareQuality, type CheckpointMetrics } from '../gan/checkpoint.ts';
+import { compareQuality, type CheckpointMetrics } from '../gan/quality.ts';
 
 /**
  * The hot-swap quality gate: the same comparison as the command line's

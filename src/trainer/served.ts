@@ -7,7 +7,10 @@
  */
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../db/client.ts';
-import { loadGeneratorCheckpoint, newestValidCheckpoint, readManifest, type CheckpointMetrics, type LoadedGenerator } from '../gan/checkpoint.ts';
+import { loadGeneratorCheckpoint, type LoadedGenerator } from '../gan/checkpoint-load.ts';
+import { newestValidCheckpoint } from '../gan/catalogue.ts';
+import { readManifest } from '../gan/manifest.ts';
+import { type CheckpointMetrics } from '../gan/quality.ts';
 
 /**
  * What the scheduler hot-swaps: the bot's GenerationService, or (in a process that only trains: the

@@ -4,7 +4,7 @@
  * lease reads it back. The holder's own /train status renders the same object (built fresh), so a
  * status looks the same whichever process answers.
  */
-import type { CheckpointMetrics } from '../gan/checkpoint.ts';
+import type { CheckpointMetrics } from '../gan/quality.ts';
 import type { TrainProgress } from '../gan/protocol.ts';
 import type { SwapEvent } from './activation.ts';
 import type { LastRunInfo } from './run-record.ts';

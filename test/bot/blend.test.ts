@@ -19,7 +19,7 @@ import { slerpLatent } from '../../src/gan/slerp.ts';
 import { renderSingle } from '../../src/render/grid.ts';
 import type { VoteEvent } from '../../src/bot/votes.ts';
 import { UserError } from '../../src/bot/errors.ts';
-import { loadGeneratorCheckpoint } from '../../src/gan/checkpoint.ts';
+import { loadGeneratorCheckpoint } from '../../src/gan/checkpoint-load.ts';
 import { initTf } from '../../src/tf/index.ts';
 import { ALICE, BOB, TINY_GAN, buttonIds, expectNoUnhandled, numTensors, pngSize, startHarness, tinyGenerator, type Harness } from './harness.ts';
 

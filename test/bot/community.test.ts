@@ -15,7 +15,7 @@ import { Store } from '../../src/bot/store.ts';
 import { communityTaste, CommunityTaste, MIN_VOTED_DESIGNS, steeringStatusLine } from '../../src/bot/community.ts';
 import { UserError } from '../../src/bot/errors.ts';
 import { latentsForSeed, Rng } from '../../src/gan/latent.ts';
-import { loadGeneratorCheckpoint, type LoadedGenerator } from '../../src/gan/checkpoint.ts';
+import { loadGeneratorCheckpoint, type LoadedGenerator } from '../../src/gan/checkpoint-load.ts';
 import { projections } from '../../src/gan/steering.ts';
 import type { VoteEvent } from '../../src/bot/votes.ts';
 import { PREFERENCES, simulateCommunity, voterThresholds } from '../../bench/community.ts';

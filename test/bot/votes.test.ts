@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VoteEvent } from '../../src/bot/votes.ts';
-import { runTraining } from '../../src/gan/trainer.ts';
+import { runTraining } from '../../src/gan/training-loop.ts';
 import { latentsForSeed } from '../../src/gan/latent.ts';
 import { resizeTile } from '../../src/bot/gallery-draw.ts';
 import { ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tinyGenerator, type Harness } from './harness.ts';

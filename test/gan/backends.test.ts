@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, switchBackend, tf } from '../../src/tf/index.ts';
 import { buildDiscriminator, buildGenerator } from '../../src/gan/model.ts';
-import { DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep, type StepResult } from '../../src/gan/train-step.ts';
+import { DEFAULT_TRAIN_OPTIONS } from '../../src/gan/recipe.ts';
+import { GanTrainState, trainStep, type StepResult } from '../../src/gan/train-step.ts';
 import { latentsForSeed } from '../../src/gan/latent.ts';
 import { syntheticDataset, TINY } from './helpers.ts';
 

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
-import { loadGeneratorCheckpoint, readCheckpointMeta } from '../../src/gan/checkpoint.ts';
+import { loadGeneratorCheckpoint, readCheckpointMeta } from '../../src/gan/checkpoint-load.ts';
 import { generate } from '../../src/gan/generate.ts';
 import { latentsForSeed } from '../../src/gan/latent.ts';
 

@@ -7,14 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
-import { chooseResumeCheckpoint, runTraining } from '../../src/gan/trainer.ts';
-import {
-  checkpointsDir,
-  compareQuality,
-  loadTrainingCheckpoint,
-  newestValidCheckpoint,
-  readCheckpointMeta,
-} from '../../src/gan/checkpoint.ts';
+import { chooseResumeCheckpoint, newestValidCheckpoint } from '../../src/gan/catalogue.ts';
+import { runTraining } from '../../src/gan/training-loop.ts';
+import { checkpointsDir } from '../../src/gan/checkpoint.ts';
+import { compareQuality } from '../../src/gan/quality.ts';
+import { loadTrainingCheckpoint, readCheckpointMeta } from '../../src/gan/checkpoint-load.ts';
 import { joinNegativeValues, parseTrainArgs } from '../../src/bin/train-args.ts';
 import { syntheticDataset, tempModelsDirs, TINY, TINY_TRAIN } from './helpers.ts';
 

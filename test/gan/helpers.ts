@@ -3,7 +3,7 @@ import { tempDir } from '../helpers/temp.ts';
 import type { Dataset } from '../../src/data/dataset.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import type { GanConfig } from '../../src/gan/model.ts';
-import type { TrainOptions } from '../../src/gan/train-step.ts';
+import type { TrainOptions } from '../../src/gan/recipe.ts';
 
 export const TINY: GanConfig = { imageSize: 32, channels: 1, nz: 8, ngf: 4, ndf: 4 };
 

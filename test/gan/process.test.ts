@@ -58,7 +58,7 @@ describe('trainer process (forked by the bot)', () => {
     // The bot owns activation (quality gate + hot-swap).
     expect(fs.existsSync(path.join(env.MODELS_DIR!, 'manifest.json'))).toBe(false);
     // Make it active for the next test, as the bot would.
-    const { setActiveCheckpoint } = await import('../../src/gan/checkpoint.ts');
+    const { setActiveCheckpoint } = await import('../../src/gan/catalogue.ts');
     await setActiveCheckpoint(env.MODELS_DIR!, ck.version, { verify: false });
   });
 
@@ -85,7 +85,8 @@ describe('trainer process (forked by the bot)', () => {
   });
 
   it('falls back to the newest valid checkpoint when the active one is corrupted', async () => {
-    const { readManifest, listCheckpoints } = await import('../../src/gan/checkpoint.ts');
+    const { readManifest } = await import('../../src/gan/manifest.ts');
+    const { listCheckpoints } = await import('../../src/gan/catalogue.ts');
     const active = (await readManifest(env.MODELS_DIR!)).active!;
     const fallback = (await listCheckpoints(env.MODELS_DIR!)).map((c) => c.version).filter((v) => v !== active).at(-1)!;
     const file = path.join(env.MODELS_DIR!, 'checkpoints', active, 'generator', 'weights.bin');
@@ -119,7 +120,7 @@ describe('npm run train', () => {
     const models = path.join(work, 'models-cli');
     const e = { ...env, MODELS_DIR: models };
     const train = (...a: string[]) => run(process.execPath, ['--import', 'tsx', cli, '--steps', '2', '--dataset', 'tiny', ...TINY_FLAGS.filter((f) => f !== '--no-eval'), ...a], { env: e, cwd: ROOT });
-    const ck = await import('../../src/gan/checkpoint.ts');
+    const ck = { ...(await import('../../src/gan/manifest.ts')), ...(await import('../../src/gan/checkpoint.ts')) };
     await train();
     const first = (await ck.readManifest(models)).active!;
     expect(first).toBeTruthy();

@@ -5,11 +5,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
 import { diffAugment, parseAugmentPolicy } from '../../src/gan/augment.ts';
-import { fidSampleSpace, kidWithStandardError, symmetricEigenvalues } from '../../src/gan/distances.ts';
-import { fidFromFeatures, symmetricEigen } from '../../src/gan/metrics.ts';
+import { fidSampleSpace, kidWithStandardError, fidFromFeatures } from '../../src/gan/distances.ts';
+import { symmetricEigenvalues, symmetricEigen } from '../../src/gan/linalg.ts';
 import { emaBeta } from '../../src/gan/ema.ts';
-import { runTraining } from '../../src/gan/trainer.ts';
-import { loadGeneratorCheckpoint, loadTrainingCheckpoint } from '../../src/gan/checkpoint.ts';
+import { runTraining } from '../../src/gan/training-loop.ts';
+import { loadGeneratorCheckpoint, loadTrainingCheckpoint } from '../../src/gan/checkpoint-load.ts';
 import { parseTrainArgs } from '../../src/bin/train-args.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { syntheticDataset, tempModelsDirs, TINY, TINY_TRAIN } from './helpers.ts';

@@ -2,17 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
-import { runTraining, threadingHooks } from '../../src/gan/trainer.ts';
-import {
-  listCheckpoints,
-  loadGeneratorCheckpoint,
-  loadTrainingCheckpoint,
-  readManifest,
-  setActiveCheckpoint,
-  type LoadedTraining,
-} from '../../src/gan/checkpoint.ts';
+import { runTraining, threadingHooks } from '../../src/gan/training-loop.ts';
+import { listCheckpoints, setActiveCheckpoint } from '../../src/gan/catalogue.ts';
+import { loadGeneratorCheckpoint, loadTrainingCheckpoint, type LoadedTraining } from '../../src/gan/checkpoint-load.ts';
+import { readManifest } from '../../src/gan/manifest.ts';
 import { buildDiscriminator, buildGenerator } from '../../src/gan/model.ts';
-import { DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep } from '../../src/gan/train-step.ts';
+import { DEFAULT_TRAIN_OPTIONS } from '../../src/gan/recipe.ts';
+import { GanTrainState, trainStep } from '../../src/gan/train-step.ts';
 import { latentsForSeed } from '../../src/gan/latent.ts';
 import { generate } from '../../src/gan/generate.ts';
 import { syntheticDataset, tempModelsDirs, TINY, TINY_TRAIN } from './helpers.ts';

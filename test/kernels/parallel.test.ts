@@ -5,10 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
 import { buildDiscriminator, buildGenerator, type GanConfig } from '../../src/gan/model.ts';
-import { Adam, DEFAULT_TRAIN_OPTIONS, GanTrainState, trainStep, type StepResult } from '../../src/gan/train-step.ts';
+import { Adam } from '../../src/gan/adam.ts';
+import { DEFAULT_TRAIN_OPTIONS } from '../../src/gan/recipe.ts';
+import { GanTrainState, trainStep, type StepResult } from '../../src/gan/train-step.ts';
 import { latentsForSeed, Rng } from '../../src/gan/latent.ts';
-import { createDataParallelStepper, DataParallel } from '../../src/gan/parallel/index.ts';
-import { runTraining } from '../../src/gan/trainer.ts';
+import { createDataParallelStepper } from '../../src/gan/parallel/stepper.ts';
+import { DataParallel } from '../../src/gan/parallel/index.ts';
+import { runTraining } from '../../src/gan/training-loop.ts';
 import { syntheticDataset, tmpModelsDir, TINY } from '../gan/helpers.ts';
 
 const CFG: GanConfig = { imageSize: 32, channels: 1, nz: 8, ngf: 4, ndf: 4 };

@@ -4,22 +4,10 @@ import { initTf, tf } from '../../src/tf/index.ts';
 import { loadFashionMnist } from '../../src/data/fashion-mnist.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { buildGenerator } from '../../src/gan/model.ts';
-import {
-  classShare,
-  compareToReal,
-  evaluateGenerator,
-  extractFeatures,
-  fidFromFeatures,
-  frechetDistance,
-  kernelInceptionDistance,
-  loadFeatureExtractor,
-  meanCov,
-  sqrtmPsd,
-  symmetricEigen,
-  toClassifierInput,
-  type HeldoutImages,
-  type ImageSet,
-} from '../../src/gan/metrics.ts';
+import { classShare, extractFeatures, loadFeatureExtractor, toClassifierInput, type ImageSet } from '../../src/gan/classifier.ts';
+import { compareToReal, evaluateGenerator, type HeldoutImages } from '../../src/gan/metrics.ts';
+import { fidFromFeatures, frechetDistance, kernelInceptionDistance, meanCov } from '../../src/gan/distances.ts';
+import { sqrtmPsd, symmetricEigen } from '../../src/gan/linalg.ts';
 
 const FIX = path.resolve(import.meta.dirname, '../fixtures/fashion-mnist-mini');
 

@@ -1,5 +1,5 @@
 /**
- * A blocking all-reduce between two threads (the trainer's main thread and
+ * A blocking all-reduce between two threads (the training loop's main thread and
  * one worker) over a SharedArrayBuffer. Each data-parallel replica computes
  * gradients on its share of the batch; both then call `reduce` with the same
  * sequence of arrays and get back the identical weighted mean, so identical

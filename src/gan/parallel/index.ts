@@ -1,7 +1,7 @@
 /**
- * Data-parallel DCGAN training on two cores: the trainer's thread and one
+ * Data-parallel DCGAN training on two cores: the training loop's thread and one
  * worker thread each hold a full replica (models + Adam state), each run the
- * trainer's own `trainStep` on half of every batch, and all-reduce the
+ * same `trainStep` on half of every batch, and all-reduce the
  * gradients (batch-weighted mean) right before every optimiser update, so
  * both replicas apply the same update and stay identical.
  *
@@ -17,11 +17,8 @@
  * changes the main state, so an exact-resume comparison must call it at the
  * same steps in both runs).
  *
- * Simplest use, as the trainer's stepFn (started on the first step, after any resume):
- *   const dp = createDataParallelStepper();
- *   try { await runTraining({ ...opts, stepFn: dp.stepFn }); } finally { await dp.close(); }
- *
- * Or directly (in the trainer process, after initTf):
+ * Simplest use: createDataParallelStepper (./stepper.ts) as runTraining's stepFn.
+ * Or directly (in the training process, after initTf):
  *   const par = await DataParallel.start(state);  // copies state to the worker (~1.5-6 s)
  *   r = await par.step(state, real, z);           // instead of trainStep(state, real, z)
  *   await par.sync(state);   // after changing weights/Adam outside step() (resume, restore)
@@ -34,52 +31,10 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { tf, backendInfo } from '../../tf/index.ts';
-import { trainStep, type GanTrainState, type RunningMeans, type StepResult, type TrainOptions } from '../train-step.ts';
-import { SharedReducer, type SharedReducerInit } from './allreduce.ts';
+import { trainStep, type GanTrainState, type StepResult } from '../train-step.ts';
+import { SharedReducer } from './allreduce.ts';
 import { attachReducer, batchNormStats, setBatchNormStats, snapshotReplica, type ReplicaHooks, type ReplicaSnapshot } from './replica.ts';
-
-export { SharedReducer, ReplicaAbortedError } from './allreduce.ts';
-
-/** Passed to the worker at start. */
-export interface WorkerData {
-  backend: 'wasm' | 'cpu';
-  /** Layers topologies (model.toJSON) of the generator and discriminator: the worker rebuilds exactly these. */
-  generatorTopology: unknown;
-  discriminatorTopology: unknown;
-  trainOptions: TrainOptions;
-  snapshot: ReplicaSnapshot;
-  reducer: SharedReducerInit;
-  timeoutMs: number;
-}
-
-export type WorkerRequest =
-  | {
-      type: 'step';
-      real: Float32Array;
-      realShape: [number, number, number, number];
-      z: Float32Array;
-      zShape: [number, number];
-      weight: number;
-      /** The main replica's counters and options are authoritative; the worker copies them every step. */
-      running: RunningMeans;
-      step: number;
-      freezeCount: number;
-      opts: TrainOptions;
-    }
-  | { type: 'sync'; snapshot: ReplicaSnapshot }
-  | { type: 'getBatchNormStats' }
-  | { type: 'setBatchNormStats'; stats: Float32Array[] }
-  | { type: 'snapshot' }
-  | { type: 'close' };
-
-export type WorkerReply =
-  | { type: 'ready'; backend: string }
-  | { type: 'stepDone'; result: StepResult; numTensors: number }
-  | { type: 'synced' }
-  | { type: 'batchNormStats'; stats: Float32Array[] }
-  | { type: 'snapshot'; snapshot: ReplicaSnapshot }
-  | { type: 'closed' }
-  | { type: 'error'; message: string; stack?: string };
+import type { WorkerData, WorkerReply, WorkerRequest } from './messages.ts';
 
 export interface DataParallelOptions {
   /** Backend of the worker replica (default: the active backend, which must be wasm or cpu). */
@@ -285,48 +240,4 @@ export class DataParallel {
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
   }
-}
-
-/** A trainer `stepFn` running data-parallel, started lazily on the first step. */
-export interface DataParallelStepper {
-  /** Pass as runTraining's `stepFn`. Same contract as trainStep; needs batch >= 2. */
-  stepFn: (state: GanTrainState, real: tf.Tensor4D, z: tf.Tensor2D) => Promise<StepResult>;
-  /** Averages BN statistics of both replicas into `state` (optional, before a checkpoint). */
-  averageBatchNormStats(state: GanTrainState): Promise<void>;
-  /** Stops the worker (call when training ends, also on errors). */
-  close(): Promise<void>;
-}
-
-/**
- * Data-parallel training as a drop-in for trainStep: the worker replica is
- * started from the state the first step sees (after any resume), and
- * restarted if a later step brings a different state object.
- *
- *   const dp = createDataParallelStepper();
- *   try { await runTraining({ ...opts, stepFn: dp.stepFn }); } finally { await dp.close(); }
- */
-export function createDataParallelStepper(opts: DataParallelOptions = {}): DataParallelStepper {
-  let par: DataParallel | undefined;
-  let owner: GanTrainState | undefined;
-  return {
-    async stepFn(state, real, z) {
-      if (par && owner !== state) {
-        await par.close();
-        par = undefined;
-      }
-      if (!par) {
-        par = await DataParallel.start(state, opts);
-        owner = state;
-      }
-      return par.step(state, real, z);
-    },
-    async averageBatchNormStats(state) {
-      if (par && owner === state) await par.averageBatchNormStats(state);
-    },
-    async close() {
-      await par?.close();
-      par = undefined;
-      owner = undefined;
-    },
-  };
 }

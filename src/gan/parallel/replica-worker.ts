@@ -2,14 +2,14 @@
  * The second data-parallel replica, in a worker thread with its own
  * TensorFlow.js backend (WASM under Node is single-threaded, so a second
  * thread with its own WASM instance is how the second core gets used).
- * Messages are defined in ./index.ts (WorkerRequest / WorkerReply).
+ * Messages are defined in ./messages.ts (WorkerRequest / WorkerReply).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { tf, initTf, backendInfo } from '../../tf/index.ts';
 import { GanTrainState, trainStep, type StepResult } from '../train-step.ts';
 import { SharedReducer } from './allreduce.ts';
 import { attachReducer, batchNormStats, restoreReplica, setBatchNormStats, snapshotReplica } from './replica.ts';
-import type { WorkerData, WorkerReply, WorkerRequest } from './index.ts';
+import type { WorkerData, WorkerReply, WorkerRequest } from './messages.ts';
 
 const port = parentPort!;
 const init = workerData as WorkerData;

@@ -3,7 +3,8 @@
  * threads, and hooking the all-reduce into the optimisers.
  */
 import { tf } from '../../tf/index.ts';
-import type { Adam, AdamSnapshot, GanTrainState, RunningMeans } from '../train-step.ts';
+import type { GanTrainState, RunningMeans } from '../train-step.ts';
+import type { Adam, AdamSnapshot } from '../adam.ts';
 import type { SharedReducer } from './allreduce.ts';
 
 /** Everything that must be equal on both replicas, as plain arrays (postMessage-able). */
