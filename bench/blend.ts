@@ -60,9 +60,11 @@ const bot = await startBot({
 });
 await bot.ready;
 
-
 // Designs to blend: one /shoe grid of 4 (admins are not rate-limited).
-const shoe = await fake.waitForReply(fake.sendCommand({ name: 'shoe', options: { count: 4, seed: 42 }, user: BENCH_ADMIN }), { timeoutMs: 60_000 });
+const shoe = await fake.waitForReply(
+  fake.sendCommand({ name: 'shoe', options: { count: 4, seed: 42 }, user: BENCH_ADMIN }),
+  { timeoutMs: 60_000 },
+);
 await new Promise((r) => setTimeout(r, 300)); // designs are attached to the message right after the edit
 const designs = await bot.ctx.store.findDesignsByMessage(shoe.message.id);
 if (designs.length !== 4) throw new Error(`expected 4 designs, got ${designs.length}`);
@@ -76,7 +78,10 @@ for (const format of ['webp', 'gif'] as const) {
   for (let k = 0; k < BLENDS; k++) {
     const [a, b] = pairs[k % pairs.length];
     const t0 = performance.now();
-    const r = await fake.waitForReply(fake.sendCommand({ name: 'blend', options: { a: `#${a.id}`, b: `#${b.id}`, format }, user: BENCH_ADMIN }), { timeoutMs: 60_000 });
+    const r = await fake.waitForReply(
+      fake.sendCommand({ name: 'blend', options: { a: `#${a.id}`, b: `#${b.id}`, format }, user: BENCH_ADMIN }),
+      { timeoutMs: 60_000 },
+    );
     latencies.push(performance.now() - t0);
     if (r.ephemeral) throw new Error(`blend refused: ${r.message.content}`);
   }
@@ -93,8 +98,14 @@ for (const format of ['webp', 'gif'] as const) {
     frames: 2 * (BLEND_STEPS - 1),
     latencyP50Ms: +percentile(latencies, 50).toFixed(0),
     latencyMaxMs: +Math.max(...latencies).toFixed(0),
-    drawP50Ms: percentile(mine.map((m) => m.drawMs), 50),
-    renderP50Ms: percentile(mine.map((m) => m.renderMs), 50),
+    drawP50Ms: percentile(
+      mine.map((m) => m.drawMs),
+      50,
+    ),
+    renderP50Ms: percentile(
+      mine.map((m) => m.renderMs),
+      50,
+    ),
     sizeKiBMin: +(Math.min(...mine.map((m) => m.bytes)) / 1024).toFixed(0),
     sizeKiBMax: +(Math.max(...mine.map((m) => m.bytes)) / 1024).toFixed(0),
     loopP99Ms: +(h.percentile(99) / 1e6).toFixed(1),
@@ -108,7 +119,10 @@ fs.rmSync(work, { recursive: true, force: true });
 
 // Worst case for both codecs: every pixel of every frame random.
 const worst = [];
-for (const [side, c] of [[32, 1], [64, 3]] as const) {
+for (const [side, c] of [
+  [32, 1],
+  [64, 3],
+] as const) {
   const px = new Float32Array(BLEND_STEPS * side * side * c);
   let s = 7;
   for (let k = 0; k < px.length; k++) {
@@ -117,8 +131,17 @@ for (const [side, c] of [[32, 1], [64, 3]] as const) {
   }
   for (const format of ['webp', 'gif'] as const) {
     const t0 = performance.now();
-    const buf = await renderAnimation(px, { n: BLEND_STEPS, h: side, w: side, c }, { format, size: BLEND_SIZE, sequence: pingPong(BLEND_STEPS) });
-    worst.push({ images: `${side}x${side}x${c} random`, format, encodeMs: Math.round(performance.now() - t0), sizeKiB: Math.round(buf.length / 1024) });
+    const buf = await renderAnimation(
+      px,
+      { n: BLEND_STEPS, h: side, w: side, c },
+      { format, size: BLEND_SIZE, sequence: pingPong(BLEND_STEPS) },
+    );
+    worst.push({
+      images: `${side}x${side}x${c} random`,
+      format,
+      encodeMs: Math.round(performance.now() - t0),
+      sizeKiB: Math.round(buf.length / 1024),
+    });
   }
 }
 
@@ -130,9 +153,13 @@ const meta = {
 };
 if (asJson) console.log(JSON.stringify({ ...meta, rows, worst }, null, 2));
 else {
-  console.log(`backend ${meta.backend} · generator ${meta.generator} · load ${meta.loadAverage} on ${meta.cores} cores`);
+  console.log(
+    `backend ${meta.backend} · generator ${meta.generator} · load ${meta.loadAverage} on ${meta.cores} cores`,
+  );
   console.table(rows);
-  console.log(`worst case: ${2 * (BLEND_STEPS - 1)} frames of ${BLEND_SIZE} px, random pixels, encoded on the main thread`);
+  console.log(
+    `worst case: ${2 * (BLEND_STEPS - 1)} frames of ${BLEND_SIZE} px, random pixels, encoded on the main thread`,
+  );
   console.table(worst);
 }
 process.exit(0);

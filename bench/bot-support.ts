@@ -17,7 +17,14 @@ export async function benchGenerator(modelsDir: string): Promise<GeneratorInfo> 
   try {
     return await loadGeneratorCheckpoint(modelsDir);
   } catch {
-    return { model: buildGenerator(DEFAULT_GAN_CONFIG), config: DEFAULT_GAN_CONFIG, version: 'untrained-default', step: 0, createdAt: new Date().toISOString(), metrics: {} };
+    return {
+      model: buildGenerator(DEFAULT_GAN_CONFIG),
+      config: DEFAULT_GAN_CONFIG,
+      version: 'untrained-default',
+      step: 0,
+      createdAt: new Date().toISOString(),
+      metrics: {},
+    };
   }
 }
 

@@ -53,7 +53,9 @@ if (withTraining) {
   try {
     dataset = resolveDatasetDir(DEFAULT_DATASET, base.DATA_DIR);
   } catch {
-    console.error(`--train: no dataset under ${base.DATA_DIR} (npm run data:import -- --source fashion-mnist); skipped`);
+    console.error(
+      `--train: no dataset under ${base.DATA_DIR} (npm run data:import -- --source fashion-mnist); skipped`,
+    );
   }
 }
 
@@ -63,10 +65,13 @@ const bot = await startBot({
   config,
   log: createLogger({ level: 'warn', destination: { write: () => undefined } }),
   generator,
-  trainer: { schedule: false, forwardStderr: false, args: dataset ? ['--dataset', dataset, '--no-eval', '--log-every', '5'] : [] },
+  trainer: {
+    schedule: false,
+    forwardStderr: false,
+    args: dataset ? ['--dataset', dataset, '--no-eval', '--log-every', '5'] : [],
+  },
 });
 await bot.ready;
-
 
 async function phase(name: string, load: boolean) {
   const h = monitorEventLoopDelay({ resolution: 1 });
@@ -80,7 +85,10 @@ async function phase(name: string, load: boolean) {
   const t0 = performance.now();
   const one = async () => {
     const s = performance.now();
-    const r = await fake.waitForReply(fake.sendCommand({ name: 'shoe', options: { count: COUNT }, user: BENCH_ADMIN }), { timeoutMs: 60_000 });
+    const r = await fake.waitForReply(
+      fake.sendCommand({ name: 'shoe', options: { count: COUNT }, user: BENCH_ADMIN }),
+      { timeoutMs: 60_000 },
+    );
     const ms = performance.now() - s;
     if (r.ephemeral) failures++;
     if (r.ephemeral && r.message.content.includes('busy')) busyMs.push(ms);
@@ -135,7 +143,11 @@ async function phase(name: string, load: boolean) {
   };
 }
 
-const loadName = BURST ? `/shoe x${REQUESTS} at once` : RATE > 0 ? `/shoe ${RATE}/s x${REQUESTS}` : `/shoe x${REQUESTS} (${USERS} users back to back)`;
+const loadName = BURST
+  ? `/shoe x${REQUESTS} at once`
+  : RATE > 0
+    ? `/shoe ${RATE}/s x${REQUESTS}`
+    : `/shoe x${REQUESTS} (${USERS} users back to back)`;
 const rows = [await phase('idle', false), await phase(loadName, true)];
 if (dataset) {
   const trainer = bot.scheduler!;
@@ -165,7 +177,9 @@ const meta = {
 if (asJson) {
   console.log(JSON.stringify({ ...meta, rows }, null, 2));
 } else {
-  console.log(`backend ${meta.backend} · generator ${meta.generator} · maxBatch ${meta.maxBatch} · SHOE_QUEUE_MAX ${meta.queueMax} · load ${meta.loadAverage} on ${meta.cores} cores`);
+  console.log(
+    `backend ${meta.backend} · generator ${meta.generator} · maxBatch ${meta.maxBatch} · SHOE_QUEUE_MAX ${meta.queueMax} · load ${meta.loadAverage} on ${meta.cores} cores`,
+  );
   console.table(rows);
 }
 process.exit(0);

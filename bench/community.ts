@@ -62,11 +62,20 @@ function heightRows(img: Float32Array, h: number, w: number): number {
 
 export const PREFERENCES: Record<'darker' | 'taller', Preference> = {
   darker: { name: 'darker', what: 'less ink (mean brightness, lower = darker)', measure: (img) => -ink(img) },
-  taller: { name: 'taller', what: 'taller silhouettes (rows the shoe spans: high-tops)', measure: (img, h, w) => heightRows(img, h, w) },
+  taller: {
+    name: 'taller',
+    what: 'taller silhouettes (rows the shoe spans: high-tops)',
+    measure: (img, h, w) => heightRows(img, h, w),
+  },
 };
 
 /** Property values of designs drawn from `latents` ([n, nz]). */
-export async function measureLatents(gen: LoadedGenerator, latents: Float32Array, n: number, pref: Preference): Promise<number[]> {
+export async function measureLatents(
+  gen: LoadedGenerator,
+  latents: Float32Array,
+  n: number,
+  pref: Preference,
+): Promise<number[]> {
   const nz = gen.config.nz;
   const { imageSize: s, channels: c } = gen.config;
   const out: number[] = [];
@@ -79,8 +88,15 @@ export async function measureLatents(gen: LoadedGenerator, latents: Float32Array
 }
 
 /** Voter thresholds: evenly spaced upper percentiles (50..90 % for 5 voters) of plain designs. */
-export async function voterThresholds(gen: LoadedGenerator, pref: Preference, voters: number, sample = 256): Promise<number[]> {
-  const vals = (await measureLatents(gen, latentsForSeed(777_000, sample, gen.config.nz), sample, pref)).sort((a, b) => a - b);
+export async function voterThresholds(
+  gen: LoadedGenerator,
+  pref: Preference,
+  voters: number,
+  sample = 256,
+): Promise<number[]> {
+  const vals = (await measureLatents(gen, latentsForSeed(777_000, sample, gen.config.nz), sample, pref)).sort(
+    (a, b) => a - b,
+  );
   return Array.from({ length: voters }, (_, v) => {
     const q = voters === 1 ? 0.7 : 0.5 + (0.4 * v) / (voters - 1);
     return vals[Math.min(vals.length - 1, Math.floor(q * vals.length))];
@@ -88,7 +104,8 @@ export async function voterThresholds(gen: LoadedGenerator, pref: Preference, vo
 }
 
 /** Share of (design, voter) pairs the voters' rule upvotes. */
-const shareLiked = (vals: number[], thr: number[]) => vals.reduce((s, x) => s + thr.filter((t) => x > t).length, 0) / (vals.length * thr.length);
+const shareLiked = (vals: number[], thr: number[]) =>
+  vals.reduce((s, x) => s + thr.filter((t) => x > t).length, 0) / (vals.length * thr.length);
 const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / Math.max(1, a.length);
 
 export interface CommunityRun {
@@ -124,7 +141,16 @@ export async function simulateCommunity(opts: {
     const z = latentsForSeed(seed, 4, nz);
     const vals = await measureLatents(gen, z, 4, pref);
     const designs = await store.createDesigns(
-      vals.map((_, i) => ({ seed, gridIndex: i, latent: z.slice(i * nz, (i + 1) * nz), checkpointVersion: gen.version, kind: 'shoe' as const, guildId, channelId: 'bench', requesterId: 'bench' })),
+      vals.map((_, i) => ({
+        seed,
+        gridIndex: i,
+        latent: z.slice(i * nz, (i + 1) * nz),
+        checkpointVersion: gen.version,
+        kind: 'shoe' as const,
+        guildId,
+        channelId: 'bench',
+        requesterId: 'bench',
+      })),
     );
     await store.attachMessage(
       designs.map((d) => d.id),
@@ -152,15 +178,32 @@ export async function simulateCommunity(opts: {
     }
   }
   return {
-    fit: { votedDesigns: fit.votedDesigns, votes: fit.votes, shown: fit.shown, signal: fit.signal, shrink: fit.shrink, norm: fit.norm, fingerprint: fit.fingerprint, fitMs: fit.fitMs },
+    fit: {
+      votedDesigns: fit.votedDesigns,
+      votes: fit.votes,
+      shown: fit.shown,
+      signal: fit.signal,
+      shrink: fit.shrink,
+      norm: fit.norm,
+      fingerprint: fit.fingerprint,
+      fitMs: fit.fitMs,
+    },
     plain: { share: shareLiked(plainVals, thresholds), mean: mean(plainVals) },
-    steered: Object.fromEntries(opts.strengths.map((s) => [String(s), { share: shareLiked(steeredVals.get(s)!, thresholds), mean: mean(steeredVals.get(s)!) }])),
+    steered: Object.fromEntries(
+      opts.strengths.map((s) => [
+        String(s),
+        { share: shareLiked(steeredVals.get(s)!, thresholds), mean: mean(steeredVals.get(s)!) },
+      ]),
+    ),
   };
 }
 
 /** Two-sided 95% Student-t quantile for df = 1..30 (beyond: 1.96). */
 function t95(df: number): number {
-  const t = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04];
+  const t = [
+    12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09,
+    2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04,
+  ];
   return df >= 1 && df <= 30 ? t[df - 1] : 1.96;
 }
 
@@ -222,7 +265,8 @@ async function main(): Promise<void> {
   const lapse = Number(values.lapse);
   if (!(lapse >= 0 && lapse < 0.5)) throw new Error(`--lapse must be in [0, 0.5), got "${values.lapse}"`);
   const strengths = values.strengths.split(',').map(Number);
-  if (strengths.some((s) => !(s >= 0 && s <= 1))) throw new Error(`--strengths must be numbers in [0, 1], got "${values.strengths}"`);
+  if (strengths.some((s) => !(s >= 0 && s <= 1)))
+    throw new Error(`--strengths must be numbers in [0, 1], got "${values.strengths}"`);
   const prefs = values.prefs.split(',').map((p) => {
     const pref = PREFERENCES[p as keyof typeof PREFERENCES];
     if (!pref) throw new Error(`unknown preference "${p}" (darker, taller)`);
@@ -361,8 +405,17 @@ async function main(): Promise<void> {
 
 function printReport(report: Record<string, unknown>): void {
   const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'n/a');
-  const s = report.settings as { communities: number; rounds: number; evalSeeds: number; strengths: number[]; voters: number; lapse: number };
-  console.log(`Community steering vs plain sampling — generator ${report.generator}, ${report.backend}, load ${(report.loadavg as number[]).join(' ')}`);
+  const s = report.settings as {
+    communities: number;
+    rounds: number;
+    evalSeeds: number;
+    strengths: number[];
+    voters: number;
+    lapse: number;
+  };
+  console.log(
+    `Community steering vs plain sampling — generator ${report.generator}, ${report.backend}, load ${(report.loadavg as number[]).join(' ')}`,
+  );
   console.log(
     `${s.communities} simulated communities per preference: ${s.voters} voters (thresholds at the 50–90th percentile of plain designs, ${pct(s.lapse)} lapses), ` +
       `${s.rounds} voted /shoe grids each, then ${s.evalSeeds} fresh seeds x 4 designs plain vs community (paired).`,
@@ -373,7 +426,9 @@ function printReport(report: Record<string, unknown>): void {
     console.log(
       `  fit: ${p.fit.votedDesigns.mean.toFixed(0)} voted designs, ${p.fit.votes.mean.toFixed(0)} votes, signal ${p.fit.signal.mean.toFixed(1)}x chance, shift factor (est. cosine) ${p.fit.shrink.mean.toFixed(2)}`,
     );
-    console.log(`  plain          liked ${pct(p.plain.share.mean)} ± ${pct(p.plain.share.ci95)}   property ${p.plain.propertyMean.mean.toFixed(3)}`);
+    console.log(
+      `  plain          liked ${pct(p.plain.share.mean)} ± ${pct(p.plain.share.ci95)}   property ${p.plain.propertyMean.mean.toFixed(3)}`,
+    );
     for (const k of s.strengths.map(String)) {
       const c = p.community[k];
       console.log(
@@ -382,13 +437,22 @@ function printReport(report: Record<string, unknown>): void {
     }
     console.log('');
   }
-  const cost = report.cost as { designs: number; coldFitMs: { mean: number; sd: number }; cachedSampleMs: { mean: number }; refitAfterVoteMs: number } | undefined;
+  const cost = report.cost as
+    | {
+        designs: number;
+        coldFitMs: { mean: number; sd: number };
+        cachedSampleMs: { mean: number };
+        refitAfterVoteMs: number;
+      }
+    | undefined;
   if (cost) {
     console.log(
       `cost (guild with ${cost.designs} shown designs, 30% voted): first fit ${cost.coldFitMs.mean.toFixed(1)} ms (sd ${cost.coldFitMs.sd.toFixed(1)}); refit after a vote ${cost.refitAfterVoteMs.toFixed(1)} ms; cached taste + steering per /shoe ${cost.cachedSampleMs.mean.toFixed(3)} ms`,
     );
   }
-  console.log(`tensors leaked: ${report.tensorsLeaked} · ${report.seconds} s (figures are noisy when other work shares the cores)`);
+  console.log(
+    `tensors leaked: ${report.tensorsLeaked} · ${report.seconds} s (figures are noisy when other work shares the cores)`,
+  );
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -25,7 +25,14 @@ try {
   const db = await openDatabase(url);
   process.stdout.write(`database: ${parseDatabaseUrl(url).display}\n`);
   const [design] = await createDesigns(db, [
-    { seed: 1, gridIndex: 0, latent: new Float32Array(100), checkpointVersion: 'bench', channelId: 'bench', requesterId: 'r' },
+    {
+      seed: 1,
+      gridIndex: 0,
+      latent: new Float32Array(100),
+      checkpointVersion: 'bench',
+      channelId: 'bench',
+      requesterId: 'r',
+    },
   ]);
   try {
     const time = async (label: string, op: (i: number) => Promise<unknown>) => {

@@ -97,12 +97,20 @@ async function timeGenerator(G: tf.LayersModel, nz: number, quick: boolean): Pro
       times.push(performance.now() - t0);
     }
     const cpu = process.cpuUsage(cpu0);
-    out[n] = { medianMs: median(times), bestMs: Math.min(...times), cpuMs: (cpu.user + cpu.system) / 1000 / times.length };
+    out[n] = {
+      medianMs: median(times),
+      bestMs: Math.min(...times),
+      cpuMs: (cpu.user + cpu.system) / 1000 / times.length,
+    };
   }
   return out;
 }
 
-async function timeTraining(step: () => Promise<unknown> | unknown, steps: number, threads: number): Promise<TrainFigure> {
+async function timeTraining(
+  step: () => Promise<unknown> | unknown,
+  steps: number,
+  threads: number,
+): Promise<TrainFigure> {
   await step(); // warm-up: kernel set-up, XNNPACK operators
   const times: number[] = [];
   const cpu0 = process.cpuUsage();
@@ -130,7 +138,13 @@ function torchAvailable(): boolean {
 
 function runTorch(configs: GanConfig[], steps: number): Map<string, NonNullable<ConfigResult['torch']>> | string {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'torch_dcgan.py');
-  const args = JSON.stringify({ configs, genBatches: GEN_BATCHES, trainBatch: TRAIN_BATCH, trainSteps: steps, threads: 1 });
+  const args = JSON.stringify({
+    configs,
+    genBatches: GEN_BATCHES,
+    trainBatch: TRAIN_BATCH,
+    trainSteps: steps,
+    threads: 1,
+  });
   const r = spawnSync('/usr/bin/python3', [script, args], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return `PyTorch run failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`;
   const parsed = JSON.parse(r.stdout) as {
@@ -168,7 +182,8 @@ function fmt(x: number | undefined, digits = 1): string {
 
 function grid(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
 }
 
@@ -179,14 +194,20 @@ function ratio(a: number | undefined, b: number | undefined): string {
 function table(backend: BackendInfo, results: ConfigResult[], meta: Record<string, unknown>): string {
   const lines: string[] = [];
   lines.push(`Backend: ${backend.label} (${backend.reason})`);
-  lines.push(`Load average (1 min) at start/end: ${meta.loadStart} / ${meta.loadEnd} on ${os.cpus().length} cores${meta.torch ? `; PyTorch ${meta.torch}, 1 thread` : ''}`);
+  lines.push(
+    `Load average (1 min) at start/end: ${meta.loadStart} / ${meta.loadEnd} on ${os.cpus().length} cores${meta.torch ? `; PyTorch ${meta.torch}, 1 thread` : ''}`,
+  );
   lines.push('');
   lines.push('Generator latency, ms: median wall clock (CPU ms per call)');
   const g = (t: Timing | undefined) => (t ? `${fmt(t.medianMs)} (${fmt(t.cpuMs)})` : '-');
   lines.push(
     ...grid(
       ['model', 'batch 1', 'batch 4', 'batch 16', 'torch b1', 'torch b4', 'torch b16'],
-      results.map((r) => [r.label, ...GEN_BATCHES.map((b) => g(r.generatorMs[b])), ...GEN_BATCHES.map((b) => g(r.torch?.generatorMs[b]))]),
+      results.map((r) => [
+        r.label,
+        ...GEN_BATCHES.map((b) => g(r.generatorMs[b])),
+        ...GEN_BATCHES.map((b) => g(r.torch?.generatorMs[b])),
+      ]),
     ),
   );
   lines.push('');
@@ -215,11 +236,12 @@ function table(backend: BackendInfo, results: ConfigResult[], meta: Record<strin
   if (stock.length) {
     lines.push('');
     lines.push('Generator with the stock TensorFlow.js kernels, ms (batch 1/4/16):');
-    for (const r of stock) lines.push(`  ${r.label}: ${GEN_BATCHES.map((b) => fmt(r.generatorStockMs![b]?.medianMs)).join(' / ')}`);
+    for (const r of stock)
+      lines.push(`  ${r.label}: ${GEN_BATCHES.map((b) => fmt(r.generatorStockMs![b]?.medianMs)).join(' / ')}`);
   }
   lines.push('');
   lines.push(
-    'Generator: generate() in inference mode. Training: the trainer\'s trainStep (D on real and fake, non-saturating G, ' +
+    "Generator: generate() in inference mode. Training: the trainer's trainStep (D on real and fake, non-saturating G, " +
       'Adam, weight decay; freezing off), median of the timed steps; 2 threads = src/gan/parallel (half batch per thread). ' +
       'PyTorch: bench/torch_dcgan.py, same architecture, canonical DCGAN step. tfjs/torch compares the better tfjs figure. ' +
       '"cpu" columns: batch x threads / CPU time per step, i.e. the rate if the threads had whole cores; they move much ' +
@@ -249,7 +271,8 @@ async function main(): Promise<void> {
     return;
   }
   const choice = (values.backend ?? process.env.TF_BACKEND ?? 'auto') as TfBackendChoice;
-  if (!(TF_BACKENDS as readonly string[]).includes(choice)) throw new Error(`--backend must be one of ${TF_BACKENDS.join(', ')} (got ${choice})`);
+  if (!(TF_BACKENDS as readonly string[]).includes(choice))
+    throw new Error(`--backend must be one of ${TF_BACKENDS.join(', ')} (got ${choice})`);
   const quick = values.quick;
   const sizes = (values.sizes ?? '32,64').split(',').map(Number);
   const widths = (values.widths ?? (quick ? '32' : '32,64')).split(',').map(Number);
@@ -262,7 +285,9 @@ async function main(): Promise<void> {
   const backend = await initTf(choice);
   progress(`backend ${backend.label}; load average ${loadStart}`);
   const configs: GanConfig[] = [];
-  for (const size of sizes) for (const w of widths) configs.push({ imageSize: size as 32 | 64, channels: size === 32 ? 1 : 3, nz: 100, ngf: w, ndf: w });
+  for (const size of sizes)
+    for (const w of widths)
+      configs.push({ imageSize: size as 32 | 64, channels: size === 32 ? 1 : 3, nz: 100, ngf: w, ndf: w });
   const parallel = !values['no-parallel'] && (backend.name === 'wasm' || backend.name === 'cpu');
 
   const results: ConfigResult[] = [];
@@ -283,7 +308,13 @@ async function main(): Promise<void> {
       }
     }
     const state = new GanTrainState(G, D, { ...DEFAULT_TRAIN_OPTIONS, batchSize: TRAIN_BATCH, freezing: false });
-    const real = tf.randomUniform([TRAIN_BATCH, config.imageSize, config.imageSize, config.channels], -1, 1, 'float32', 1) as tf.Tensor4D;
+    const real = tf.randomUniform(
+      [TRAIN_BATCH, config.imageSize, config.imageSize, config.channels],
+      -1,
+      1,
+      'float32',
+      1,
+    ) as tf.Tensor4D;
     const z = tf.randomNormal([TRAIN_BATCH, config.nz], 0, 1, 'float32', 2) as tf.Tensor2D;
     progress(`${label}: training, one thread (${steps} steps)`);
     const train = await timeTraining(() => trainStep(state, real, z), steps, 1);
@@ -313,12 +344,22 @@ async function main(): Promise<void> {
       if (typeof torch === 'string') torchNote = torch;
       else {
         for (const r of results) r.torch = torch.get(r.label);
-        torchVersion = spawnSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim();
+        torchVersion = spawnSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], {
+          encoding: 'utf8',
+        }).stdout.trim();
       }
     } else torchNote = 'PyTorch not available (/usr/bin/python3 cannot import torch; apt-get install python3-torch)';
   }
   const loadEnd = os.loadavg()[0].toFixed(2);
-  const meta = { loadStart, loadEnd, cores: os.cpus().length, torch: torchVersion, torchNote, node: process.version, date: new Date().toISOString() };
+  const meta = {
+    loadStart,
+    loadEnd,
+    cores: os.cpus().length,
+    torch: torchVersion,
+    torchNote,
+    node: process.version,
+    date: new Date().toISOString(),
+  };
   if (values.json) {
     console.log(JSON.stringify({ backend, meta, results }, null, 2));
   } else {
@@ -329,9 +370,14 @@ async function main(): Promise<void> {
       progress('community steering vs plain sampling (bench/community.ts)');
       console.log('');
       // At least 3 communities: the 95% CI uses Student's t over them (t = 12.7 for two).
-      const size = values.quick ? ['--communities', '3', '--rounds', '40', '--eval-seeds', '40'] : ['--communities', '4', '--eval-seeds', '60'];
+      const size = values.quick
+        ? ['--communities', '3', '--rounds', '40', '--eval-seeds', '40']
+        : ['--communities', '4', '--eval-seeds', '60'];
       const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'community.ts');
-      spawnSync(process.execPath, ['--import', 'tsx', script, ...size, '--fit-size', '0'], { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: 'warn' } });
+      spawnSync(process.execPath, ['--import', 'tsx', script, ...size, '--fit-size', '0'], {
+        stdio: 'inherit',
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+      });
     }
   }
 }

@@ -50,7 +50,9 @@ try {
   // `npm start` execs node: the bot is npm's only child.
   const bot = Number(fs.readFileSync(`/proc/${npm.pid}/task/${npm.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
   const samples: { sent: number; rssMB: number }[] = [{ sent: 0, rssMB: Math.round(rssMB(bot)) }];
-  console.log(`bot pid ${bot}: ${samples[0].rssMB} MB resident after start-up (${os.loadavg()[0].toFixed(2)} load average)`);
+  console.log(
+    `bot pid ${bot}: ${samples[0].rssMB} MB resident after start-up (${os.loadavg()[0].toFixed(2)} load average)`,
+  );
   let posted = 0;
   const privately = new Map<string, number>();
   const latencies: number[] = [];
@@ -74,13 +76,23 @@ try {
     );
     if ((i + 1) % 250 === 0) {
       samples.push({ sent: i + 1, rssMB: Math.round(rssMB(bot)) });
-      console.log(`${i + 1} sent: ${samples.at(-1)!.rssMB} MB, ${posted} posted (${os.loadavg()[0].toFixed(2)} load average)`);
+      console.log(
+        `${i + 1} sent: ${samples.at(-1)!.rssMB} MB, ${posted} posted (${os.loadavg()[0].toFixed(2)} load average)`,
+      );
     }
   }
   await Promise.all(pending);
   samples.push({ sent: REQUESTS, rssMB: Math.round(rssMB(bot)) });
   console.log(
-    JSON.stringify({ requests: REQUESTS, rate: RATE, posted, privately: Object.fromEntries(privately), p50ms: Math.round(percentile(latencies, 50)), p99ms: Math.round(percentile(latencies, 99)), samples }),
+    JSON.stringify({
+      requests: REQUESTS,
+      rate: RATE,
+      posted,
+      privately: Object.fromEntries(privately),
+      p50ms: Math.round(percentile(latencies, 50)),
+      p99ms: Math.round(percentile(latencies, 99)),
+      samples,
+    }),
   );
 } finally {
   npm.kill('SIGTERM');

@@ -38,7 +38,12 @@ const { height: H, width: W, channels: C } = ds.meta;
 const per = H * W * C;
 const n = Math.min(Number(args.n), ds.meta.heldoutCount, ds.meta.trainCount);
 const log = (s: string): void => void process.stderr.write(s + '\n');
-log(`dataset ${ds.meta.name}: ${ds.meta.trainCount} train / ${ds.meta.heldoutCount} held-out, ${H}x${W}x${C}; n = ${n}; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+log(
+  `dataset ${ds.meta.name}: ${ds.meta.trainCount} train / ${ds.meta.heldoutCount} held-out, ${H}x${W}x${C}; n = ${n}; load ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 
 /** Evenly spaced training images (uint8): the "real" side of real-vs-real, never the held-out ones. */
 const trainIdx = Array.from({ length: n }, (_, i) => Math.floor((i * ds.meta.trainCount) / n));
@@ -72,7 +77,8 @@ for (const spec of args.nets!.split(',')) {
   const t0 = performance.now();
   const fHeld = await perceptualFeatures(ex, heldU8, shape);
   const seconds = (performance.now() - t0) / 1000;
-  const feats = async (px: Uint8Array | Float32Array, m = n): Promise<Float64Array> => perceptualFeatures(ex, px, { ...shape, n: m });
+  const feats = async (px: Uint8Array | Float32Array, m = n): Promise<Float64Array> =>
+    perceptualFeatures(ex, px, { ...shape, n: m });
   const d = ex.featureDim;
   const row = (label: string, X: Float64Array, nx: number, Y: Float64Array, ny: number): Row => {
     const k = kidWithStandardError(X, nx, Y, ny, d);
@@ -107,9 +113,19 @@ if (args.json) {
   const head = `| set vs ${n} held-out images | ${results.map((r) => `${r.net} FID | KID ×1000`).join(' | ')} |`;
   process.stdout.write(`${head}\n|${'---|'.repeat(1 + 2 * results.length)}\n`);
   for (const [i, label] of labels.entries()) {
-    const cells = results.map((r) => `${r.rows[i].fid.toFixed(2)} | ${(1000 * r.rows[i].kid).toFixed(2)} ± ${(1000 * r.rows[i].kidSe).toFixed(2)}`);
+    const cells = results.map(
+      (r) =>
+        `${r.rows[i].fid.toFixed(2)} | ${(1000 * r.rows[i].kid).toFixed(2)} ± ${(1000 * r.rows[i].kidSe).toFixed(2)}`,
+    );
     process.stdout.write(`| ${label} | ${cells.join(' | ')} |\n`);
   }
-  process.stdout.write(`| feature extraction, img/s | ${results.map((r) => `${r.imagesPerSecond.toFixed(1)} | `).join(' | ')} |\n`);
-  process.stdout.write(`\nload average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, ${os.cpus().length} cores, backend ${tf.getBackend()}; ${path.basename(process.argv[1])}\n`);
+  process.stdout.write(
+    `| feature extraction, img/s | ${results.map((r) => `${r.imagesPerSecond.toFixed(1)} | `).join(' | ')} |\n`,
+  );
+  process.stdout.write(
+    `\nload average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}, ${os.cpus().length} cores, backend ${tf.getBackend()}; ${path.basename(process.argv[1])}\n`,
+  );
 }

@@ -48,12 +48,18 @@ const D = buildDiscriminator(config);
 const BATCH = Number(values.batch);
 if (!Number.isInteger(BATCH) || BATCH < 1) throw new Error(`--batch: a positive integer (got ${values.batch})`);
 // Freezing off: every step updates D, the cost the throughput figures are about.
-const state = new GanTrainState(G, D, { ...recipeOptions(values.recipe as RecipeName), batchSize: BATCH, freezing: false });
+const state = new GanTrainState(G, D, {
+  ...recipeOptions(values.recipe as RecipeName),
+  batchSize: BATCH,
+  freezing: false,
+});
 const real = tf.randomUniform([BATCH, size, size, config.channels], -1, 1, 'float32', 1) as tf.Tensor4D;
 const z = tf.randomNormal([BATCH, config.nz], 0, 1, 'float32', 2) as tf.Tensor2D;
 for (let i = 0; i < 2; i++) trainStep(state, real, z); // warm-up: kernels compiled, buffers allocated
 
-const engine = tf.engine() as unknown as { runKernelFunc: (p: { kernelName?: string; inputs?: Record<string, tf.TensorInfo | undefined> }) => unknown };
+const engine = tf.engine() as unknown as {
+  runKernelFunc: (p: { kernelName?: string; inputs?: Record<string, tf.TensorInfo | undefined> }) => unknown;
+};
 const original = engine.runKernelFunc.bind(engine);
 const totals = new Map<string, KernelTotal>();
 const childMs: number[] = []; // stack: time spent in kernels called by the kernel at each depth
@@ -108,7 +114,9 @@ const out = {
 if (values.json) console.log(JSON.stringify(out, null, 2));
 else {
   console.log(`${out.backend} · ${out.config} · load ${out.load} on ${os.cpus().length} cores`);
-  console.log(`${out.msPerStep} ms/step (${out.imagesPerSecond} img/s), CPU ${out.cpuMsPerStep} ms/step, ${(out.inKernelsShare * 100).toFixed(0)} % inside kernels`);
+  console.log(
+    `${out.msPerStep} ms/step (${out.imagesPerSecond} img/s), CPU ${out.cpuMsPerStep} ms/step, ${(out.inKernelsShare * 100).toFixed(0)} % inside kernels`,
+  );
   console.table(out.kernels);
 }
 tf.dispose([real, z]);

@@ -67,11 +67,30 @@ if (mode === 'torch') {
   const dataset = resolveDatasetDir(args.dataset!, process.env.DATA_DIR ?? 'data');
   for (const seed of args.seeds!.split(',').map(Number)) {
     const runDir = path.join(out, `torch-seed-s${seed}`);
-    const flags = ['--seed', String(seed), '--steps', args.steps!, '--every', args.every!, '--ngf', args.ngf!, '--ndf', args.ngf!, '--batch-size', args['batch-size']!];
+    const flags = [
+      '--seed',
+      String(seed),
+      '--steps',
+      args.steps!,
+      '--every',
+      args.every!,
+      '--ngf',
+      args.ngf!,
+      '--ndf',
+      args.ngf!,
+      '--batch-size',
+      args['batch-size']!,
+    ];
     process.stderr.write(`== torch seed ${seed}: ${runDir}\n`);
-    const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'bench/torch_train.py'), dataset, runDir, ...flags], { stdio: 'inherit' });
+    const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'bench/torch_train.py'), dataset, runDir, ...flags], {
+      stdio: 'inherit',
+    });
     if (r.status !== 0) {
-      process.stderr.write(r.error ? `cannot run /usr/bin/python3 (${r.error.message}); install python3-torch\n` : `torch run failed (exit ${r.status})\n`);
+      process.stderr.write(
+        r.error
+          ? `cannot run /usr/bin/python3 (${r.error.message}); install python3-torch\n`
+          : `torch run failed (exit ${r.status})\n`,
+      );
       process.exit(1);
     }
   }
@@ -89,17 +108,46 @@ if (mode === 'train') {
       continue;
     }
     const flags = [
-      '--dataset', args.dataset!, '--models-dir', runDir, '--steps', String(steps - done),
-      '--checkpoint-every', args.every!, '--threads', '1', '--no-eval', '--log-every', '50',
+      '--dataset',
+      args.dataset!,
+      '--models-dir',
+      runDir,
+      '--steps',
+      String(steps - done),
+      '--checkpoint-every',
+      args.every!,
+      '--threads',
+      '1',
+      '--no-eval',
+      '--log-every',
+      '50',
     ];
     // The newest checkpoint, not the active one: an interrupted run's last periodic checkpoint.
     if (latest) flags.push('--resume', latest.version);
     else {
-      flags.push('--recipe', args.recipe!, '--ema', '--seed', String(seed), '--image-size', '64', '--channels', '3',
-        '--ngf', args.ngf!, '--ndf', args.ngf!, '--batch-size', args['batch-size']!);
+      flags.push(
+        '--recipe',
+        args.recipe!,
+        '--ema',
+        '--seed',
+        String(seed),
+        '--image-size',
+        '64',
+        '--channels',
+        '3',
+        '--ngf',
+        args.ngf!,
+        '--ndf',
+        args.ngf!,
+        '--batch-size',
+        args['batch-size']!,
+      );
     }
     process.stderr.write(`${runDir}: ${done ? `resuming at step ${done}` : 'from scratch'} -> ${steps}\n`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/bin/train.ts'), ...flags], { stdio: 'inherit', cwd: ROOT });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/bin/train.ts'), ...flags], {
+      stdio: 'inherit',
+      cwd: ROOT,
+    });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
   process.exit(0);
@@ -134,8 +182,13 @@ for (const run of fs.readdirSync(out).sort()) {
   const runDir = path.join(out, run);
   if (fs.existsSync(path.join(runDir, 'progress.json'))) {
     // A PyTorch run (bench/torch_train.py): its samples, scored with the same metric on the same held-out images.
-    const progress = JSON.parse(fs.readFileSync(path.join(runDir, 'progress.json'), 'utf8')) as { imagesPerSecond: number };
-    const files = fs.readdirSync(runDir).map((f) => /^samples-(\d+)\.u8$/.exec(f)).filter((x) => x !== null);
+    const progress = JSON.parse(fs.readFileSync(path.join(runDir, 'progress.json'), 'utf8')) as {
+      imagesPerSecond: number;
+    };
+    const files = fs
+      .readdirSync(runDir)
+      .map((f) => /^samples-(\d+)\.u8$/.exec(f))
+      .filter((x) => x !== null);
     const sampleSteps = files.map((f) => Number(f![1])).sort((a, b) => a - b);
     for (const step of args.final ? sampleSteps.slice(-1) : sampleSteps) {
       const cache = path.join(runDir, `eval-${metric}-${step}.json`);
@@ -144,11 +197,22 @@ for (const run of fs.readdirSync(out).sort()) {
       else {
         const px = new Uint8Array(await fsp.readFile(path.join(runDir, `samples-${step}.u8`)));
         const n = px.length / (ds.meta.height * ds.meta.width * ds.meta.channels);
-        r = await comparePerceptual({ pixels: px, n }, { images: ds.heldout, height: ds.meta.height, width: ds.meta.width, channels: ds.meta.channels });
+        r = await comparePerceptual(
+          { pixels: px, n },
+          { images: ds.heldout, height: ds.meta.height, width: ds.meta.width, channels: ds.meta.channels },
+        );
         await fsp.writeFile(cache, JSON.stringify(r));
         process.stderr.write(`${run} step ${step}: FID ${r.fid.toFixed(2)} KID ${(1000 * r.kid).toFixed(2)}\n`);
       }
-      cells.push({ arm: m[1], seed: Number(m[2]), step, fid: r.fid, kid: r.kid, kidSe: r.kidSe, imagesPerSecond: progress.imagesPerSecond });
+      cells.push({
+        arm: m[1],
+        seed: Number(m[2]),
+        step,
+        fid: r.fid,
+        kid: r.kid,
+        kidSe: r.kidSe,
+        imagesPerSecond: progress.imagesPerSecond,
+      });
     }
     continue;
   }
@@ -165,11 +229,24 @@ for (const run of fs.readdirSync(out).sort()) {
         const t0 = performance.now();
         const px = await generatePixels(g.model, g.config, 1000, 20171);
         g.model.dispose();
-        r = await comparePerceptual({ pixels: px, n: 1000 }, { images: ds.heldout, height: ds.meta.height, width: ds.meta.width, channels: ds.meta.channels });
+        r = await comparePerceptual(
+          { pixels: px, n: 1000 },
+          { images: ds.heldout, height: ds.meta.height, width: ds.meta.width, channels: ds.meta.channels },
+        );
         await fsp.writeFile(cache, JSON.stringify(r));
-        process.stderr.write(`${run} ${ck.version} ${weights}: FID ${r.fid.toFixed(2)} KID ${(1000 * r.kid).toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+        process.stderr.write(
+          `${run} ${ck.version} ${weights}: FID ${r.fid.toFixed(2)} KID ${(1000 * r.kid).toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`,
+        );
       }
-      cells.push({ arm, seed: Number(m[2]), step: ck.step, fid: r.fid, kid: r.kid, kidSe: r.kidSe, imagesPerSecond: ips });
+      cells.push({
+        arm,
+        seed: Number(m[2]),
+        step: ck.step,
+        fid: r.fid,
+        kid: r.kid,
+        kidSe: r.kidSe,
+        imagesPerSecond: ips,
+      });
     }
   }
 }
@@ -185,7 +262,9 @@ if (args.json) {
   const arms = [...new Set(cells.map((c) => c.arm))];
   const steps = [...new Set(cells.map((c) => c.step))].sort((a, b) => a - b);
   process.stdout.write(`metric ${metric}, 1000 samples vs ${ds.meta.heldoutCount} held-out; mean ± sd over seeds\n\n`);
-  process.stdout.write(`| arm | seeds | ${steps.map((s) => `FID @${s}`).join(' | ')} | arm's last step | KID×1000 there | img/s |\n|${'---|'.repeat(steps.length + 5)}\n`);
+  process.stdout.write(
+    `| arm | seeds | ${steps.map((s) => `FID @${s}`).join(' | ')} | arm's last step | KID×1000 there | img/s |\n|${'---|'.repeat(steps.length + 5)}\n`,
+  );
   for (const arm of arms) {
     const mine = cells.filter((c) => c.arm === arm);
     const at = (s: number) => mine.filter((c) => c.step === s);
@@ -199,5 +278,10 @@ if (args.json) {
         `${last.length ? stat(last.map((c) => 1000 * c.kid)) : ''} | ${stat(last.map((c) => c.imagesPerSecond))} |\n`,
     );
   }
-  process.stdout.write(`\nload average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  process.stdout.write(
+    `\nload average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}\n`,
+  );
 }

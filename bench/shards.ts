@@ -18,7 +18,9 @@ import { FakeDiscord, guildIdOnShard } from '../test/fake-discord/server.ts';
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {
-  console.log('Usage: npm run bench:shards -- [--shards N (2)] [--guilds G (4)] [--trainer (the manager runs the trainer service)]');
+  console.log(
+    'Usage: npm run bench:shards -- [--shards N (2)] [--guilds G (4)] [--trainer (the manager runs the trainer service)]',
+  );
   process.exit(0);
 }
 const opt = (name: string, dflt: number) => {
@@ -31,7 +33,10 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
 
-const guilds = Array.from({ length: GUILDS }, (_, i) => ({ id: guildIdOnShard(i % SHARDS, SHARDS), name: `Guild ${i}` }));
+const guilds = Array.from({ length: GUILDS }, (_, i) => ({
+  id: guildIdOnShard(i % SHARDS, SHARDS),
+  name: `Guild ${i}`,
+}));
 const fake = await FakeDiscord.start({ guilds, recommendedShards: SHARDS });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-bench-shards-'));
 const modelsDir = path.join(dir, 'models');
@@ -53,7 +58,11 @@ delete env.DISCORD_GUILD_ID;
 /** Starts a process, collecting its JSON log lines. */
 function run(script: string) {
   const lines: Record<string, any>[] = [];
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let buf = '';
   child.stdout!.on('data', (c: Buffer) => {
     buf += c.toString();
@@ -89,23 +98,46 @@ function rssOf(pid: number): number {
 async function shoeLatency(guildIndex: number): Promise<number> {
   const g = fake.guilds[guildIndex];
   const t0 = performance.now();
-  const it = fake.sendCommand({ name: 'shoe', options: { count: 4 }, user: `10000000000000${String(1000 + guildIndex)}`, guildId: g.id, channelId: g.channels[0].id });
+  const it = fake.sendCommand({
+    name: 'shoe',
+    options: { count: 4 },
+    user: `10000000000000${String(1000 + guildIndex)}`,
+    guildId: g.id,
+    channelId: g.channels[0].id,
+  });
   await fake.waitForReply(it, { timeoutMs: 60_000 });
   return performance.now() - t0;
 }
 
 try {
-  console.log(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (${os.cpus().length} cores)`,
+  );
   const t0 = performance.now();
   const sharded = run('src/bin/shards.ts');
   const ready = await sharded.waitFor((l) => l.msg === 'all shards ready');
   const wall = performance.now() - t0;
   const mem = await sharded.waitFor((l) => l.msg === 'memory after start-up');
-  console.log(`\nnpm run start:shards, ${SHARDS} shards, ${GUILDS} guilds, TRAINER_MODE=${env.TRAINER_MODE} in the manager`);
-  console.log(`  start-up to all shards ready: ${ready.startupMs} ms in the manager (${wall.toFixed(0)} ms from the command, tsx start-up included)`);
-  for (const l of sharded.lines.filter((x) => x.msg === 'shard ready')) console.log(`  shard ${l.shard}: fork -> ready ${l.ms} ms`);
-  console.log(`  RSS manager ${mem.managerRssMB} MB; shards ${Object.entries(mem.shardRssMB as Record<string, number>).map(([k, v]) => `#${k} ${v} MB`).join(', ')}`);
-  for (let s = 0; s < SHARDS; s++) console.log(`  /shoe count:4 in a guild of shard ${s}: ${(await shoeLatency(s)).toFixed(0)} ms (first request, cold)`);
+  console.log(
+    `\nnpm run start:shards, ${SHARDS} shards, ${GUILDS} guilds, TRAINER_MODE=${env.TRAINER_MODE} in the manager`,
+  );
+  console.log(
+    `  start-up to all shards ready: ${ready.startupMs} ms in the manager (${wall.toFixed(0)} ms from the command, tsx start-up included)`,
+  );
+  for (const l of sharded.lines.filter((x) => x.msg === 'shard ready'))
+    console.log(`  shard ${l.shard}: fork -> ready ${l.ms} ms`);
+  console.log(
+    `  RSS manager ${mem.managerRssMB} MB; shards ${Object.entries(mem.shardRssMB as Record<string, number>)
+      .map(([k, v]) => `#${k} ${v} MB`)
+      .join(', ')}`,
+  );
+  for (let s = 0; s < SHARDS; s++)
+    console.log(
+      `  /shoe count:4 in a guild of shard ${s}: ${(await shoeLatency(s)).toFixed(0)} ms (first request, cold)`,
+    );
   const tStop = performance.now();
   sharded.child.kill('SIGTERM');
   await sharded.exited;

@@ -48,7 +48,15 @@ try {
     for (let i = 0; i < n; i++) {
       const msg = fake.postBotMessage({ content: 'designs' });
       const designs = await store.createDesigns(
-        [0, 1, 2, 3].map((g) => ({ seed: i, gridIndex: g, latent: new Float32Array(16), checkpointVersion: 'bench', guildId: fake.guild.id, channelId: fake.channelId, requesterId: member(0) })),
+        [0, 1, 2, 3].map((g) => ({
+          seed: i,
+          gridIndex: g,
+          latent: new Float32Array(16),
+          checkpointVersion: 'bench',
+          guildId: fake.guild.id,
+          channelId: fake.channelId,
+          requesterId: member(0),
+        })),
       );
       await store.attachMessage(
         designs.map((d) => d.id),
@@ -73,14 +81,22 @@ try {
     while (stored < target) await new Promise((r) => setTimeout(r, 1));
     const s = (performance.now() - t0) / 1000;
     const inClient = (receivedAt - t0) / 1000;
-    console.log(`${label.padEnd(34)} ${EVENTS} events in ${s.toFixed(3)} s = ${Math.round(EVENTS / s)} events/s (the last one reached the bot's handler after ${inClient.toFixed(3)} s)`);
+    console.log(
+      `${label.padEnd(34)} ${EVENTS} events in ${s.toFixed(3)} s = ${Math.round(EVENTS / s)} events/s (the last one reached the bot's handler after ${inClient.toFixed(3)} s)`,
+    );
   };
   const msgs = await designMessages(10);
-  const at = (i: number) => ({ messageId: msgs[i % msgs.length].id, emoji: voteEmojiFor(4)[Math.floor(i / msgs.length) % 4], user: member(1 + i) });
+  const at = (i: number) => ({
+    messageId: msgs[i % msgs.length].id,
+    emoji: voteEmojiFor(4)[Math.floor(i / msgs.length) % 4],
+    user: member(1 + i),
+  });
   await burst('first burst of adds (cold)', (i) => fake.addReaction({ ...at(i), user: member(50_000 + i) }));
   await burst('burst of adds (warm)', (i) => fake.addReaction(at(i)));
   await burst('burst of removals (end to end)', (i) => fake.removeReaction(at(i)));
-  await burst('add -> remove pairs (end to end)', (i) => (i % 2 === 0 ? fake.addReaction(at(i >> 1)) : fake.removeReaction(at(i >> 1))));
+  await burst('add -> remove pairs (end to end)', (i) =>
+    i % 2 === 0 ? fake.addReaction(at(i >> 1)) : fake.removeReaction(at(i >> 1)),
+  );
   console.log(`votes left: ${await store.db.vote.count()} (expected ${EVENTS}: the first burst's)`);
 
   // Reconcile: M messages, 3 members' reactions on each (found on Discord, missing in the table).
@@ -94,7 +110,9 @@ try {
   await bot.votes.reconciler.idle();
   const r = bot.votes.reconciler.reports[before];
   const gets = fake.requests.filter((q) => q.method === 'GET' && q.route.startsWith('/channels/')).length;
-  console.log(`reconcile of ${r.messages} messages: ${(r.ms / 1000).toFixed(2)} s (${r.added} votes added, ${r.removed} removed, ${gets} REST reads, ${r.unreadable} unreadable, ${r.failed} failed)`);
+  console.log(
+    `reconcile of ${r.messages} messages: ${(r.ms / 1000).toFixed(2)} s (${r.added} votes added, ${r.removed} removed, ${gets} REST reads, ${r.unreadable} unreadable, ${r.failed} failed)`,
+  );
 } finally {
   await bot.stop();
   await fake.close();

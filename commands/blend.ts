@@ -12,8 +12,22 @@ import type { BotContext } from '../src/bot/types.ts';
 export const data = new SlashCommandBuilder()
   .setName('blend')
   .setDescription('Morph between two designs and get the halfway point as a new design')
-  .addStringOption((o) => o.setName('a').setDescription('First design id, as shown under it (e.g. #42)').setRequired(true).setMaxLength(20).setAutocomplete(true))
-  .addStringOption((o) => o.setName('b').setDescription('Second design id (e.g. #57)').setRequired(true).setMaxLength(20).setAutocomplete(true))
+  .addStringOption((o) =>
+    o
+      .setName('a')
+      .setDescription('First design id, as shown under it (e.g. #42)')
+      .setRequired(true)
+      .setMaxLength(20)
+      .setAutocomplete(true),
+  )
+  .addStringOption((o) =>
+    o
+      .setName('b')
+      .setDescription('Second design id (e.g. #57)')
+      .setRequired(true)
+      .setMaxLength(20)
+      .setAutocomplete(true),
+  )
   .addStringOption((o) =>
     o
       .setName('format')

@@ -8,7 +8,14 @@
  */
 import { SlashCommandBuilder, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { latentsForSeed, variationsOf } from '../src/gan/latent.ts';
-import { admitThenDefer, intOption, MAX_SEED, postDesigns, randomSeed, type DesignRequest } from '../src/bot/design-message.ts';
+import {
+  admitThenDefer,
+  intOption,
+  MAX_SEED,
+  postDesigns,
+  randomSeed,
+  type DesignRequest,
+} from '../src/bot/design-message.ts';
 import { UserError } from '../src/bot/errors.ts';
 import { bytesToLatent } from '../src/bot/store.ts';
 import { communityTaste, DEFAULT_STRENGTH, describeSteering } from '../src/bot/community.ts';
@@ -22,8 +29,12 @@ const VARIATIONS = 4;
 export const data = new SlashCommandBuilder()
   .setName('shoe')
   .setDescription('Design sneakers with the GAN')
-  .addIntegerOption((o) => o.setName('count').setDescription('How many designs (1-4, default 4)').setMinValue(1).setMaxValue(MAX_COUNT))
-  .addIntegerOption((o) => o.setName('seed').setDescription('Seed for repeatable designs (0-2147483647)').setMinValue(0).setMaxValue(MAX_SEED))
+  .addIntegerOption((o) =>
+    o.setName('count').setDescription('How many designs (1-4, default 4)').setMinValue(1).setMaxValue(MAX_COUNT),
+  )
+  .addIntegerOption((o) =>
+    o.setName('seed').setDescription('Seed for repeatable designs (0-2147483647)').setMinValue(0).setMaxValue(MAX_SEED),
+  )
   .addStringOption((o) =>
     o
       .setName('mode')
@@ -31,7 +42,11 @@ export const data = new SlashCommandBuilder()
       .addChoices({ name: 'plain', value: 'plain' }, { name: 'community', value: 'community' }),
   )
   .addNumberOption((o) =>
-    o.setName('strength').setDescription(`Community steering strength, 0-1 (default ${DEFAULT_STRENGTH})`).setMinValue(0).setMaxValue(1),
+    o
+      .setName('strength')
+      .setDescription(`Community steering strength, 0-1 (default ${DEFAULT_STRENGTH})`)
+      .setMinValue(0)
+      .setMaxValue(1),
   );
 
 /** Parses `mode` (Discord offers the choices, but nothing stops a bad client). */
@@ -44,7 +59,8 @@ function modeOption(value: unknown): 'plain' | 'community' | undefined {
 /** Parses `strength`: a number from 0 to 1, kept to two decimals (so it can be typed again to reproduce). */
 function strengthOption(value: unknown): number | undefined {
   if (value === null || value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) throw new UserError('`strength` must be a number from 0 to 1.');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1)
+    throw new UserError('`strength` must be a number from 0 to 1.');
   return Math.round(value * 100) / 100;
 }
 
@@ -52,25 +68,54 @@ function strengthOption(value: unknown): number | undefined {
  * Community-steered designs for an interaction not yet deferred: fits (or reuses) the guild's
  * taste first, so a guild without enough votes gets a private explanation and nothing is drawn.
  */
-async function postCommunity(interaction: ChatInputCommandInteraction | ButtonInteraction, ctx: BotContext, seed: number, count: number, strength: number): Promise<void> {
+async function postCommunity(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  ctx: BotContext,
+  seed: number,
+  count: number,
+  strength: number,
+): Promise<void> {
   const guildId = interaction.guildId;
-  if (!guildId) throw new UserError("Community mode steers toward a server's votes: use it in a server channel (plain `/shoe` works here).");
+  if (!guildId)
+    throw new UserError(
+      "Community mode steers toward a server's votes: use it in a server channel (plain `/shoe` works here).",
+    );
   const active = ctx.generation.active;
   // No generator: admit() explains it.
   if (!active) return ctx.generation.admit(interaction.user.id).release();
   const taste = communityTaste(ctx.store, { log: ctx.log.child({ part: 'community' }) });
-  let { latents, fit, shift } = await taste.sample(guildId, { version: active.version, nz: active.nz }, seed, count, strength);
+  let { latents, fit, shift } = await taste.sample(
+    guildId,
+    { version: active.version, nz: active.nz },
+    seed,
+    count,
+    strength,
+  );
   await admitThenDefer(interaction, ctx, async () => {
     // A hot-swap while fitting: steer with the taste weighted for the generator that will draw.
     const now = ctx.generation.active;
-    if (now && now.version !== fit.version) ({ latents, fit, shift } = await taste.sample(guildId, { version: now.version, nz: now.nz }, seed, count, strength));
+    if (now && now.version !== fit.version)
+      ({ latents, fit, shift } = await taste.sample(
+        guildId,
+        { version: now.version, nz: now.nz },
+        seed,
+        count,
+        strength,
+      ));
     await postDesigns(interaction, ctx, {
       latents,
       n: count,
       seed,
       kind: 'shoe',
       // strength 0 draws the plain latents: don't label plain designs as steered.
-      title: strength > 0 ? (count === 1 ? '1 community-steered sneaker design' : `${count} community-steered sneaker designs`) : count === 1 ? '1 sneaker design' : `${count} sneaker designs`,
+      title:
+        strength > 0
+          ? count === 1
+            ? '1 community-steered sneaker design'
+            : `${count} community-steered sneaker designs`
+          : count === 1
+            ? '1 sneaker design'
+            : `${count} sneaker designs`,
       note: describeSteering(fit, strength, shift),
       steering: strength,
       reroll: count,
@@ -86,15 +131,23 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const mode = modeOption(interaction.options.get('mode')?.value);
   const strength = strengthOption(interaction.options.get('strength')?.value);
   if (mode === 'plain' && strength !== undefined) {
-    throw new UserError('`strength` steers community mode: use `/shoe mode:community strength:…`, or leave it out for plain designs.');
+    throw new UserError(
+      '`strength` steers community mode: use `/shoe mode:community strength:…`, or leave it out for plain designs.',
+    );
   }
   // A strength alone means community mode.
-  if (mode === 'community' || strength !== undefined) return postCommunity(interaction, ctx, seed, count, strength ?? DEFAULT_STRENGTH);
+  if (mode === 'community' || strength !== undefined)
+    return postCommunity(interaction, ctx, seed, count, strength ?? DEFAULT_STRENGTH);
   await postPlain(interaction, ctx, seed, count);
 }
 
 /** Plain designs for `seed` (a /shoe or a reroll), with a reroll button. */
-async function postPlain(interaction: ChatInputCommandInteraction | ButtonInteraction, ctx: BotContext, seed: number, count: number): Promise<void> {
+async function postPlain(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  ctx: BotContext,
+  seed: number,
+  count: number,
+): Promise<void> {
   await admitThenDefer(interaction, ctx, () =>
     postDesigns(interaction, ctx, {
       latents: latentsForSeed(seed, count, ctx.generation.active!.nz),
@@ -118,7 +171,14 @@ export async function handleButton(interaction: ButtonInteraction, ctx: BotConte
     const count = customIdInt(target, 1, MAX_COUNT);
     if (count === undefined) throw stale();
     // `c<strength>`: a community message's reroll stays community at the same strength.
-    if (extra?.startsWith('c')) return postCommunity(interaction, ctx, randomSeed(), count, strengthOption(Number(extra.slice(1))) ?? DEFAULT_STRENGTH);
+    if (extra?.startsWith('c'))
+      return postCommunity(
+        interaction,
+        ctx,
+        randomSeed(),
+        count,
+        strengthOption(Number(extra.slice(1))) ?? DEFAULT_STRENGTH,
+      );
     return postPlain(interaction, ctx, randomSeed(), count);
   }
   const id = customIdInt(target, 1, MAX_DESIGN_ID);

@@ -31,14 +31,22 @@ export const data = new SlashCommandBuilder()
     s
       .setName('run')
       .setDescription('Start a training run now')
-      .addIntegerOption((o) => o.setName('steps').setDescription('Steps to train (default TRAIN_STEPS)').setMinValue(1).setMaxValue(MAX_TRAIN_STEPS)),
+      .addIntegerOption((o) =>
+        o
+          .setName('steps')
+          .setDescription('Steps to train (default TRAIN_STEPS)')
+          .setMinValue(1)
+          .setMaxValue(MAX_TRAIN_STEPS),
+      ),
   )
   .addSubcommand((s) => s.setName('stop').setDescription('Stop the running training (it writes a checkpoint)'))
   .addSubcommand((s) =>
     s
       .setName('rollback')
       .setDescription('Switch back to an earlier checkpoint')
-      .addStringOption((o) => o.setName('version').setDescription('Checkpoint version (default: the one before the active)').setMaxLength(90)),
+      .addStringOption((o) =>
+        o.setName('version').setDescription('Checkpoint version (default: the one before the active)').setMaxLength(90),
+      ),
   );
 
 async function status(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
@@ -51,7 +59,12 @@ async function status(interaction: ChatInputCommandInteraction, ctx: BotContext)
  * else the admin reads as an error. A remote answer (and a rollback) may take a few seconds, so the
  * reply is deferred first; a local run or stop answers at once.
  */
-async function answer(interaction: ChatInputCommandInteraction, control: TrainingControl, slow: boolean, act: () => Promise<ControlResult>): Promise<void> {
+async function answer(
+  interaction: ChatInputCommandInteraction,
+  control: TrainingControl,
+  slow: boolean,
+  act: () => Promise<ControlResult>,
+): Promise<void> {
   const deferred = slow || control.where === 'remote';
   if (deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
   const r = await act();
@@ -68,7 +81,8 @@ function isServerAdmin(interaction: ChatInputCommandInteraction): boolean {
 /** `/train rollback version:`, read raw: a client may send any type (getString() would throw a TypeError). */
 function rollbackVersion(value: unknown): string | undefined {
   const version = stringOption(value, 'version');
-  if (version !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/.test(version)) throw new UserError('That is not a checkpoint version (see `/train status`).');
+  if (version !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/.test(version))
+    throw new UserError('That is not a checkpoint version (see `/train status`).');
   return version;
 }
 

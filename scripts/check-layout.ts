@@ -44,7 +44,9 @@ function sourceFiles(dir: string, out: string[] = []): string[] {
 function importsOf(text: string): string[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const specs: string[] = [];
-  for (const m of code.matchAll(/(?:^|[\s;])(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
+  for (const m of code.matchAll(
+    /(?:^|[\s;])(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm,
+  )) {
     specs.push(m[1] ?? m[2] ?? m[3]);
   }
   return specs;
@@ -72,7 +74,8 @@ for (const file of files) {
   const from = folderOf(file);
   const targets: string[] = [];
   for (const spec of importsOf(text)) {
-    if (spec.startsWith('@tensorflow/') && from !== 'src/tf') problems.push(`${file}: imports ${spec} (TensorFlow.js only through src/tf)`);
+    if (spec.startsWith('@tensorflow/') && from !== 'src/tf')
+      problems.push(`${file}: imports ${spec} (TensorFlow.js only through src/tf)`);
     if (!spec.startsWith('.')) continue;
     const target = rel(path.resolve(ROOT, path.dirname(file), spec));
     targets.push(target);
@@ -83,7 +86,8 @@ for (const file of files) {
     const b = layerOf.get(to);
     if (a === undefined) problems.push(`${file}: folder ${from} has no layer in scripts/check-layout.ts`);
     else if (b === undefined) problems.push(`${file}: imports ${target}, outside the layered folders`);
-    else if (b <= a) problems.push(`${file}: imports ${target} (${from} must not import ${to}: ${b < a ? 'upward' : 'sideways'})`);
+    else if (b <= a)
+      problems.push(`${file}: imports ${target} (${from} must not import ${to}: ${b < a ? 'upward' : 'sideways'})`);
   }
   graph.set(file, targets);
 }
@@ -113,8 +117,10 @@ for (const f of files) if (!state.has(f)) visit(f);
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 for (const [name, cmd] of Object.entries(pkg.scripts)) {
   for (const m of cmd.matchAll(/(?:^|\s)((?:src|commands|bench|scripts|test)\/\S+\.(?:ts|mjs))/g)) {
-    if (!PROGRAM_DIRS.some((d) => m[1].startsWith(d))) problems.push(`package.json script "${name}" runs ${m[1]}: programs live in ${PROGRAM_DIRS.join(', ')}`);
-    if (!fs.existsSync(path.join(ROOT, m[1]))) problems.push(`package.json script "${name}" runs ${m[1]}, which does not exist`);
+    if (!PROGRAM_DIRS.some((d) => m[1].startsWith(d)))
+      problems.push(`package.json script "${name}" runs ${m[1]}: programs live in ${PROGRAM_DIRS.join(', ')}`);
+    if (!fs.existsSync(path.join(ROOT, m[1])))
+      problems.push(`package.json script "${name}" runs ${m[1]}, which does not exist`);
   }
 }
 

@@ -21,11 +21,17 @@ const value = (name: string) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 if (flag('--help') || flag('-h')) {
-  console.log('Usage: npm run dev:fake-discord -- [--bot] [--port N] [--verbose]\n  --bot      also start the bot (npm start) pointed at the fake\n  --port N   listen on N (default 8787)\n  --verbose  print every request the fake receives');
+  console.log(
+    'Usage: npm run dev:fake-discord -- [--bot] [--port N] [--verbose]\n  --bot      also start the bot (npm start) pointed at the fake\n  --port N   listen on N (default 8787)\n  --verbose  print every request the fake receives',
+  );
   process.exit(0);
 }
 
-const USERS: Record<string, string> = { alice: '100000000000000001', bob: '100000000000000002', admin: '200000000000000001' };
+const USERS: Record<string, string> = {
+  alice: '100000000000000001',
+  bob: '100000000000000002',
+  admin: '200000000000000001',
+};
 const OUT_DIR = path.resolve('data', 'fake-discord');
 fs.mkdirSync(OUT_DIR, { recursive: true });
 
@@ -57,7 +63,11 @@ if (flag('--bot')) {
   console.log('Starting the bot with that environment…');
 } else {
   console.log('Point the bot at it (another terminal):\n');
-  console.log(`  ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')} npm start\n`);
+  console.log(
+    `  ${Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')} npm start\n`,
+  );
 }
 console.log('Type "help" for commands. You are alice; "as bob" / "as admin" switches.');
 
@@ -73,7 +83,9 @@ function show(reply: { ephemeral: boolean; message: FakeMessage }): void {
     fs.writeFileSync(file, a.data);
     console.log(`  [image] ${file}  (${a.url})`);
   }
-  const buttons = (m.components as { components?: { label?: string; custom_id?: string }[] }[]).flatMap((r) => r.components ?? []);
+  const buttons = (m.components as { components?: { label?: string; custom_id?: string }[] }[]).flatMap(
+    (r) => r.components ?? [],
+  );
   if (buttons.length) {
     lastWithButtons = m;
     console.log('  buttons: ' + buttons.map((b, i) => `[${i + 1}] ${b.label}`).join('  ') + '   (press N)');
@@ -135,7 +147,9 @@ rl.on('line', (line) => {
       follow(fake.sendCommand({ name, subcommand: sub, options, user: USERS[me] ?? me }));
     } else if (head === 'press') {
       if (!lastWithButtons) throw new Error('no message with buttons yet');
-      const buttons = (lastWithButtons.components as { components?: { custom_id?: string }[] }[]).flatMap((r) => r.components ?? []);
+      const buttons = (lastWithButtons.components as { components?: { custom_id?: string }[] }[]).flatMap(
+        (r) => r.components ?? [],
+      );
       const b = buttons[Number(rest[0]) - 1];
       if (!b?.custom_id) throw new Error(`no button ${rest[0]}`);
       follow(fake.pressButton({ message: lastWithButtons, customId: b.custom_id, user: USERS[me] ?? me }));

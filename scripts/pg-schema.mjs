@@ -23,7 +23,11 @@ export function derivePgSchema(text) {
     out = out.replace(re, to);
   };
   swap(/(datasource\s+db\s*\{[^}]*?provider\s*=\s*)"sqlite"/, '$1"postgresql"', 'datasource provider "sqlite"');
-  swap(/(generator\s+client\s*\{[^}]*?output\s*=\s*)"\.\.\/src\/db\/generated"/, '$1"../../src/db/generated-pg"', 'generator output "../src/db/generated"');
+  swap(
+    /(generator\s+client\s*\{[^}]*?output\s*=\s*)"\.\.\/src\/db\/generated"/,
+    '$1"../../src/db/generated-pg"',
+    'generator output "../src/db/generated"',
+  );
   return HEADER + out;
 }
 

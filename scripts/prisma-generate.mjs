@@ -16,10 +16,17 @@ const cli = path.join(root, 'node_modules', 'prisma', 'build', 'index.js');
 
 // The committed twin is what we generate from; a stale one is a developer's mistake worth a loud
 // warning here (test/db/pg-schema.test.ts fails on it), not a broken `npm ci`.
-if (!fs.existsSync(PG_SCHEMA) || fs.readFileSync(PG_SCHEMA, 'utf8') !== derivePgSchema(fs.readFileSync(SQLITE_SCHEMA, 'utf8'))) {
+if (
+  !fs.existsSync(PG_SCHEMA) ||
+  fs.readFileSync(PG_SCHEMA, 'utf8') !== derivePgSchema(fs.readFileSync(SQLITE_SCHEMA, 'utf8'))
+) {
   process.stderr.write('warning: prisma/postgresql/schema.prisma is out of date; run `node scripts/pg-schema.mjs`\n');
 }
 for (const schema of ['prisma/schema.prisma', 'prisma/postgresql/schema.prisma']) {
-  const result = spawnSync(process.execPath, [cli, 'generate', '--schema', schema], { cwd: root, env, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [cli, 'generate', '--schema', schema], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+  });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }

@@ -38,9 +38,7 @@ class ScrubbingStream implements DestinationStream {
   }
 }
 
-export function createLogger(
-  opts: { level?: string; name?: string; destination?: DestinationStream } = {},
-): Logger {
+export function createLogger(opts: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   const dest = opts.destination ?? pino.destination({ dest: 1, sync: false });
   return pino(
     {

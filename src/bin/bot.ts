@@ -20,7 +20,10 @@ function explain(prefix: string, err: unknown): string {
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e?.code ?? e?.cause?.code;
   const message = scrub(String(e?.message ?? err));
-  if (code && ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)) {
+  if (
+    code &&
+    ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)
+  ) {
     return `${prefix}: cannot reach Discord at ${config.DISCORD_API_BASE} (${code}): check the network or DISCORD_API_BASE.`;
   }
   if (code === 'TokenInvalid' || /invalid token|401/i.test(message)) {
@@ -33,7 +36,8 @@ const config = loadBotConfigOrExit('npm start');
 
 // A shard of `npm run start:shards` (discord.js's ShardingManager sets SHARDS): every line names it.
 const managed = Boolean(process.env.SHARDING_MANAGER && process.send);
-if (managed && process.env.SHARDS !== undefined) setRootLogger(log().child({ shard: JSON.parse(process.env.SHARDS) as number }));
+if (managed && process.env.SHARDS !== undefined)
+  setRootLogger(log().child({ shard: JSON.parse(process.env.SHARDS) as number }));
 
 // A stray rejection must be logged, not crash a bot serving a community.
 process.on('unhandledRejection', (reason) => log().error({ err: reason }, 'unhandled promise rejection'));
@@ -54,8 +58,13 @@ const stopGracefully = () => {
   setTimeout(() => {
     const unfinished = bot.unfinishedShutdown();
     const timeoutMs = config.SHUTDOWN_TIMEOUT_MS;
-    log().error({ timeoutMs, unfinished, interactionsInFlight: bot.router.inFlight }, 'shutdown deadline passed: exiting without finishing');
-    console.error(`shoebot: shutdown did not finish within ${timeoutMs} ms (SHUTDOWN_TIMEOUT_MS); not finished: ${unfinished.join(', ')}. Exiting with code 1.`);
+    log().error(
+      { timeoutMs, unfinished, interactionsInFlight: bot.router.inFlight },
+      'shutdown deadline passed: exiting without finishing',
+    );
+    console.error(
+      `shoebot: shutdown did not finish within ${timeoutMs} ms (SHUTDOWN_TIMEOUT_MS); not finished: ${unfinished.join(', ')}. Exiting with code 1.`,
+    );
     process.exit(1);
   }, config.SHUTDOWN_TIMEOUT_MS);
   bot

@@ -41,7 +41,7 @@ export function runCli(name: string, main: () => Promise<number>, opts: RunOptio
     (code) => process.exit(code),
     (err: unknown) => {
       const expected = opts.expected?.(err) ?? true;
-      const text = expected ? (err as Error)?.message ?? String(err) : String((err as Error)?.stack ?? err);
+      const text = expected ? ((err as Error)?.message ?? String(err)) : String((err as Error)?.stack ?? err);
       process.stderr.write(`${name} failed: ${text}${opts.hint?.(err) ?? ''}\n`);
       process.exit(1);
     },

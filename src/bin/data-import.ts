@@ -69,17 +69,28 @@ async function main(): Promise<number> {
       fmnistDir: args['fmnist-dir'],
       classId: num('class', args.class, SNEAKER_CLASS),
     });
-    process.stdout.write(`dataset ${meta.name}: ${meta.trainCount} train, ${meta.heldoutCount} held-out, ${meta.height}x${meta.width}x${meta.channels}\n`);
-    process.stdout.write(`fingerprint ${meta.fingerprint}\nwritten to ${out} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    process.stdout.write(
+      `dataset ${meta.name}: ${meta.trainCount} train, ${meta.heldoutCount} held-out, ${meta.height}x${meta.width}x${meta.channels}\n`,
+    );
+    process.stdout.write(
+      `fingerprint ${meta.fingerprint}\nwritten to ${out} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+    );
     return 0;
   }
   if (args.source === 'folder') {
     if (!args.dir) throw new Error('--source folder needs --dir PATH (the folder of images)');
-    const name = args.out ?? path.basename(path.resolve(args.dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[.-]+/, '');
+    const name =
+      args.out ??
+      path
+        .basename(path.resolve(args.dir))
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, '-')
+        .replace(/^[.-]+/, '');
     const out = datasetDir(dataDir, name);
     const size = num('size', args.size, 64);
     // The GAN's architecture only has 32/64/128 variants; another size would import but never train.
-    if (![32, 64, 128].includes(size)) throw new Error(`--size must be 32, 64 or 128 (the sizes the GAN supports), got ${args.size}`);
+    if (![32, 64, 128].includes(size))
+      throw new Error(`--size must be 32, 64 or 128 (the sizes the GAN supports), got ${args.size}`);
     const channels = num('channels', args.channels, 3);
     if (channels !== 1 && channels !== 3) throw new Error(`--channels must be 1 or 3, got ${channels}`);
     const res = await importFolder({
@@ -97,11 +108,17 @@ async function main(): Promise<number> {
     }
     if (res.ignored) process.stdout.write(`${res.ignored} non-image file(s) ignored\n`);
     const m = res.meta;
-    process.stdout.write(`dataset ${m.name}: ${m.trainCount} train, ${m.heldoutCount} held-out, ${m.height}x${m.width}x${m.channels}\n`);
-    process.stdout.write(`fingerprint ${m.fingerprint}\nwritten to ${out} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    process.stdout.write(
+      `dataset ${m.name}: ${m.trainCount} train, ${m.heldoutCount} held-out, ${m.height}x${m.width}x${m.channels}\n`,
+    );
+    process.stdout.write(
+      `fingerprint ${m.fingerprint}\nwritten to ${out} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`,
+    );
     return 0;
   }
-  process.stderr.write(`${args.source === undefined ? 'missing --source' : `unknown --source "${args.source}"`}\n\n${HELP}`);
+  process.stderr.write(
+    `${args.source === undefined ? 'missing --source' : `unknown --source "${args.source}"`}\n\n${HELP}`,
+  );
   return 2;
 }
 

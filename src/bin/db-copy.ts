@@ -54,12 +54,17 @@ async function main(argv: string[]): Promise<number> {
       }
     },
   });
-  const summary = Object.entries(counts).map(([t, n]) => `${n} ${t}`).join(', ');
+  const summary = Object.entries(counts)
+    .map(([t, n]) => `${n} ${t}`)
+    .join(', ');
   process.stdout.write(`Copied ${summary} in ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);
   return 0;
 }
 
 runCli('db:copy', () => main(process.argv.slice(2)), {
   expected: (e) =>
-    e instanceof CopyRefusedError || e instanceof MigrationError || e instanceof UnsupportedDatabaseError || e instanceof DatabaseConnectionError,
+    e instanceof CopyRefusedError ||
+    e instanceof MigrationError ||
+    e instanceof UnsupportedDatabaseError ||
+    e instanceof DatabaseConnectionError,
 });

@@ -27,7 +27,6 @@ Safe to run repeatedly: applied migrations are skipped. The bot runs the same st
 Several processes may run it at once on one PostgreSQL database: they take turns.
 `;
 
-
 async function main(argv: string[]): Promise<number> {
   const args = parseCommandLine(
     {
@@ -46,7 +45,8 @@ async function main(argv: string[]): Promise<number> {
   const target = parseDatabaseUrl(url);
   if (target.provider === 'postgresql') {
     protectPassword(target);
-    if (args['create-db'] && (await ensurePgDatabase(target))) process.stdout.write(`Created database ${target.display}\n`);
+    if (args['create-db'] && (await ensurePgDatabase(target)))
+      process.stdout.write(`Created database ${target.display}\n`);
   } else if (args['create-db']) {
     process.stdout.write('(--create-db is for PostgreSQL; a SQLite file is created anyway)\n');
   }

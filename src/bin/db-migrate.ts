@@ -12,7 +12,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createMigration, type CreateMigrationResult } from '../db/create-migration.ts';
 import { MigrationError } from '../db/migration-error.ts';
-import { displayPath, PG_MIGRATIONS_DIR, PG_SCHEMA_PATH, PROJECT_ROOT, providerPaths, SCHEMA_PATH, type Provider } from '../db/paths.ts';
+import {
+  displayPath,
+  PG_MIGRATIONS_DIR,
+  PG_SCHEMA_PATH,
+  PROJECT_ROOT,
+  providerPaths,
+  SCHEMA_PATH,
+  type Provider,
+} from '../db/paths.ts';
 import { DatabaseConnectionError } from '../db/pg.ts';
 import { PgBinariesMissingError, startPgCluster } from '../db/pg-cluster.ts';
 import { parseCommandLine, runCli } from './command-line.ts';
@@ -42,7 +50,10 @@ Writes <migrations>/<UTC timestamp>_<change>/migration.sql and migration_lock.to
 `;
 
 function syncPgSchema(): void {
-  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'pg-schema.mjs')], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'pg-schema.mjs')], {
+    cwd: PROJECT_ROOT,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) throw new MigrationError('Deriving prisma/postgresql/schema.prisma failed (see above)');
 }
 
@@ -132,7 +143,8 @@ async function withPgServer<T>(fn: (url: string) => Promise<T>): Promise<T> {
 }
 
 runCli('db:migrate', () => main(process.argv.slice(2)), {
-  expected: (e) => e instanceof MigrationError || e instanceof PgBinariesMissingError || e instanceof DatabaseConnectionError,
+  expected: (e) =>
+    e instanceof MigrationError || e instanceof PgBinariesMissingError || e instanceof DatabaseConnectionError,
   hint: (e) =>
     e instanceof PgBinariesMissingError && fs.existsSync(SCHEMA_PATH)
       ? `\nThe SQLite migration (if any) was written; after installing PostgreSQL run again with --provider postgresql ` +

@@ -32,7 +32,9 @@ if (argv.length) {
 try {
   const config = loadConfig();
   if (!config.DISCORD_TOKEN) {
-    console.error('DISCORD_TOKEN is not set: put DISCORD_TOKEN=<your bot token> in .env (see README), then run npm run deploy-commands again.');
+    console.error(
+      'DISCORD_TOKEN is not set: put DISCORD_TOKEN=<your bot token> in .env (see README), then run npm run deploy-commands again.',
+    );
     process.exit(1);
   }
   registerSecret(config.DISCORD_TOKEN);

@@ -11,7 +11,14 @@ import { createLogger, registerSecret, setRootLogger } from '../log.ts';
 import { backendCheck, cudaLibsCheck, detectNvidiaGpu, nodeCheck } from '../doctor/compute-checks.ts';
 import { discordCheck } from '../doctor/discord-check.ts';
 import { exitCode, fail, formatReport, type CheckResult } from '../doctor/report.ts';
-import { checkpointCheck, databaseCheck, datasetCheck, diskCheck, modelsDirCheck, storagePlaces } from '../doctor/storage-checks.ts';
+import {
+  checkpointCheck,
+  databaseCheck,
+  datasetCheck,
+  diskCheck,
+  modelsDirCheck,
+  storagePlaces,
+} from '../doctor/storage-checks.ts';
 import { parseCommandLine, runCli } from './command-line.ts';
 
 const HELP = `Usage: npm run doctor -- [--json]
@@ -50,7 +57,9 @@ function configWithProblems(): { cfg: Config; problems: CheckResult[]; invalid: 
         const key = p.split(' ')[0];
         invalid.add(key);
         env[key] = ''; // empty = unset, and it hides a .env value too
-        problems.push(fail('config', `Configuration: ${p}`, `fix ${key} in .env or the environment (README, "Configuration")`));
+        problems.push(
+          fail('config', `Configuration: ${p}`, `fix ${key} in .env or the environment (README, "Configuration")`),
+        );
       }
     }
   }
@@ -60,7 +69,10 @@ const skipped = (id: string, what: string, keys: string[]): CheckResult =>
   fail(id, `${what}: not checked, ${keys.join(' and ')} is invalid`, `fix ${keys.join(' and ')} first`);
 
 async function main(): Promise<number> {
-  const args = parseCommandLine({ options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }, HELP);
+  const args = parseCommandLine(
+    { options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } },
+    HELP,
+  );
   if (typeof args === 'number') return args;
   // The report is stdout; the modules' own log lines (warnings and worse) go to stderr.
   setRootLogger(createLogger({ level: 'warn', destination: pino.destination({ dest: 2, sync: true }) }));
@@ -72,7 +84,11 @@ async function main(): Promise<number> {
   const gpu = detectNvidiaGpu();
   const backend = await backendCheck(cfg.TF_BACKEND, gpu);
   results.push(backend.result, cudaLibsCheck(backend.probes, gpu));
-  results.push(bad('DATABASE_URL').length ? skipped('database', 'Database', ['DATABASE_URL']) : await databaseCheck(cfg.DATABASE_URL));
+  results.push(
+    bad('DATABASE_URL').length
+      ? skipped('database', 'Database', ['DATABASE_URL'])
+      : await databaseCheck(cfg.DATABASE_URL),
+  );
   if (bad('MODELS_DIR').length) results.push(skipped('models-dir', 'MODELS_DIR', ['MODELS_DIR']));
   else {
     const models = modelsDirCheck(cfg.MODELS_DIR, cfg.TRAINER_MODE);
@@ -84,10 +100,16 @@ async function main(): Promise<number> {
   results.push(dataKeys.length ? skipped('dataset', 'Dataset', dataKeys) : await datasetCheck(cfg));
   results.push(...diskCheck(storagePlaces({ ...cfg, ...Object.fromEntries([...invalid].map((k) => [k, undefined])) })));
   const discordKeys = bad('DISCORD_API_BASE', 'DISCORD_TOKEN');
-  results.push(discordKeys.length ? skipped('discord', 'Discord', discordKeys) : await discordCheck(cfg.DISCORD_API_BASE, cfg.DISCORD_TOKEN));
+  results.push(
+    discordKeys.length
+      ? skipped('discord', 'Discord', discordKeys)
+      : await discordCheck(cfg.DISCORD_API_BASE, cfg.DISCORD_TOKEN),
+  );
 
   const code = exitCode(results);
-  process.stdout.write(args.json ? JSON.stringify({ ok: code === 0, checks: results }, null, 2) + '\n' : formatReport(results));
+  process.stdout.write(
+    args.json ? JSON.stringify({ ok: code === 0, checks: results }, null, 2) + '\n' : formatReport(results),
+  );
   return code;
 }
 

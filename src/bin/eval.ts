@@ -53,7 +53,10 @@ async function timed(label: string, f: () => Promise<QualityMetrics>): Promise<R
 }
 
 /** Evenly spaced training images as [-1, 1] floats: the "real" side of real-vs-real. */
-function trainSample(ds: Dataset, n: number): { pixels: Float32Array; shape: { n: number; h: number; w: number; c: number } } {
+function trainSample(
+  ds: Dataset,
+  n: number,
+): { pixels: Float32Array; shape: { n: number; h: number; w: number; c: number } } {
   const { height: h, width: w, channels: c, trainCount } = ds.meta;
   const per = h * w * c;
   const k = Math.min(n, trainCount);
@@ -86,7 +89,8 @@ async function main(): Promise<number> {
   if (typeof args === 'number') return args;
   const n = Number(args.n);
   const seed = Number(args.seed);
-  if (!Number.isInteger(n) || n < 2 || n > 10_000) throw new Error(`--n must be an integer in 2..10000, got "${args.n}"`);
+  if (!Number.isInteger(n) || n < 2 || n > 10_000)
+    throw new Error(`--n must be an integer in 2..10000, got "${args.n}"`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${args.seed}"`);
   const cfgEnv = config();
   const modelsDir = args['models-dir'] ?? cfgEnv.MODELS_DIR;
@@ -104,7 +108,13 @@ async function main(): Promise<number> {
     process.stderr.write(`no checkpoint evaluated: ${(err as Error).message}\n`);
   }
   const ds = await loadDataset(resolveDatasetDir(args.dataset ?? datasetName ?? DEFAULT_DATASET, dataDir));
-  const cfg: GanConfig = ckpt?.config ?? { imageSize: ds.meta.height as 32 | 64 | 128, channels: ds.meta.channels, nz: 100, ngf: 32, ndf: 32 };
+  const cfg: GanConfig = ckpt?.config ?? {
+    imageSize: ds.meta.height as 32 | 64 | 128,
+    channels: ds.meta.channels,
+    nz: 100,
+    ngf: 32,
+    ndf: 32,
+  };
   if (ckpt && (cfg.imageSize !== ds.meta.height || cfg.channels !== ds.meta.channels)) {
     process.stderr.write(
       `note: checkpoint makes ${cfg.imageSize}x${cfg.imageSize}x${cfg.channels} images, dataset ${ds.meta.name} is ${ds.meta.height}x${ds.meta.width}x${ds.meta.channels}; both are compared as 32x32 grey\n`,
@@ -112,9 +122,24 @@ async function main(): Promise<number> {
   }
   const opts = { n, latentSeed: seed };
   const rows: Row[] = [];
-  if (ckpt) rows.push(await timed(`checkpoint ${ckpt.version} (step ${ckpt.step})`, () => evaluateGenerator(ckpt!.model, cfg, ds, opts)));
+  if (ckpt)
+    rows.push(
+      await timed(`checkpoint ${ckpt.version} (step ${ckpt.step})`, () =>
+        evaluateGenerator(ckpt!.model, cfg, ds, opts),
+      ),
+    );
   if (args.reference) {
-    rows.push(await timed(`real: ${Math.min(n, ds.meta.trainCount)} training images`, () => compareSamples(trainSample(ds, n), { images: ds.heldout, height: ds.meta.height, width: ds.meta.width, channels: ds.meta.channels, background: ds.meta.background })));
+    rows.push(
+      await timed(`real: ${Math.min(n, ds.meta.trainCount)} training images`, () =>
+        compareSamples(trainSample(ds, n), {
+          images: ds.heldout,
+          height: ds.meta.height,
+          width: ds.meta.width,
+          channels: ds.meta.channels,
+          background: ds.meta.background,
+        }),
+      ),
+    );
     const untrained = buildGenerator(cfg);
     rows.push(await timed(`untrained generator (ngf=${cfg.ngf})`, () => evaluateGenerator(untrained, cfg, ds, opts)));
     untrained.dispose();
@@ -135,12 +160,27 @@ async function main(): Promise<number> {
   ckpt?.model.dispose();
 
   if (args.json) {
-    process.stdout.write(JSON.stringify({ dataset: ds.meta.name, heldout: ds.meta.heldoutCount, backend: backendInfo()?.name, rows: rows.map((r) => ({ label: r.label, ...r.m, seconds: r.seconds })) }, null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        {
+          dataset: ds.meta.name,
+          heldout: ds.meta.heldoutCount,
+          backend: backendInfo()?.name,
+          rows: rows.map((r) => ({ label: r.label, ...r.m, seconds: r.seconds })),
+        },
+        null,
+        2,
+      ) + '\n',
+    );
     return 0;
   }
-  process.stdout.write(`dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; features ${[...new Set(rows.map((r) => r.m.metric))].join(', ')}; backend ${backendInfo()?.label}\n\n`);
+  process.stdout.write(
+    `dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; features ${[...new Set(rows.map((r) => r.m.metric))].join(', ')}; backend ${backendInfo()?.label}\n\n`,
+  );
   const w = Math.max(...rows.map((r) => r.label.length), 10);
-  process.stdout.write(`${'source'.padEnd(w)}  ${'n'.padStart(5)}  ${'KID'.padStart(17)}  ${'FID'.padStart(8)}  ${'sneaker'.padStart(7)}  ${'p>0.9'.padStart(6)}  ${'time'.padStart(6)}\n`);
+  process.stdout.write(
+    `${'source'.padEnd(w)}  ${'n'.padStart(5)}  ${'KID'.padStart(17)}  ${'FID'.padStart(8)}  ${'sneaker'.padStart(7)}  ${'p>0.9'.padStart(6)}  ${'time'.padStart(6)}\n`,
+  );
   for (const r of rows) {
     const kid = `${r.m.kid.toFixed(4)} ± ${(r.m.kidSe ?? r.m.kidStd).toFixed(4)}`;
     process.stdout.write(

@@ -85,7 +85,8 @@ async function main(): Promise<void> {
   const cols = int('cols', values.cols, 1, 64);
   const out = values.out ?? 'shoes.png';
   const backend = values.backend ?? config().TF_BACKEND;
-  if (!['auto', 'wasm', 'cpu', 'tensorflow'].includes(backend)) fail(`--backend must be auto, wasm, cpu or tensorflow, got "${backend}"`);
+  if (!['auto', 'wasm', 'cpu', 'tensorflow'].includes(backend))
+    fail(`--backend must be auto, wasm, cpu or tensorflow, got "${backend}"`);
   const modelsDir = values['models-dir'] ?? config().MODELS_DIR;
 
   await initTf(backend as 'auto');

@@ -31,7 +31,9 @@ try {
   handle = await startShardManager({ config });
 } catch (err) {
   mlog.fatal({ err }, 'could not start');
-  console.error(`shoebot shards could not start: ${scrub(err instanceof ShardStartError ? err.message : String((err as Error)?.message ?? err))}`);
+  console.error(
+    `shoebot shards could not start: ${scrub(err instanceof ShardStartError ? err.message : String((err as Error)?.message ?? err))}`,
+  );
   process.exit(1);
 }
 
@@ -59,7 +61,11 @@ handle.ready.then(
     const mem = await handle.memory();
     const mb = (b: number | null) => (b === null ? null : Math.round((b / 1048576) * 10) / 10);
     mlog.info(
-      { startupMs, managerRssMB: mb(mem.manager), shardRssMB: Object.fromEntries(mem.shards.map((s) => [s.id, mb(s.rss)])) },
+      {
+        startupMs,
+        managerRssMB: mb(mem.manager),
+        shardRssMB: Object.fromEntries(mem.shards.map((s) => [s.id, mb(s.rss)])),
+      },
       'memory after start-up',
     );
   },

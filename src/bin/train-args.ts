@@ -119,7 +119,11 @@ export function joinNegativeValues(argv: string[], valueOptions: Iterable<string
   return out;
 }
 
-function num(name: string, v: string | undefined, opts: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+function num(
+  name: string,
+  v: string | undefined,
+  opts: { int?: boolean; min?: number; max?: number } = {},
+): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n))) {
@@ -175,8 +179,15 @@ const TRAIN_OPTIONS = {
 /** Parses `npm run train` flags. Throws UsageError (one readable line) on bad input. */
 export function parseTrainArgs(argv: string[]): TrainCliArgs {
   // --resume takes an optional value: rewrite "--resume" (no value) to "--resume=" first.
-  const args0 = argv.map((a, i) => (a === '--resume' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-')) ? '--resume=' : a));
-  const args = joinNegativeValues(args0, Object.entries(TRAIN_OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => k));
+  const args0 = argv.map((a, i) =>
+    a === '--resume' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-')) ? '--resume=' : a,
+  );
+  const args = joinNegativeValues(
+    args0,
+    Object.entries(TRAIN_OPTIONS)
+      .filter(([, o]) => o.type === 'string')
+      .map(([k]) => k),
+  );
   let parsed;
   try {
     parsed = parseArgs({
@@ -192,7 +203,8 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
   const config: Partial<GanConfig> = {};
   const imageSize = num('image-size', v['image-size'], { int: true });
   if (imageSize !== undefined) {
-    if (![32, 64, 128].includes(imageSize)) throw new UsageError(`--image-size must be 32, 64 or 128, got ${imageSize}`);
+    if (![32, 64, 128].includes(imageSize))
+      throw new UsageError(`--image-size must be 32, 64 or 128, got ${imageSize}`);
     config.imageSize = imageSize as GanConfig['imageSize'];
   }
   const channels = num('channels', v.channels, { int: true });
@@ -206,7 +218,8 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
   }
   const to: Partial<TrainOptions> = {};
   if (v.recipe !== undefined) {
-    if (!Object.hasOwn(RECIPES, v.recipe)) throw new UsageError(`--recipe must be ${Object.keys(RECIPES).join(' or ')}, got "${v.recipe}"`);
+    if (!Object.hasOwn(RECIPES, v.recipe))
+      throw new UsageError(`--recipe must be ${Object.keys(RECIPES).join(' or ')}, got "${v.recipe}"`);
     Object.assign(to, RECIPES[v.recipe as keyof typeof RECIPES]);
   }
   if (v.augment !== undefined) {
@@ -233,14 +246,16 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
   const wd = num('weight-decay', v['weight-decay'], { min: 0 });
   if (wd !== undefined) to.weightDecay = wd;
   if (v['wd-mode'] !== undefined) {
-    if (v['wd-mode'] !== 'l2' && v['wd-mode'] !== 'decoupled') throw new UsageError(`--wd-mode must be l2 or decoupled, got "${v['wd-mode']}"`);
+    if (v['wd-mode'] !== 'l2' && v['wd-mode'] !== 'decoupled')
+      throw new UsageError(`--wd-mode must be l2 or decoupled, got "${v['wd-mode']}"`);
     to.weightDecayMode = v['wd-mode'];
   }
   const rl = num('real-label', v['real-label'], { min: 0.5, max: 1 });
   if (rl !== undefined) to.realLabel = rl;
   if (v['no-label-smoothing']) to.labelSmoothing = false;
   if (v['g-target'] !== undefined) {
-    if (v['g-target'] !== 'one' && v['g-target'] !== 'real-label') throw new UsageError(`--g-target must be real-label or one, got "${v['g-target']}"`);
+    if (v['g-target'] !== 'one' && v['g-target'] !== 'real-label')
+      throw new UsageError(`--g-target must be real-label or one, got "${v['g-target']}"`);
     to.generatorTarget = v['g-target'];
   }
   if (v.saturating) to.nonSaturating = false;

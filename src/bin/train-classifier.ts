@@ -11,7 +11,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tf, initTf } from '../tf/index.ts';
-import { loadFashionMnist, FMNIST_DEFAULT_DIR, FMNIST_CLASSES, FMNIST_LICENSE, SNEAKER_CLASS } from '../data/fashion-mnist.ts';
+import {
+  loadFashionMnist,
+  FMNIST_DEFAULT_DIR,
+  FMNIST_CLASSES,
+  FMNIST_LICENSE,
+  SNEAKER_CLASS,
+} from '../data/fashion-mnist.ts';
 import { createProgress } from '../data/progress.ts';
 import { Rng } from '../gan/latent.ts';
 import { buildClassifier, CLASSIFIER_DIR } from '../gan/classifier.ts';
@@ -90,7 +96,9 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
     tf.dispose([x, y]);
     progress.tick();
   }
-  progress.done(`loss ${(lossSum / steps).toFixed(4)}, train accuracy ${(accSum / steps).toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(0)}s elapsed`);
+  progress.done(
+    `loss ${(lossSum / steps).toFixed(4)}, train accuracy ${(accSum / steps).toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(0)}s elapsed`,
+  );
 }
 const trainSeconds = (Date.now() - started) / 1000;
 
@@ -98,13 +106,21 @@ const pred = predictAll(model, test);
 const perClass = FMNIST_CLASSES.map((name, c) => {
   let n = 0;
   let ok = 0;
-  for (let i = 0; i < test.count; i++) if (test.labels[i] === c) { n++; if (pred[i] === c) ok++; }
+  for (let i = 0; i < test.count; i++)
+    if (test.labels[i] === c) {
+      n++;
+      if (pred[i] === c) ok++;
+    }
   return { class: c, name, accuracy: +(ok / n).toFixed(4) };
 });
 const accuracy = pred.reduce((a, p, i) => a + (p === test.labels[i] ? 1 : 0), 0) / test.count;
 let predictedSneaker = 0;
 let trueSneakerPredicted = 0;
-for (let i = 0; i < test.count; i++) if (pred[i] === SNEAKER_CLASS) { predictedSneaker++; if (test.labels[i] === SNEAKER_CLASS) trueSneakerPredicted++; }
+for (let i = 0; i < test.count; i++)
+  if (pred[i] === SNEAKER_CLASS) {
+    predictedSneaker++;
+    if (test.labels[i] === SNEAKER_CLASS) trueSneakerPredicted++;
+  }
 
 await saveLayersModel(model, args.out!, {
   description: 'Fashion-MNIST 10-class CNN; quality-metric feature extractor (penultimate layer "features", 128-d)',
@@ -120,13 +136,19 @@ await saveLayersModel(model, args.out!, {
   perClassAccuracy: perClass,
 });
 const weightsBytes = fs.statSync(path.join(args.out!, 'weights.bin')).size;
-const sha = crypto.createHash('sha256').update(fs.readFileSync(path.join(args.out!, 'weights.bin'))).digest('hex').slice(0, 16);
+const sha = crypto
+  .createHash('sha256')
+  .update(fs.readFileSync(path.join(args.out!, 'weights.bin')))
+  .digest('hex')
+  .slice(0, 16);
 
 // Reload from disk and check it predicts the same: proves the files are complete.
 const reloaded = await loadLayersModelFromDir(args.out!);
 const pred2 = predictAll(reloaded, test);
 const agree = pred2.every((p, i) => p === pred[i]);
-console.log(`test accuracy ${(accuracy * 100).toFixed(2)}% (sneaker recall ${(perClass[SNEAKER_CLASS].accuracy * 100).toFixed(1)}%), ` +
-  `trained in ${trainSeconds.toFixed(0)}s; weights ${(weightsBytes / 1024).toFixed(0)} KB sha256 ${sha}...; reload ${agree ? 'matches' : 'DIFFERS'}`);
+console.log(
+  `test accuracy ${(accuracy * 100).toFixed(2)}% (sneaker recall ${(perClass[SNEAKER_CLASS].accuracy * 100).toFixed(1)}%), ` +
+    `trained in ${trainSeconds.toFixed(0)}s; weights ${(weightsBytes / 1024).toFixed(0)} KB sha256 ${sha}...; reload ${agree ? 'matches' : 'DIFFERS'}`,
+);
 console.log(perClass.map((c) => `${c.name}: ${(c.accuracy * 100).toFixed(1)}%`).join(', '));
 if (!agree) process.exit(1);

@@ -132,7 +132,8 @@ async function main(): Promise<number> {
     resume,
     config: args.config,
     // A new model gets the measured winner (README "Training recipe"); a resumed one keeps its checkpoint's.
-    trainOptions: !resume && args.recipe === undefined ? { ...RECIPES[DEFAULT_RECIPE], ...args.trainOptions } : args.trainOptions,
+    trainOptions:
+      !resume && args.recipe === undefined ? { ...RECIPES[DEFAULT_RECIPE], ...args.trainOptions } : args.trainOptions,
     ...(args.seed !== undefined ? { seed: args.seed } : {}),
     ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
     ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),
@@ -182,7 +183,9 @@ async function main(): Promise<number> {
       const m = Object.entries(c.metrics)
         .map(([k, v]) => `${k}=${fmtMetric(v)}`)
         .join(' ');
-      err.write(`checkpoint ${c.version} (step ${c.step})${c.active ? ' [active]' : ''}${m ? ` ${m}` : ''}\n  ${c.dir}\n`);
+      err.write(
+        `checkpoint ${c.version} (step ${c.step})${c.active ? ' [active]' : ''}${m ? ` ${m}` : ''}\n  ${c.dir}\n`,
+      );
     },
   });
   await threading.close();

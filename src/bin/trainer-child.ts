@@ -120,7 +120,8 @@ async function main(): Promise<number> {
         });
       },
       onProgress: (p) => void send(p),
-      onCheckpoint: (c) => void send({ type: 'checkpoint', version: c.version, dir: c.dir, step: c.step, metrics: c.metrics }),
+      onCheckpoint: (c) =>
+        void send({ type: 'checkpoint', version: c.version, dir: c.dir, step: c.step, metrics: c.metrics }),
     });
   } finally {
     await threading.close();

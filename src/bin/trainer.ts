@@ -61,7 +61,12 @@ try {
     args: own,
     strict: true,
     allowPositionals: false,
-    options: { help: { type: 'boolean', short: 'h' }, now: { type: 'boolean' }, once: { type: 'boolean' }, steps: { type: 'string' } },
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      now: { type: 'boolean' },
+      once: { type: 'boolean' },
+      steps: { type: 'string' },
+    },
   }));
 } catch (err) {
   usage((err as Error).message);
@@ -73,15 +78,19 @@ if (values.help) {
 let steps: number | undefined;
 if (values.steps !== undefined) {
   steps = Number(values.steps);
-  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_TRAIN_STEPS) usage(`--steps must be a whole number 1-${MAX_TRAIN_STEPS}, got "${values.steps}"`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_TRAIN_STEPS)
+    usage(`--steps must be a whole number 1-${MAX_TRAIN_STEPS}, got "${values.steps}"`);
   if (!values.now && !values.once) usage('--steps goes with --now or --once (scheduled runs use TRAIN_STEPS)');
 }
 // Flags for the trainer child are checked now, not at 03:00.
 try {
   const parsed = parseTrainArgs(trainerFlags);
-  if (parsed.help) usage('put --help before "--" for this command, or run npm run train -- --help for the trainer flags');
-  if (parsed.modelsDir !== undefined) usage('--models-dir after "--" is not allowed: set MODELS_DIR (the directory the bots read)');
-  if (parsed.steps !== undefined) usage('--steps after "--" would fix every run; use TRAIN_STEPS, or --steps before "--" with --now/--once');
+  if (parsed.help)
+    usage('put --help before "--" for this command, or run npm run train -- --help for the trainer flags');
+  if (parsed.modelsDir !== undefined)
+    usage('--models-dir after "--" is not allowed: set MODELS_DIR (the directory the bots read)');
+  if (parsed.steps !== undefined)
+    usage('--steps after "--" would fix every run; use TRAIN_STEPS, or --steps before "--" with --now/--once');
 } catch (err) {
   if (err instanceof UsageError) usage(`trainer flag: ${err.message}`);
   throw err;
@@ -99,7 +108,9 @@ try {
   throw err;
 }
 if (config.TRAINER_MODE === 'off') {
-  process.stderr.write('trainer: TRAINER_MODE=off says this machine must not train; unset it (or set local) to run the trainer here\n');
+  process.stderr.write(
+    'trainer: TRAINER_MODE=off says this machine must not train; unset it (or set local) to run the trainer here\n',
+  );
   process.exit(1);
 }
 const log = rootLog().child({ part: 'trainer' });
@@ -136,7 +147,10 @@ if (!runner.servedModel.active) {
   );
 }
 // The JSON log says when a waiting trainer gets the lease; the terminal should too.
-if (!handle.holding) void handle.whenHolding().then(() => process.stderr.write(`trainer: now holding the trainer lease: this process trains\n`));
+if (!handle.holding)
+  void handle
+    .whenHolding()
+    .then(() => process.stderr.write(`trainer: now holding the trainer lease: this process trains\n`));
 runner.on((e) => {
   if (e.type === 'run-finished') {
     const r = e.run;
@@ -151,7 +165,9 @@ runner.on((e) => {
         `frozen ${(p.freezeRate * 100).toFixed(0)}%  ${p.imagesPerSecond.toFixed(1)} img/s  ETA ${Math.round(p.etaSeconds)} s\n`,
     );
   } else if (e.type === 'swap') {
-    process.stderr.write(`trainer: ${e.swap.accepted ? `published ${e.swap.version} (bots hot-swap to it)` : `kept ${e.swap.version} unpublished`}: ${e.swap.reason}\n`);
+    process.stderr.write(
+      `trainer: ${e.swap.accepted ? `published ${e.swap.version} (bots hot-swap to it)` : `kept ${e.swap.version} unpublished`}: ${e.swap.reason}\n`,
+    );
   }
 });
 

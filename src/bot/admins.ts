@@ -54,7 +54,10 @@ export async function loadApplicationAdmins(client: Client<true>, admins: Admins
     const app = await client.application.fetch();
     const ids = applicationAdminIds(app);
     admins.setApplicationAdmins(ids);
-    log.info({ admins: ids, team: app.owner instanceof Team }, 'application owner(s) are shoebot admins (ADMIN_APP_OWNERS=false to opt out)');
+    log.info(
+      { admins: ids, team: app.owner instanceof Team },
+      'application owner(s) are shoebot admins (ADMIN_APP_OWNERS=false to opt out)',
+    );
   } catch (err) {
     log.warn({ err }, 'could not fetch the Discord application: only ADMIN_USER_IDS are shoebot admins');
   }

@@ -25,7 +25,6 @@ export const BLEND_SIZE = 256;
 export const FRAME_MS = 70;
 export const END_MS = 600;
 
-
 /**
  * Parses a design reference as the bot shows it: `#123`, `123` or
  * `design #123` (spaces allowed). Throws a UserError naming `option` otherwise.
@@ -46,10 +45,17 @@ export function parseDesignRef(value: unknown, option: string): number {
  * Designs of other servers, and other members' DM designs, are "not found": their existence is
  * not revealed.
  */
-export async function findGuildDesign(ctx: BotContext, id: number, guildId: string | null, userId?: string): Promise<DesignRow> {
+export async function findGuildDesign(
+  ctx: BotContext,
+  id: number,
+  guildId: string | null,
+  userId?: string,
+): Promise<DesignRow> {
   const d = await ctx.store.findDesign(id);
   if (!d || (d.guildId ?? null) !== guildId || !visibleInDm(d, guildId, userId)) {
-    throw new UserError(`I can't find design #${id} ${guildId ? 'in this server' : 'here'}. Use the id shown under a design, like \`#42\`.`);
+    throw new UserError(
+      `I can't find design #${id} ${guildId ? 'in this server' : 'here'}. Use the id shown under a design, like \`#42\`.`,
+    );
   }
   return d;
 }
@@ -70,7 +76,13 @@ export interface BlendParents {
  * Resolves and checks the two references of a /blend (different designs of
  * this guild, latents of the served generator's size). Throws UserErrors.
  */
-export async function resolveParents(ctx: BotContext, refA: unknown, refB: unknown, guildId: string | null, userId?: string): Promise<BlendParents> {
+export async function resolveParents(
+  ctx: BotContext,
+  refA: unknown,
+  refB: unknown,
+  guildId: string | null,
+  userId?: string,
+): Promise<BlendParents> {
   const idA = parseDesignRef(refA, 'a');
   const idB = parseDesignRef(refB, 'b');
   if (idA === idB) throw new UserError(`Both \`a\` and \`b\` are design #${idA}: pick two different designs to blend.`);
@@ -91,7 +103,9 @@ export async function resolveParents(ctx: BotContext, refA: unknown, refB: unkno
   }
   if (Buffer.from(a.latent).equals(Buffer.from(b.latent))) {
     // An upscale shares its design's latent: the "morph" would stand still.
-    throw new UserError(`Design #${a.id} and design #${b.id} are the same sneaker (same latent): pick two different designs to blend.`);
+    throw new UserError(
+      `Design #${a.id} and design #${b.id} are the same sneaker (same latent): pick two different designs to blend.`,
+    );
   }
   return { a, b, latA, latB };
 }
@@ -116,8 +130,14 @@ export interface BlendDrawing {
  * checkpoint was hot-swapped between those passes the frames are drawn again,
  * so one animation never mixes two generators.
  */
-export async function drawBlend(ctx: BotContext, latA: Float32Array, latB: Float32Array, steps = BLEND_STEPS): Promise<BlendDrawing> {
-  if (!Number.isInteger(steps) || steps < 3 || steps % 2 === 0) throw new Error(`steps must be an odd number >= 3, got ${steps}`);
+export async function drawBlend(
+  ctx: BotContext,
+  latA: Float32Array,
+  latB: Float32Array,
+  steps = BLEND_STEPS,
+): Promise<BlendDrawing> {
+  if (!Number.isInteger(steps) || steps < 3 || steps % 2 === 0)
+    throw new Error(`steps must be an odd number >= 3, got ${steps}`);
   const ts = easedFractions(steps);
   const latents = slerpPath(latA, latB, ts);
   const nz = latA.length;
@@ -135,7 +155,10 @@ export async function drawBlend(ctx: BotContext, latA: Float32Array, latB: Float
     const results = settled.map((s) => (s as PromiseFulfilledResult<GenerationResult>).value);
     const version = results[0].version;
     if (results.some((r) => r.version !== version)) {
-      ctx.log.info({ versions: [...new Set(results.map((r) => r.version))] }, 'checkpoint swapped during a blend; drawing it again');
+      ctx.log.info(
+        { versions: [...new Set(results.map((r) => r.version))] },
+        'checkpoint swapped during a blend; drawing it again',
+      );
       continue;
     }
     const { h, w, c } = results[0].shape;
@@ -186,7 +209,12 @@ export async function runBlend(
 ): Promise<{ message: Message; design: DesignRow; animation: Buffer }> {
   const format = req.format ?? 'webp';
   const parents = await resolveParents(ctx, req.a, req.b, interaction.guildId ?? null, interaction.user.id);
-  return admitThenDefer(interaction, ctx, () => postBlend(interaction, ctx, parents, format), Math.ceil(BLEND_STEPS / ctx.generation.maxBatch));
+  return admitThenDefer(
+    interaction,
+    ctx,
+    () => postBlend(interaction, ctx, parents, format),
+    Math.ceil(BLEND_STEPS / ctx.generation.maxBatch),
+  );
 }
 
 /** Draws, renders, stores and posts the blend of `parents` (the reply is deferred). */
@@ -202,7 +230,12 @@ async function postBlend(
   const sequence = pingPong(drawing.shape.n);
   const mid = drawing.middle;
   const [animation, still] = await Promise.all([
-    ctx.renderer.animation(drawing.pixels, drawing.shape, { format, size: BLEND_SIZE, sequence, delay: blendDelays(sequence, drawing.shape.n) }),
+    ctx.renderer.animation(drawing.pixels, drawing.shape, {
+      format,
+      size: BLEND_SIZE,
+      sequence,
+      delay: blendDelays(sequence, drawing.shape.n),
+    }),
     ctx.renderer.single(drawing.pixels, drawing.shape, mid, { size: BLEND_SIZE }),
   ]);
   const tRendered = performance.now();
@@ -291,7 +324,8 @@ export async function suggestDesigns(
   const seen = new Set<number>();
   const out: { name: string; value: string }[] = [];
   for (const { design: d, votes } of [...top, ...recent]) {
-    if (seen.has(d.id) || d.id === exclude || !String(d.id).startsWith(digits) || !visibleInDm(d, guildId, userId)) continue;
+    if (seen.has(d.id) || d.id === exclude || !String(d.id).startsWith(digits) || !visibleInDm(d, guildId, userId))
+      continue;
     seen.add(d.id);
     const vote = votes ? ` · ${votes} vote${votes === 1 ? '' : 's'}` : '';
     out.push({ name: `#${d.id} · ${d.kind}${vote} · ${ago(now - d.createdAt.getTime())}`, value: `#${d.id}` });
@@ -312,7 +346,14 @@ export async function blendAutocomplete(interaction: AutocompleteInteraction, ct
   }
   let choices: { name: string; value: string }[] = [];
   try {
-    choices = await suggestDesigns(ctx, interaction.guildId ?? null, String(focused.value ?? ''), exclude, Date.now(), interaction.user.id);
+    choices = await suggestDesigns(
+      ctx,
+      interaction.guildId ?? null,
+      String(focused.value ?? ''),
+      exclude,
+      Date.now(),
+      interaction.user.id,
+    );
   } catch (err) {
     ctx.log.warn({ err }, 'blend autocomplete failed');
   }

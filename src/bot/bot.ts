@@ -126,14 +126,21 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     client,
     store,
     generation,
-    renderer: opts.renderer === 'inline' ? inlineRenderer() : (opts.renderer ?? new WorkerRenderer(log.child({ part: 'render' }))),
+    renderer:
+      opts.renderer === 'inline'
+        ? inlineRenderer()
+        : (opts.renderer ?? new WorkerRenderer(log.child({ part: 'render' }))),
     isAdmin: (id) => admins.has(id),
     activeProblem,
     training: training.route,
   };
   const { leaseService, scheduler } = training;
   const datasetProblem = scheduler?.datasetProblem();
-  if (datasetProblem) log.warn({ reason: datasetProblem }, 'no training dataset: /train run and scheduled runs will refuse until it exists (/shoe works)');
+  if (datasetProblem)
+    log.warn(
+      { reason: datasetProblem },
+      'no training dataset: /train run and scheduled runs will refuse until it exists (/shoe works)',
+    );
   const manifestWatcher = followManifest(opts, ctx, db, training);
   const router = createRouter(commands, ctx);
   listen(client, router, log);
@@ -142,11 +149,19 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
 
   const ready = new Promise<void>((resolve, reject) => {
     client.once('clientReady', async (c) => {
-      log.info({ user: c.user.tag, guilds: c.guilds.cache.size, ...(c.shard ? { shards: c.shard.ids, shardCount: c.shard.count } : {}) }, 'connected to Discord');
+      log.info(
+        {
+          user: c.user.tag,
+          guilds: c.guilds.cache.size,
+          ...(c.shard ? { shards: c.shard.ids, shardCount: c.shard.count } : {}),
+        },
+        'connected to Discord',
+      );
       // Before resolving ready, so the owner is an admin from the first interaction on; beside registration, not after it.
       const ownersLoaded = config.ADMIN_APP_OWNERS ? loadApplicationAdmins(c, admins, log) : Promise.resolve();
       // Sharded (npm run start:shards): shard 0 registers for all, once.
-      if (opts.registerCommands !== false && (!c.shard || c.shard.ids.includes(0))) await register(c, commands, config, log);
+      if (opts.registerCommands !== false && (!c.shard || c.shard.ids.includes(0)))
+        await register(c, commands, config, log);
       await ownersLoaded;
       if (leaseService) await leaseService.start();
       else scheduler?.start();
@@ -166,7 +181,9 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     (stopping ??= (async () => {
       log.info('shutting down');
       router.stopAccepting();
-      await steps.run('answer interactions in flight', () => Promise.race([router.drain(), new Promise((r) => setTimeout(r, 20_000).unref())]));
+      await steps.run('answer interactions in flight', () =>
+        Promise.race([router.drain(), new Promise((r) => setTimeout(r, 20_000).unref())]),
+      );
       manifestWatcher?.close();
       await steps.run('close the Discord gateway', () => client.destroy());
       await steps.run('store the votes received', () => votes.stop());
@@ -180,7 +197,19 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
       log.info('shut down');
     })());
 
-  return { client, ctx, router, commands, ready, stop, unfinishedShutdown: () => steps.unfinished, manifestWatcher, votes, leaseService, scheduler };
+  return {
+    client,
+    ctx,
+    router,
+    commands,
+    ready,
+    stop,
+    unfinishedShutdown: () => steps.unfinished,
+    manifestWatcher,
+    votes,
+    leaseService,
+    scheduler,
+  };
 }
 
 /**
@@ -189,14 +218,20 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
  * the newest previously served one; the trainer then continues from exactly that version. Returns
  * the problem to show in /train status when it fell back.
  */
-async function serveFirstGenerator(opts: BotOptions, db: PrismaClient, generation: GenerationService, log: Logger): Promise<BotContext['activeProblem']> {
+async function serveFirstGenerator(
+  opts: BotOptions,
+  db: PrismaClient,
+  generation: GenerationService,
+  log: Logger,
+): Promise<BotContext['activeProblem']> {
   let generator = opts.generator;
   let activeProblem: BotContext['activeProblem'];
   if (generator === undefined) {
     const choice = await chooseServedCheckpoint(opts.config.MODELS_DIR, db, log);
     generator = choice.generator;
     activeProblem = choice.problem;
-    if (!generator) log.warn({ reason: choice.reason }, 'no generator loaded: /shoe will explain until a checkpoint is trained');
+    if (!generator)
+      log.warn({ reason: choice.reason }, 'no generator loaded: /shoe will explain until a checkpoint is trained');
   }
   if (generator) await generation.swap(generator);
   return activeProblem;
@@ -219,7 +254,9 @@ function setUpTraining(opts: BotOptions, db: PrismaClient, generation: Generatio
   if (opts.trainer === false) return { route: () => undefined };
   const { heartbeatMs, requestPollMs, ...schedulerOpts } = typeof opts.trainer === 'object' ? opts.trainer : {};
   if (config.TRAINER_MODE === 'off') {
-    const remote = new RemoteTraining(db, { staleAfterMs: 3 * (heartbeatMs ?? config.TRAINER_HEARTBEAT_SECONDS * 1000) });
+    const remote = new RemoteTraining(db, {
+      staleAfterMs: 3 * (heartbeatMs ?? config.TRAINER_HEARTBEAT_SECONDS * 1000),
+    });
     return { route: () => remote };
   }
   const leaseService = new LeaseService({
@@ -232,12 +269,21 @@ function setUpTraining(opts: BotOptions, db: PrismaClient, generation: Generatio
     ...(heartbeatMs ? { heartbeatMs } : {}),
     ...(requestPollMs ? { requestPollMs } : {}),
   });
-  const route = routeTraining({ local: leaseService.local, remote: leaseService.remote, holding: () => leaseService.holding });
+  const route = routeTraining({
+    local: leaseService.local,
+    remote: leaseService.remote,
+    holding: () => leaseService.holding,
+  });
   return { leaseService, scheduler: leaseService.scheduler, route };
 }
 
 /** Follows models/manifest.json changes made outside the bot (by default when the generator came from MODELS_DIR). */
-function followManifest(opts: BotOptions, ctx: BotContext, db: PrismaClient, training: BotTraining): ManifestWatcher | undefined {
+function followManifest(
+  opts: BotOptions,
+  ctx: BotContext,
+  db: PrismaClient,
+  training: BotTraining,
+): ManifestWatcher | undefined {
   const watchOpts = opts.watchManifest ?? opts.generator === undefined;
   if (!watchOpts) return undefined;
   const { scheduler, leaseService } = training;
@@ -250,7 +296,8 @@ function followManifest(opts: BotOptions, ctx: BotContext, db: PrismaClient, tra
     onSwap: (e) => {
       ctx.activeProblem = undefined;
       // The lease holder records swaps in the database; followers only serve.
-      if (scheduler && (!leaseService || leaseService.holding)) return scheduler.recordExternalActivation(e.version, e.previous);
+      if (scheduler && (!leaseService || leaseService.holding))
+        return scheduler.recordExternalActivation(e.version, e.previous);
     },
     // Serving a fallback: retry the manifest's checkpoint (it may have been half-copied).
     checkNow: !!ctx.activeProblem,
@@ -268,7 +315,12 @@ function listen(client: Client, router: Router, log: Logger): void {
 }
 
 /** Registers the slash commands; a failure is logged (the bot still answers commands registered earlier). */
-async function register(c: Client<true>, commands: Map<string, BotCommand>, config: Config, log: Logger): Promise<void> {
+async function register(
+  c: Client<true>,
+  commands: Map<string, BotCommand>,
+  config: Config,
+  log: Logger,
+): Promise<void> {
   try {
     const r = await registerCommands(c.rest, c.application.id, commands.values(), config.DISCORD_GUILD_ID);
     log.info(r, 'slash commands registered');

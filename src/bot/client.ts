@@ -16,7 +16,9 @@ export function createClient(opts: ClientOptions): Client {
   // `npm run start:shards` (SHARDING_MANAGER set) means them for discord.js; elsewhere SHARD_COUNT
   // is our own setting (e.g. "auto", which discord.js would reject), so a single process hides
   // them while the client is built and serves shard 0 of 1.
-  const hidden = process.env.SHARDING_MANAGER ? [] : (['SHARDS', 'SHARD_COUNT'] as const).filter((k) => k in process.env);
+  const hidden = process.env.SHARDING_MANAGER
+    ? []
+    : (['SHARDS', 'SHARD_COUNT'] as const).filter((k) => k in process.env);
   const saved = hidden.map((k) => [k, process.env[k]] as const);
   for (const k of hidden) delete process.env[k];
   try {

@@ -159,7 +159,16 @@ export class CommunityTaste {
         // A vote that arrived while fitting leaves the new fit stale (epoch moved on).
         this.entries.set(guildId, { fit, epoch, checkedAt: this.now() });
         this.log?.debug(
-          { guild: guildId, version: fit.version, voted: fit.votedDesigns, votes: fit.votes, signal: round(fit.signal), shrink: round(fit.shrink), taste: fit.fingerprint, ms: round(fit.fitMs) },
+          {
+            guild: guildId,
+            version: fit.version,
+            voted: fit.votedDesigns,
+            votes: fit.votes,
+            signal: round(fit.signal),
+            shrink: round(fit.shrink),
+            taste: fit.fingerprint,
+            ms: round(fit.fitMs),
+          },
           'community taste fitted',
         );
         return fit;
@@ -179,11 +188,20 @@ export class CommunityTaste {
     const db = this.store.db;
     // The stamp first: a vote landing during the reads makes the next check refit, never the reverse.
     const stamp = await guildVoteStamp(db, guildId);
-    const [ids, counts, history] = await Promise.all([shownDesignIds(db, guildId, this.maxDesigns), guildVoteCounts(db, guildId), checkpointHistory(db)]);
+    const [ids, counts, history] = await Promise.all([
+      shownDesignIds(db, guildId, this.maxDesigns),
+      guildVoteCounts(db, guildId),
+      checkpointHistory(db),
+    ]);
     const known = this.latents.get(guildId) ?? new Map<number, CachedDesign>();
     const missing = ids.filter((id) => !known.has(id));
     for (const d of await designLatents(db, missing)) {
-      known.set(d.id, { latent: bytesToLatent(d.latent), version: d.checkpointVersion, time: d.createdAt.getTime(), group: d.messageId ?? `design-${d.id}` });
+      known.set(d.id, {
+        latent: bytesToLatent(d.latent),
+        version: d.checkpointVersion,
+        time: d.createdAt.getTime(),
+        group: d.messageId ?? `design-${d.id}`,
+      });
     }
     // Keep only the current window (older designs slid out of it).
     const current = new Map<number, CachedDesign>();
@@ -200,7 +218,9 @@ export class CommunityTaste {
 
     const times = new Map<string, number>();
     const put = (v: string, t: number) => times.set(v, Math.min(times.get(v) ?? Infinity, t));
-    for (const c of history) if (c.status === 'active' || c.status === 'retired' || c.version === served.version) put(c.version, c.createdAt.getTime());
+    for (const c of history)
+      if (c.status === 'active' || c.status === 'retired' || c.version === served.version)
+        put(c.version, c.createdAt.getTime());
     for (const [, d] of designs) put(d.version, d.time);
     if (!times.has(served.version)) put(served.version, this.now());
     const order: CheckpointOrderEntry[] = [...times].map(([version, time]) => ({ version, time }));
@@ -282,7 +302,13 @@ export class CommunityTaste {
    * (latentsForSeed) moved along the guild's taste direction by `strength` (0..1). Throws a
    * UserError, without sampling, when the guild's votes can't support steering yet.
    */
-  async sample(guildId: string, served: Served, seed: number, count: number, strength: number): Promise<{ latents: Float32Array; fit: CommunityFit; shift: number }> {
+  async sample(
+    guildId: string,
+    served: Served,
+    seed: number,
+    count: number,
+    strength: number,
+  ): Promise<{ latents: Float32Array; fit: CommunityFit; shift: number }> {
     if (!(strength >= 0 && strength <= 1)) throw new UserError('`strength` must be a number from 0 to 1.');
     const fit = await this.get(guildId, served);
     assertEnoughData(fit);
@@ -311,7 +337,10 @@ const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
 /** Throws the refusal users see when a fit can't steer yet (too few votes, or no signal). */
 export function assertEnoughData(fit: CommunityFit): void {
   if (fit.weightedPreferred < MIN_VOTED_DESIGNS) {
-    const counted = fit.weightedPreferred !== fit.votedDesigns ? ` (${fmt(round(fit.weightedPreferred, 1))} that count: a vote counts when it picks designs out of a grid, and votes on designs from older checkpoints count half per checkpoint since)` : '';
+    const counted =
+      fit.weightedPreferred !== fit.votedDesigns
+        ? ` (${fmt(round(fit.weightedPreferred, 1))} that count: a vote counts when it picks designs out of a grid, and votes on designs from older checkpoints count half per checkpoint since)`
+        : '';
     throw new UserError(
       `Community mode steers designs toward what this server upvoted, and needs votes on at least ${MIN_VOTED_DESIGNS} designs picked out of \`/shoe\` grids. ` +
         `This server has votes on ${fit.votedDesigns} design${fit.votedDesigns === 1 ? '' : 's'} so far${counted}. ` +
@@ -328,7 +357,8 @@ export function assertEnoughData(fit: CommunityFit): void {
 
 /** One line for a community design message: that it is steered, how strongly, and by how much data. */
 export function describeSteering(fit: CommunityFit, strength: number, shift: number): string {
-  if (strength === 0) return "🧭 Community mode at strength 0: not steered, these are the plain designs of this seed (raise `strength` to steer toward this server's votes)";
+  if (strength === 0)
+    return "🧭 Community mode at strength 0: not steered, these are the plain designs of this seed (raise `strength` to steer toward this server's votes)";
   return (
     `🧭 Community-steered toward this server's votes · strength ${fmt(round(strength, 2))} (shift ${shift.toFixed(2)}σ) · ` +
     `from ${fit.votes} vote${fit.votes === 1 ? '' : 's'} on ${fit.votedDesigns} design${fit.votedDesigns === 1 ? '' : 's'} (${fit.currentVotedDesigns} on this checkpoint) · taste \`${fit.fingerprint}\``
@@ -339,14 +369,19 @@ export function describeSteering(fit: CommunityFit, strength: number, shift: num
  * The /train status line: "Steering data: N voted designs / M votes in this server (K on the
  * current checkpoint, effective weight W)", plus whether community mode can use it. Never throws.
  */
-export async function steeringStatusLine(store: Store, guildId: string | null, served: Served | undefined): Promise<string> {
+export async function steeringStatusLine(
+  store: Store,
+  guildId: string | null,
+  served: Served | undefined,
+): Promise<string> {
   if (!guildId) return 'Steering data: n/a (community taste is per server)';
   if (!served) return 'Steering data: n/a (no generator loaded)';
   try {
     const fit = await communityTaste(store).get(guildId, served);
     let line = `Steering data: ${fit.votedDesigns} voted designs / ${fit.votes} votes in this server (${fit.currentVotedDesigns} on the current checkpoint, effective weight ${fmt(round(fit.weightedVotes, 1))})`;
     if (fit.incompatible) line += ` · ${fit.incompatible} designs of another latent size ignored`;
-    if (fit.weightedPreferred < MIN_VOTED_DESIGNS) line += ` · community mode needs ${MIN_VOTED_DESIGNS} designs picked out of grids (has ${fmt(round(fit.weightedPreferred, 1))})`;
+    if (fit.weightedPreferred < MIN_VOTED_DESIGNS)
+      line += ` · community mode needs ${MIN_VOTED_DESIGNS} designs picked out of grids (has ${fmt(round(fit.weightedPreferred, 1))})`;
     else line += ` · taste signal ${fit.signal.toFixed(1)}× chance${fit.shrink <= 0 ? ' (not enough to steer)' : ''}`;
     return line;
   } catch (err) {

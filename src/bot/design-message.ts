@@ -25,30 +25,56 @@ export function randomSeed(): number {
 }
 
 /** Buttons under a design message; every custom_id names the requester. */
-export function designButtons(designs: DesignRow[], requesterId: string, opts: { reroll?: number; rerollArg?: string } = {}): ActionRowBuilder<ButtonBuilder>[] {
+export function designButtons(
+  designs: DesignRow[],
+  requesterId: string,
+  opts: { reroll?: number; rerollArg?: string } = {},
+): ActionRowBuilder<ButtonBuilder>[] {
   const rows: ActionRowBuilder<ButtonBuilder>[] = [];
   if (designs.length > 1) {
     rows.push(
       new ActionRowBuilder<ButtonBuilder>().addComponents(
-        designs.map((d, i) => new ButtonBuilder().setCustomId(`shoe:var:${d.id}:${requesterId}`).setLabel(`Variations ${i + 1}`).setStyle(ButtonStyle.Secondary)),
+        designs.map((d, i) =>
+          new ButtonBuilder()
+            .setCustomId(`shoe:var:${d.id}:${requesterId}`)
+            .setLabel(`Variations ${i + 1}`)
+            .setStyle(ButtonStyle.Secondary),
+        ),
       ),
       new ActionRowBuilder<ButtonBuilder>().addComponents(
-        designs.map((d, i) => new ButtonBuilder().setCustomId(`shoe:up:${d.id}:${requesterId}`).setLabel(`Upscale ${i + 1}`).setStyle(ButtonStyle.Secondary)),
+        designs.map((d, i) =>
+          new ButtonBuilder()
+            .setCustomId(`shoe:up:${d.id}:${requesterId}`)
+            .setLabel(`Upscale ${i + 1}`)
+            .setStyle(ButtonStyle.Secondary),
+        ),
       ),
     );
   } else if (designs.length === 1) {
     const row = new ActionRowBuilder<ButtonBuilder>().addComponents(
-      new ButtonBuilder().setCustomId(`shoe:var:${designs[0].id}:${requesterId}`).setLabel('Variations').setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder()
+        .setCustomId(`shoe:var:${designs[0].id}:${requesterId}`)
+        .setLabel('Variations')
+        .setStyle(ButtonStyle.Secondary),
     );
     // Upscaling an upscale would only store the same pixels again as a new design.
     if (designs[0].kind !== 'upscale') {
-      row.addComponents(new ButtonBuilder().setCustomId(`shoe:up:${designs[0].id}:${requesterId}`).setLabel('Upscale').setStyle(ButtonStyle.Secondary));
+      row.addComponents(
+        new ButtonBuilder()
+          .setCustomId(`shoe:up:${designs[0].id}:${requesterId}`)
+          .setLabel('Upscale')
+          .setStyle(ButtonStyle.Secondary),
+      );
     }
     rows.push(row);
   }
   if (opts.reroll) {
     const last = rows.at(-1);
-    const reroll = new ButtonBuilder().setCustomId(`shoe:reroll:${opts.reroll}:${requesterId}${opts.rerollArg ? `:${opts.rerollArg}` : ''}`).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary);
+    const reroll = new ButtonBuilder()
+      .setCustomId(`shoe:reroll:${opts.reroll}:${requesterId}${opts.rerollArg ? `:${opts.rerollArg}` : ''}`)
+      .setLabel('Reroll')
+      .setEmoji('🎲')
+      .setStyle(ButtonStyle.Primary);
     if (last && last.components.length < 5) last.addComponents(reroll);
     else rows.push(new ActionRowBuilder<ButtonBuilder>().addComponents(reroll));
   }
@@ -88,7 +114,12 @@ export interface DesignRequest {
  * deferred), defers the public reply, then runs `post`; the request holds its place among the
  * admitted work until `post` is done, so the bound covers the whole request.
  */
-export function admitThenDefer<T>(interaction: ChatInputCommandInteraction | ButtonInteraction, ctx: BotContext, post: () => Promise<T>, passes = 1): Promise<T> {
+export function admitThenDefer<T>(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  ctx: BotContext,
+  post: () => Promise<T>,
+  passes = 1,
+): Promise<T> {
   return ctx.generation.withAdmission(interaction.user.id, passes, async () => {
     await interaction.deferReply();
     return post();
@@ -170,7 +201,10 @@ export function seedLabel(kind: 'shoe' | 'variation', seed: number): string {
 /** Parses a text option that Discord should have type-checked, but may not have (old clients, the API). */
 export function stringOption(value: unknown, name: string): string | undefined {
   if (value === null || value === undefined) return undefined;
-  if (typeof value !== 'string') throw new UserError(`\`${name}\` must be text, got a ${typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'true/false value' : 'value of another type'}.`);
+  if (typeof value !== 'string')
+    throw new UserError(
+      `\`${name}\` must be text, got a ${typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'true/false value' : 'value of another type'}.`,
+    );
   return value;
 }
 

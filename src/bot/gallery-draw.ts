@@ -31,7 +31,11 @@ export function resizeTile(px: Float32Array, from: Shape, to: Shape): Float32Arr
 }
 
 /** Draws designs (at most `maxOldCheckpoints` old checkpoints loaded) grouped by checkpoint; returns per-design pixels and shapes (undefined if undrawable) and whether the active one stood in. */
-export async function drawDesigns(ctx: BotContext, designs: DesignRow[], maxOldCheckpoints: number): Promise<{ pixels: (Float32Array | undefined)[]; shapes: (Shape | undefined)[]; substituted: boolean[] }> {
+export async function drawDesigns(
+  ctx: BotContext,
+  designs: DesignRow[],
+  maxOldCheckpoints: number,
+): Promise<{ pixels: (Float32Array | undefined)[]; shapes: (Shape | undefined)[]; substituted: boolean[] }> {
   const active = ctx.generation.active;
   const pixels: (Float32Array | undefined)[] = designs.map(() => undefined);
   const shapes: (Shape | undefined)[] = designs.map(() => undefined);

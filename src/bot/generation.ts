@@ -91,7 +91,15 @@ export class GenerationService {
   private hits = new Map<string, number[]>();
   /** Passes admitted and not released yet. */
   private admittedPasses = 0;
-  readonly stats: GenerationStats = { passes: 0, images: 0, requests: 0, lastPassMs: 0, lastPassImages: 0, largestPass: 0, peakAdmitted: 0 };
+  readonly stats: GenerationStats = {
+    passes: 0,
+    images: 0,
+    requests: 0,
+    lastPassMs: 0,
+    lastPassImages: 0,
+    largestPass: 0,
+    peakAdmitted: 0,
+  };
   readonly maxBatch: number;
   readonly maxQueue: number;
   private readonly rate: { count: number; windowMs: number };
@@ -141,7 +149,8 @@ export class GenerationService {
    */
   admit(userId: string, passes = 1): Admission {
     if (this.closed) throw new UserError('Shoebot is restarting. Try again in a minute.');
-    if (!this.slot) throw new UserError('No sneaker generator is loaded yet. An admin can train one with `/train run`.');
+    if (!this.slot)
+      throw new UserError('No sneaker generator is loaded yet. An admin can train one with `/train run`.');
     // Capped: with a tiny SHOE_QUEUE_MAX a multi-pass request must still be possible on an idle bot.
     const need = Math.min(passes, this.maxQueue);
     if (this.admittedPasses + need > this.maxQueue || this.queue.length + need > this.maxQueue) throw new BusyError();
@@ -178,7 +187,8 @@ export class GenerationService {
     recent.push(now);
     this.hits.set(userId, recent);
     // Keep the map from growing with users who left.
-    if (this.hits.size > 10_000) for (const [k, v] of this.hits) if (!v.some((t) => now - t < this.rate.windowMs)) this.hits.delete(k);
+    if (this.hits.size > 10_000)
+      for (const [k, v] of this.hits) if (!v.some((t) => now - t < this.rate.windowMs)) this.hits.delete(k);
   }
 
   /**
@@ -189,8 +199,10 @@ export class GenerationService {
   generate(latents: Float32Array, n: number): Promise<GenerationResult> {
     if (this.closed) return Promise.reject(new UserError('Shoebot is restarting. Try again in a minute.'));
     if (!this.slot) return Promise.reject(new UserError('No sneaker generator is loaded yet.'));
-    if (!Number.isInteger(n) || n < 1 || n > this.maxBatch) return Promise.reject(new Error(`n must be 1..${this.maxBatch}, got ${n}`));
-    if (latents.length !== n * this.slot.config.nz) return Promise.reject(new Error(`expected ${n}x${this.slot.config.nz} latents, got ${latents.length}`));
+    if (!Number.isInteger(n) || n < 1 || n > this.maxBatch)
+      return Promise.reject(new Error(`n must be 1..${this.maxBatch}, got ${n}`));
+    if (latents.length !== n * this.slot.config.nz)
+      return Promise.reject(new Error(`expected ${n}x${this.slot.config.nz} latents, got ${latents.length}`));
     if (this.queue.length >= this.maxQueue) return Promise.reject(new BusyError());
     return new Promise<GenerationResult>((resolve, reject) => {
       this.queue.push({ latents, n, resolve, reject });
@@ -220,7 +232,9 @@ export class GenerationService {
     // Latent sizes must match this generator (a swap may change nz).
     const nz = slot.config.nz;
     const ok = batch.filter((p) => p.latents.length === p.n * nz);
-    for (const p of batch) if (!ok.includes(p)) p.reject(new UserError('The generator changed while your request waited. Please try again.'));
+    for (const p of batch)
+      if (!ok.includes(p))
+        p.reject(new UserError('The generator changed while your request waited. Please try again.'));
     if (!ok.length) return this.pump();
     total = ok.reduce((s, p) => s + p.n, 0);
     const latents = new Float32Array(total * nz);
@@ -238,7 +252,12 @@ export class GenerationService {
         const per = h * w * c;
         let off = 0;
         for (const p of ok) {
-          p.resolve({ pixels: pixels.slice(off * per, (off + p.n) * per), shape: { n: p.n, h, w, c }, version: slot.version, nz });
+          p.resolve({
+            pixels: pixels.slice(off * per, (off + p.n) * per),
+            shape: { n: p.n, h, w, c },
+            version: slot.version,
+            nz,
+          });
           off += p.n;
         }
         const ms = performance.now() - t0;
@@ -247,7 +266,10 @@ export class GenerationService {
         this.stats.lastPassMs = ms;
         this.stats.lastPassImages = total;
         this.stats.largestPass = Math.max(this.stats.largestPass, total);
-        this.log?.debug({ images: total, requests: ok.length, ms: Math.round(ms), version: slot.version }, 'generator pass');
+        this.log?.debug(
+          { images: total, requests: ok.length, ms: Math.round(ms), version: slot.version },
+          'generator pass',
+        );
       })
       .catch((err) => {
         this.log?.error({ err, version: slot.version }, 'generator pass failed');

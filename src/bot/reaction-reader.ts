@@ -45,21 +45,35 @@ export function isUnreadableMessage(err: unknown): boolean {
  * Emoji -> how many users reacted with it, other than the bot (from the message itself: one
  * request tells which emoji lists need reading at all).
  */
-export async function reactionCounts(rest: REST, pacer: RequestPacer, channelId: string, messageId: string): Promise<Map<string, number>> {
+export async function reactionCounts(
+  rest: REST,
+  pacer: RequestPacer,
+  channelId: string,
+  messageId: string,
+): Promise<Map<string, number>> {
   await pacer.wait();
   const msg = (await rest.get(Routes.channelMessage(channelId, messageId))) as { reactions?: ApiReaction[] };
   const out = new Map<string, number>();
-  for (const r of msg.reactions ?? []) if (r.emoji.name && r.emoji.id === null) out.set(r.emoji.name, r.count - (r.me ? 1 : 0));
+  for (const r of msg.reactions ?? [])
+    if (r.emoji.name && r.emoji.id === null) out.set(r.emoji.name, r.count - (r.me ? 1 : 0));
   return out;
 }
 
 /** Ids of the human users who reacted with `emoji` (a Unicode emoji), every page. */
-export async function reactionUsers(rest: REST, pacer: RequestPacer, channelId: string, messageId: string, emoji: string): Promise<Set<string>> {
+export async function reactionUsers(
+  rest: REST,
+  pacer: RequestPacer,
+  channelId: string,
+  messageId: string,
+  emoji: string,
+): Promise<Set<string>> {
   const users = new Set<string>();
-  for (let after: string | undefined; ; ) {
+  for (let after: string | undefined; ;) {
     const query = new URLSearchParams({ limit: String(PAGE), ...(after ? { after } : {}) });
     await pacer.wait();
-    const page = (await rest.get(Routes.channelMessageReaction(channelId, messageId, encodeURIComponent(emoji)), { query })) as ApiUser[];
+    const page = (await rest.get(Routes.channelMessageReaction(channelId, messageId, encodeURIComponent(emoji)), {
+      query,
+    })) as ApiUser[];
     for (const u of page) if (!u.bot) users.add(u.id);
     if (page.length < PAGE) return users;
     after = page[page.length - 1].id;

@@ -9,13 +9,14 @@ import { GRID_EMOJI, SINGLE_EMOJI } from './votes.ts';
  * in that order). Returns an unsubscribe function.
  */
 export function attachVoteHandlers(client: Client, writer: VoteWriter): () => void {
-  const handle = (kind: 'add' | 'remove') => (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {
-    if (user.id === client.user?.id || user.bot) return;
-    const emoji = reaction.emoji.name;
-    // Cheap filter before touching the database.
-    if (emoji !== SINGLE_EMOJI && !(GRID_EMOJI as readonly string[]).includes(emoji ?? '')) return;
-    writer.push({ kind, userId: user.id, messageId: reaction.message.id, emoji: emoji! });
-  };
+  const handle =
+    (kind: 'add' | 'remove') => (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => {
+      if (user.id === client.user?.id || user.bot) return;
+      const emoji = reaction.emoji.name;
+      // Cheap filter before touching the database.
+      if (emoji !== SINGLE_EMOJI && !(GRID_EMOJI as readonly string[]).includes(emoji ?? '')) return;
+      writer.push({ kind, userId: user.id, messageId: reaction.message.id, emoji: emoji! });
+    };
   const onAdd = handle('add');
   const onRemove = handle('remove');
   client.on('messageReactionAdd', onAdd);

@@ -123,7 +123,11 @@ export class Reconciler {
   private async reconcile(reason: ReconcileReason): Promise<void> {
     const t0 = performance.now();
     const report: ReconcileReport = { reason, messages: 0, unreadable: 0, failed: 0, added: 0, removed: 0, ms: 0 };
-    const messages = await this.store.recentPostedMessages({ since: new Date(Date.now() - this.opts.days * DAY_MS), guildIds: this.scope(), limit: this.opts.maxMessages });
+    const messages = await this.store.recentPostedMessages({
+      since: new Date(Date.now() - this.opts.days * DAY_MS),
+      guildIds: this.scope(),
+      limit: this.opts.maxMessages,
+    });
     const release = this.writer.watch();
     const stored: Promise<void>[] = [];
     try {
@@ -163,7 +167,9 @@ export class Reconciler {
   }
 
   /** Reads one message's vote reactions and queues the snapshot; 'unreadable' or 'failed' when it could not. */
-  private async readMessage(msg: PostedMessage): Promise<{ stored: Promise<SnapshotResult> } | 'unreadable' | 'failed'> {
+  private async readMessage(
+    msg: PostedMessage,
+  ): Promise<{ stored: Promise<SnapshotResult> } | 'unreadable' | 'failed'> {
     const since = this.writer.mark;
     const emoji = voteEmojiFor(msg.designs.length);
     const botId = this.client.user?.id;
@@ -174,7 +180,10 @@ export class Reconciler {
         const e = emoji[d.gridIndex];
         if (!e) continue;
         // No one but the bot reacted with it: no list to read.
-        const userIds = (counts.get(e) ?? 0) > 0 ? await reactionUsers(this.client.rest, this.pacer, msg.channelId, msg.messageId, e) : new Set<string>();
+        const userIds =
+          (counts.get(e) ?? 0) > 0
+            ? await reactionUsers(this.client.rest, this.pacer, msg.channelId, msg.messageId, e)
+            : new Set<string>();
         if (botId) userIds.delete(botId);
         designs.push({ designId: d.id, emoji: e, userIds });
       }

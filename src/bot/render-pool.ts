@@ -12,14 +12,25 @@ import { renderAnimation, type AnimationOptions } from '../render/animation.ts';
 
 export type RenderJob =
   | { kind: 'grid'; pixels: Float32Array; shape: ImageShape; opts: GridOptions }
-  | { kind: 'single'; pixels: Float32Array; shape: ImageShape; index: number; opts: { size?: number; kernel?: UpscaleKernel } }
+  | {
+      kind: 'single';
+      pixels: Float32Array;
+      shape: ImageShape;
+      index: number;
+      opts: { size?: number; kernel?: UpscaleKernel };
+    }
   | { kind: 'animation'; pixels: Float32Array; shape: ImageShape; opts: AnimationOptions };
 
 export interface Renderer {
   /** [-1, 1] NHWC pixels -> PNG grid (see renderGrid). */
   grid(pixels: Float32Array, shape: ImageShape, opts?: GridOptions): Promise<Buffer>;
   /** One design of `pixels`, enlarged (see renderSingle). */
-  single(pixels: Float32Array, shape: ImageShape, index?: number, opts?: { size?: number; kernel?: UpscaleKernel }): Promise<Buffer>;
+  single(
+    pixels: Float32Array,
+    shape: ImageShape,
+    index?: number,
+    opts?: { size?: number; kernel?: UpscaleKernel },
+  ): Promise<Buffer>;
   /** Images of `pixels` as one animated WebP/GIF (see renderAnimation). */
   animation(pixels: Float32Array, shape: ImageShape, opts?: AnimationOptions): Promise<Buffer>;
   close(): Promise<void>;
@@ -27,7 +38,9 @@ export interface Renderer {
 
 function runInline(job: RenderJob): Promise<Buffer> {
   if (job.kind === 'animation') return renderAnimation(job.pixels, job.shape, job.opts);
-  return job.kind === 'grid' ? renderGrid(job.pixels, job.shape, job.opts) : renderSingle(job.pixels, job.shape, job.index, job.opts);
+  return job.kind === 'grid'
+    ? renderGrid(job.pixels, job.shape, job.opts)
+    : renderSingle(job.pixels, job.shape, job.index, job.opts);
 }
 
 /** Renders on the calling thread. */
@@ -99,7 +112,12 @@ export class WorkerRenderer implements Renderer {
     return this.run({ kind: 'grid', pixels, shape, opts });
   }
 
-  single(pixels: Float32Array, shape: ImageShape, index = 0, opts: { size?: number; kernel?: UpscaleKernel } = {}): Promise<Buffer> {
+  single(
+    pixels: Float32Array,
+    shape: ImageShape,
+    index = 0,
+    opts: { size?: number; kernel?: UpscaleKernel } = {},
+  ): Promise<Buffer> {
     return this.run({ kind: 'single', pixels, shape, index, opts });
   }
 

@@ -80,7 +80,10 @@ export function createRouter(commands: Map<string, BotCommand>, ctx: BotContext)
     }
     if (interaction.isChatInputCommand()) {
       const cmd = commands.get(interaction.commandName);
-      if (!cmd) throw new UserError(`I don't know /${interaction.commandName} (any more). Commands may take a moment to update.`);
+      if (!cmd)
+        throw new UserError(
+          `I don't know /${interaction.commandName} (any more). Commands may take a moment to update.`,
+        );
       await cmd.execute(interaction, ctx);
       return;
     }

@@ -89,17 +89,27 @@ export class ShardStartError extends Error {
 export async function recommendedShardCount(apiBase: string, token: string): Promise<number> {
   let res: Response;
   try {
-    res = await fetch(`${apiBase}/v10/gateway/bot`, { headers: { authorization: `Bot ${token}` }, signal: AbortSignal.timeout(30_000) });
+    res = await fetch(`${apiBase}/v10/gateway/bot`, {
+      headers: { authorization: `Bot ${token}` },
+      signal: AbortSignal.timeout(30_000),
+    });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
     const why = e.name === 'TimeoutError' ? 'no answer within 30 s' : (e.cause?.code ?? e.message);
     throw new ShardStartError(`cannot reach Discord at ${apiBase} (${why}): check the network or DISCORD_API_BASE.`);
   }
-  if (res.status === 401) throw new ShardStartError('Discord refused the token: check DISCORD_TOKEN (Bot -> Reset Token in the developer portal).');
-  if (!res.ok) throw new ShardStartError(`Discord answered ${res.status} to GET /gateway/bot; set SHARD_COUNT to a number to skip this question.`);
+  if (res.status === 401)
+    throw new ShardStartError(
+      'Discord refused the token: check DISCORD_TOKEN (Bot -> Reset Token in the developer portal).',
+    );
+  if (!res.ok)
+    throw new ShardStartError(
+      `Discord answered ${res.status} to GET /gateway/bot; set SHARD_COUNT to a number to skip this question.`,
+    );
   const body = (await res.json()) as { shards?: unknown };
   const n = Number(body.shards);
-  if (!Number.isInteger(n) || n < 1) throw new ShardStartError('Discord did not recommend a shard count; set SHARD_COUNT to a number.');
+  if (!Number.isInteger(n) || n < 1)
+    throw new ShardStartError('Discord did not recommend a shard count; set SHARD_COUNT to a number.');
   return n;
 }
 
@@ -157,18 +167,34 @@ async function chooseShards(config: Config, token: string, log: Logger): Promise
   // Asked even for a fixed SHARD_COUNT: a wrong token or an unreachable Discord is then one clear
   // line here instead of every shard failing (and being respawned) on its own.
   if (config.SHARD_IDS && config.SHARD_COUNT === 'auto') {
-    throw new ShardStartError('SHARD_IDS needs SHARD_COUNT set to a number, the same on every machine (auto could differ between them).');
+    throw new ShardStartError(
+      'SHARD_IDS needs SHARD_COUNT set to a number, the same on every machine (auto could differ between them).',
+    );
   }
   const recommended = await recommendedShardCount(config.DISCORD_API_BASE, token);
   const count = config.SHARD_COUNT === 'auto' ? recommended : config.SHARD_COUNT;
   const ids = config.SHARD_IDS ?? [...Array(count).keys()];
   const outside = ids.filter((id) => id >= count);
-  if (outside.length) throw new ShardStartError(`SHARD_IDS ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} not below SHARD_COUNT=${count} (shard ids are 0-${count - 1}).`);
+  if (outside.length)
+    throw new ShardStartError(
+      `SHARD_IDS ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} not below SHARD_COUNT=${count} (shard ids are 0-${count - 1}).`,
+    );
   log.info(
-    { shards: count, ids, recommended, source: config.SHARD_COUNT === 'auto' ? 'recommended by Discord' : 'SHARD_COUNT' },
-    ids.length === count ? `starting ${count} shard${count === 1 ? '' : 's'}` : `starting shard${ids.length === 1 ? '' : 's'} ${ids.join(', ')} of ${count} (the others run elsewhere)`,
+    {
+      shards: count,
+      ids,
+      recommended,
+      source: config.SHARD_COUNT === 'auto' ? 'recommended by Discord' : 'SHARD_COUNT',
+    },
+    ids.length === count
+      ? `starting ${count} shard${count === 1 ? '' : 's'}`
+      : `starting shard${ids.length === 1 ? '' : 's'} ${ids.join(', ')} of ${count} (the others run elsewhere)`,
   );
-  if (count < recommended) log.warn({ shards: count, recommended }, 'fewer shards than Discord recommends: it may refuse the connections (close code 4011, sharding required)');
+  if (count < recommended)
+    log.warn(
+      { shards: count, recommended },
+      'fewer shards than Discord recommends: it may refuse the connections (close code 4011, sharding required)',
+    );
   return { count, ids };
 }
 
@@ -176,14 +202,21 @@ async function chooseShards(config: Config, token: string, log: Logger): Promise
  * The lease service started in this process (opts.trainer, default unless TRAINER_MODE=off), or
  * undefined after checking that the shards' PostgreSQL database can be reached.
  */
-async function startTrainerHere(opts: ShardManagerOptions, base: Logger, log: Logger): Promise<TrainerLike | undefined> {
+async function startTrainerHere(
+  opts: ShardManagerOptions,
+  base: Logger,
+  log: Logger,
+): Promise<TrainerLike | undefined> {
   const { config } = opts;
   if (opts.trainer ?? config.TRAINER_MODE !== 'off') {
     // Imported only here: with TRAINER_MODE=off the manager never loads the trainer (or TensorFlow.js).
     // It opens the database (applying migrations) before any shard starts.
     const { startLeaseService } = await import('../trainer/lease-service.ts');
     const t = await startLeaseService({ config, log: base.child({ part: 'trainer' }) });
-    log.info({ mode: config.TRAINER_MODE, holding: t.holding, ownerId: t.ownerId }, 'trainer service started in the shard manager');
+    log.info(
+      { mode: config.TRAINER_MODE, holding: t.holding, ownerId: t.ownerId },
+      'trainer service started in the shard manager',
+    );
     return t;
   }
   // Without the trainer nothing here opens the database, and a wrong PostgreSQL DATABASE_URL
@@ -197,7 +230,13 @@ async function startTrainerHere(opts: ShardManagerOptions, base: Logger, log: Lo
 }
 
 /** discord.js's manager for shards `ids` of `count` (forked with tsx, not respawned by it); stops `trainer` if it cannot be made. */
-async function createManager(opts: ShardManagerOptions, token: string, count: number, ids: number[], trainer: TrainerLike | undefined): Promise<ShardingManager> {
+async function createManager(
+  opts: ShardManagerOptions,
+  token: string,
+  count: number,
+  ids: number[],
+  trainer: TrainerLike | undefined,
+): Promise<ShardingManager> {
   try {
     return new ShardingManager(opts.file ?? SHARD_SCRIPT, {
       totalShards: count,
@@ -215,7 +254,9 @@ async function createManager(opts: ShardManagerOptions, token: string, count: nu
 }
 
 /** Resident memory of this process and of each shard process (asked over IPC; null for a shard not running or not answering). */
-async function memoryOf(manager: ShardingManager): Promise<{ manager: number; shards: { id: number; rss: number | null }[] }> {
+async function memoryOf(
+  manager: ShardingManager,
+): Promise<{ manager: number; shards: { id: number; rss: number | null }[] }> {
   const shards = await Promise.all(
     [...manager.shards.values()].map(async (s) => ({
       id: s.id,

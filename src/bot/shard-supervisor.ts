@@ -97,17 +97,25 @@ export class ShardSupervisor {
       await shard.spawn(this.opts.readyTimeoutMs);
     } catch (err) {
       // Died before ready (then 'death' respawns it) or not ready in time (it may still get there).
-      if (!this.stopping) this.opts.log.error({ shard: shard.id, err: (err as Error).message }, 'shard did not become ready');
+      if (!this.stopping)
+        this.opts.log.error({ shard: shard.id, err: (err as Error).message }, 'shard did not become ready');
     }
   }
 
   /** Prepares a new shard's environment and listens to its events. */
   private watch(shard: Shard): void {
     const { log } = this.opts;
-    this.states.set(shard.id, { respawns: 0, delay: this.opts.respawnDelayMs.min, spawnedAt: Date.now(), readyOnce: false });
+    this.states.set(shard.id, {
+      respawns: 0,
+      delay: this.opts.respawnDelayMs.min,
+      spawnedAt: Date.now(),
+      readyOnce: false,
+    });
     // The environment discord.js prepared for this shard (SHARDS, SHARD_COUNT, token): shards never train.
     Object.assign(shard.env as Record<string, string>, { TRAINER_MODE: 'off', ...this.opts.shardEnv });
-    shard.on('spawn', (child) => log.info({ shard: shard.id, shardPid: (child as ChildProcess).pid }, 'shard process started'));
+    shard.on('spawn', (child) =>
+      log.info({ shard: shard.id, shardPid: (child as ChildProcess).pid }, 'shard process started'),
+    );
     shard.on('ready', () => this.onReady(shard));
     shard.on('disconnect', () => log.warn({ shard: shard.id }, 'shard disconnected from the gateway'));
     shard.on('reconnecting', () => log.info({ shard: shard.id }, 'shard reconnecting to the gateway'));
@@ -123,7 +131,10 @@ export class ShardSupervisor {
     this.everReady.add(shard.id);
     const s = this.states.get(shard.id)!;
     s.readyOnce = true;
-    log.info({ shard: shard.id, shardPid: shard.process?.pid, ms: Math.round(Date.now() - s.spawnedAt) }, 'shard ready');
+    log.info(
+      { shard: shard.id, shardPid: shard.process?.pid, ms: Math.round(Date.now() - s.spawnedAt) },
+      'shard ready',
+    );
     if (first && this.everReady.size === ids.length) {
       const startupMs = Math.round(performance.now() - this.opts.startedAt);
       log.info({ shards: ids.length, startupMs }, 'all shards ready');
@@ -141,7 +152,14 @@ export class ShardSupervisor {
     const delay = s.delay;
     s.delay = Math.min(backoff.max, s.delay * 2);
     this.opts.log.warn(
-      { shard: shard.id, shardPid: child?.pid, exitCode: child?.exitCode, signal: child?.signalCode, respawnInMs: delay, respawnsSoFar: s.respawns },
+      {
+        shard: shard.id,
+        shardPid: child?.pid,
+        exitCode: child?.exitCode,
+        signal: child?.signalCode,
+        respawnInMs: delay,
+        respawnsSoFar: s.respawns,
+      },
       'shard process died; respawning',
     );
     s.timer = setTimeout(() => {
@@ -159,7 +177,8 @@ export class ShardSupervisor {
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     // Over IPC (see module comment); a shard still starting up has no IPC handler yet and nothing
     // in flight, so it gets SIGTERM, as does one whose channel is gone.
-    if (child.connected && this.states.get(shard.id)?.readyOnce) child.send(SHARD_STOP_MESSAGE, (err) => err && child.kill('SIGTERM'));
+    if (child.connected && this.states.get(shard.id)?.readyOnce)
+      child.send(SHARD_STOP_MESSAGE, (err) => err && child.kill('SIGTERM'));
     else child.kill('SIGTERM');
     const timer = setTimeout(() => {
       log.warn({ shard: shard.id, shardPid: child.pid }, `shard did not stop within ${stopTimeoutMs} ms; killing it`);

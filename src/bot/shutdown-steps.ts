@@ -22,4 +22,3 @@ export class ShutdownSteps<Name extends string> {
     return this.planned.filter((n) => !this.done.has(n));
   }
 }
-

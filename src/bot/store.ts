@@ -4,7 +4,19 @@
  * anything"), so commands and vote handlers stay thin.
  */
 import type { PrismaClient } from '../db/client.ts';
-import { attachMessage, bytesToLatent, createDesigns, findDesignsByMessage, findDesignsByMessages, getDesign, recentPostedMessages, topDesigns, type Design, type NewDesign, type PostedMessage } from '../db/designs.ts';
+import {
+  attachMessage,
+  bytesToLatent,
+  createDesigns,
+  findDesignsByMessage,
+  findDesignsByMessages,
+  getDesign,
+  recentPostedMessages,
+  topDesigns,
+  type Design,
+  type NewDesign,
+  type PostedMessage,
+} from '../db/designs.ts';
 import { addVote, countVotes, removeVote } from '../db/votes.ts';
 
 export type DesignRow = Design;
@@ -73,6 +85,9 @@ export class Store {
 
   /** Most-voted designs of a guild, with their vote counts. */
   async topDesigns(guildId: string | null, limit: number): Promise<{ design: DesignRow; votes: number }[]> {
-    return (await topDesigns(this.db, guildId, limit)).map(({ votes, ...design }) => ({ design: design as DesignRow, votes }));
+    return (await topDesigns(this.db, guildId, limit)).map(({ votes, ...design }) => ({
+      design: design as DesignRow,
+      votes,
+    }));
   }
 }

@@ -25,7 +25,8 @@ function quality(m: CheckpointMetrics | undefined): string {
   if (!m) return 'n/a';
   const parts: string[] = [];
   if (typeof m.fid === 'number') parts.push(`FID ${m.fid.toFixed(1)}`);
-  if (typeof m.kid === 'number') parts.push(`KID ${m.kid.toPrecision(3)}${typeof m.kidSe === 'number' ? ` ± ${m.kidSe.toPrecision(2)}` : ''}`);
+  if (typeof m.kid === 'number')
+    parts.push(`KID ${m.kid.toPrecision(3)}${typeof m.kidSe === 'number' ? ` ± ${m.kidSe.toPrecision(2)}` : ''}`);
   if (typeof m.sneakerShare === 'number') parts.push(`sneakers ${(m.sneakerShare * 100).toFixed(0)}%`);
   // Which features the figures are on: a perceptual backbone for colour models, the Fashion-MNIST classifier for grey ones.
   if (parts.length && typeof m.metric === 'string') parts.push(`on ${m.metric}`);
@@ -40,7 +41,8 @@ const num = (x: number | undefined, d = 3) => (typeof x === 'number' && Number.i
 /** One line on where the trainer runs, for a process that does not hold the lease. */
 function remoteLine(st: RemoteTrainerStatus): string {
   const ts = (d?: Date) => (d ? `<t:${Math.floor(d.getTime() / 1000)}:R>` : 'an unknown time');
-  if (st.never) return 'Trainer: none has run against this database yet (start `npm run trainer`, or a bot with TRAINER_MODE=auto).';
+  if (st.never)
+    return 'Trainer: none has run against this database yet (start `npm run trainer`, or a bot with TRAINER_MODE=auto).';
   if (st.released) return `Trainer: stopped — the last one ran on \`${st.host}\` and shut down ${ts(st.heartbeatAt)}.`;
   const age = formatDuration(Math.max(0, st.ageMs ?? 0));
   if (st.alive && st.clockSkew) {
@@ -53,12 +55,21 @@ function remoteLine(st: RemoteTrainerStatus): string {
 /** The state word: the snapshot's, or what is known about a trainer elsewhere. */
 function stateLine(snap: TrainerSnapshot | undefined, remote: RemoteTrainerStatus | undefined): string {
   let state: string = snap ? snap.state : remote ? 'unknown (no status published yet)' : 'disabled';
-  if (remote && !remote.alive) state = remote.never || remote.released ? 'no trainer running' : `not responding (last known: ${snap?.state ?? 'unknown'})`;
+  if (remote && !remote.alive)
+    state =
+      remote.never || remote.released
+        ? 'no trainer running'
+        : `not responding (last known: ${snap?.state ?? 'unknown'})`;
   return `State: **${state}**`;
 }
 
 /** What the status says about the served checkpoint; its loss history and recipe come from its metadata. */
-async function activeSection(ctx: BotContext, active: Served, snap: TrainerSnapshot | undefined, remote: RemoteTrainerStatus | undefined) {
+async function activeSection(
+  ctx: BotContext,
+  active: Served,
+  snap: TrainerSnapshot | undefined,
+  remote: RemoteTrainerStatus | undefined,
+) {
   const lines: string[] = [];
   let history: LossPoint[] = [];
   let trainOptions: Record<string, unknown> | undefined;
@@ -86,7 +97,10 @@ async function activeSection(ctx: BotContext, active: Served, snap: TrainerSnaps
     );
   }
   const datasetProblem = snap?.datasetProblem;
-  if (datasetProblem) lines.push(`⚠️ Training is not possible yet${remote ? ` (on the trainer at \`${remote.host}\`)` : ''}: ${datasetProblem}.`);
+  if (datasetProblem)
+    lines.push(
+      `⚠️ Training is not possible yet${remote ? ` (on the trainer at \`${remote.host}\`)` : ''}: ${datasetProblem}.`,
+    );
   return { lines, history, trainOptions };
 }
 
@@ -99,7 +113,9 @@ function runLines(run: NonNullable<TrainerSnapshot['run']>): string[] {
       : `Current run #${run.runId} (${run.trigger}): starting, ${formatDuration(Date.now() - run.startedAt)} ago`,
   ];
   if (p) {
-    lines.push(`Last losses: D ${num(p.lossD)} · G ${num(p.lossG)} · D(x) ${num(p.dReal, 2)} · D(G(z)) ${num(p.dFake, 2)} · freeze rate ${(p.freezeRate * 100).toFixed(0)}%`);
+    lines.push(
+      `Last losses: D ${num(p.lossD)} · G ${num(p.lossG)} · D(x) ${num(p.dReal, 2)} · D(G(z)) ${num(p.dFake, 2)} · freeze rate ${(p.freezeRate * 100).toFixed(0)}%`,
+    );
   }
   return lines;
 }
@@ -125,7 +141,10 @@ async function lastRunLine(ctx: BotContext, snap: TrainerSnapshot | undefined): 
 }
 
 async function latestFinishedRun(ctx: BotContext): Promise<LastRunInfo | undefined> {
-  const r = await ctx.store.db.trainingRun.findFirst({ where: { NOT: { status: 'running' } }, orderBy: { id: 'desc' } });
+  const r = await ctx.store.db.trainingRun.findFirst({
+    where: { NOT: { status: 'running' } },
+    orderBy: { id: 'desc' },
+  });
   if (!r) return undefined;
   return {
     runId: r.id,
@@ -156,7 +175,11 @@ async function checkpointLines(ctx: BotContext, active: Served): Promise<string[
 }
 
 /** The whole `/train status` reply: text (at most MAX_CONTENT characters) and the loss plot. */
-export async function trainStatusReply(ctx: BotContext, guildId: string | null, control: TrainingControl | undefined): Promise<{ content: string; files: AttachmentPayload[] }> {
+export async function trainStatusReply(
+  ctx: BotContext,
+  guildId: string | null,
+  control: TrainingControl | undefined,
+): Promise<{ content: string; files: AttachmentPayload[] }> {
   const { snapshot: snap, remote } = control ? await control.status() : {};
   const served = ctx.generation.active;
   const lines: string[] = ['**Shoebot training**', stateLine(snap, remote)];
@@ -176,11 +199,15 @@ export async function trainStatusReply(ctx: BotContext, guildId: string | null, 
   lines.push(`Backend: ${backend ? `${backend.label} — ${backend.reason}` : 'not initialised'}`);
   if (remote && snap) {
     const tb = snap.backend;
-    lines.push(`Trainer backend: ${run?.backend ?? tb?.label ?? 'unknown'}${tb && !run?.backend ? ` — ${tb.reason}` : ''}`);
+    lines.push(
+      `Trainer backend: ${run?.backend ?? tb?.label ?? 'unknown'}${tb && !run?.backend ? ` — ${tb.reason}` : ''}`,
+    );
   }
   const next = snap?.nextRun ? new Date(snap.nextRun) : null;
   lines.push(await steeringStatusLine(ctx.store, guildId, ctx.generation.active));
-  lines.push(`Next scheduled run: ${next && (!remote || remote.alive) ? `<t:${Math.floor(next.getTime() / 1000)}:R> (\`${snap?.cron ?? ctx.config.TRAIN_CRON}\`)` : 'not scheduled'}`);
+  lines.push(
+    `Next scheduled run: ${next && (!remote || remote.alive) ? `<t:${Math.floor(next.getTime() / 1000)}:R> (\`${snap?.cron ?? ctx.config.TRAIN_CRON}\`)` : 'not scheduled'}`,
+  );
   lines.push(await lastRunLine(ctx, snap));
   if (control) lines.push(...(await checkpointLines(ctx, served)));
 

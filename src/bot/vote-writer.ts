@@ -51,7 +51,9 @@ export interface VoteWriterHooks {
   onRecovered?: () => void;
 }
 
-type Item = { type: 'event'; change: ReactionChange; seq: number } | { type: 'snapshot'; snap: MessageSnapshot; resolve: (r: SnapshotResult) => void; reject: (e: unknown) => void };
+type Item =
+  | { type: 'event'; change: ReactionChange; seq: number }
+  | { type: 'snapshot'; snap: MessageSnapshot; resolve: (r: SnapshotResult) => void; reject: (e: unknown) => void };
 
 /** Most queue items one transaction takes (the rest go into the next). */
 const MAX_BATCH = 2000;
@@ -189,7 +191,11 @@ export class VoteWriter {
       const lost = lostVotes ?? items.flatMap((i) => (i.type === 'event' ? [i.change] : []));
       if (err instanceof StorageUnavailableError) {
         // The fault itself is logged once, with the path, by the database's StorageHealth; here each vote it cost.
-        for (const c of lost) this.log.warn({ kind: c.kind, user: c.userId, message: c.messageId, fault: err.fault }, 'vote not recorded: storage unavailable');
+        for (const c of lost)
+          this.log.warn(
+            { kind: c.kind, user: c.userId, message: c.messageId, fault: err.fault },
+            'vote not recorded: storage unavailable',
+          );
       } else this.log.error({ err, events: lost.length, snapshots: snapshots.length }, 'vote not recorded');
       for (const s of snapshots) s.reject(err);
       this.failing = true;
@@ -207,8 +213,17 @@ export class VoteWriter {
     });
     if (changedGuilds.size) this.hooks.onChanged?.(changedGuilds);
     for (const { change, design, changed } of votes.values()) {
-      this.log.debug({ kind: change.kind, user: change.userId, message: change.messageId, design: design.id, changed }, 'vote');
-      this.hooks.onVote?.({ kind: change.kind, userId: change.userId, messageId: change.messageId, designId: design.id, changed });
+      this.log.debug(
+        { kind: change.kind, user: change.userId, message: change.messageId, design: design.id, changed },
+        'vote',
+      );
+      this.hooks.onVote?.({
+        kind: change.kind,
+        userId: change.userId,
+        messageId: change.messageId,
+        designId: design.id,
+        changed,
+      });
     }
     snapshots.forEach((s, i) => s.resolve(perSnapshot[i]));
   }

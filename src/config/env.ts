@@ -45,7 +45,10 @@ const schema = z.object({
       'must be a SQLite file URL such as file:./data/shoebot.db or a PostgreSQL URL such as postgresql://USER:PASSWORD@HOST:5432/DATABASE',
     )
     // Checked here so a typo fails at start-up with the variable's name; the message never echoes the value.
-    .refine((u) => !/^postgres(ql)?:\/\//i.test(u) || validPgUrl(u), 'is not a valid PostgreSQL URL: use postgresql://USER:PASSWORD@HOST:5432/DATABASE (percent-encode special characters in the password, e.g. @ as %40)'),
+    .refine(
+      (u) => !/^postgres(ql)?:\/\//i.test(u) || validPgUrl(u),
+      'is not a valid PostgreSQL URL: use postgresql://USER:PASSWORD@HOST:5432/DATABASE (percent-encode special characters in the password, e.g. @ as %40)',
+    ),
   MODELS_DIR: z.string().min(1).default('models'),
   /**
    * Start on a database that is behind MODELS_DIR's design-id mark (deleted, replaced or restored
@@ -74,9 +77,18 @@ const schema = z.object({
   /** Generation requests that may wait at once before members are told the bot is busy. */
   SHOE_QUEUE_MAX: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(10_000).default(32),
   /** Reconcile (votes made while the bot could not see or store them): re-read design messages of the last this many days. */
-  RECONCILE_DAYS: z.coerce.number({ error: 'must be a number of days' }).min(0, 'must be 0-365 days').max(365, 'must be 0-365 days').default(14),
+  RECONCILE_DAYS: z.coerce
+    .number({ error: 'must be a number of days' })
+    .min(0, 'must be 0-365 days')
+    .max(365, 'must be 0-365 days')
+    .default(14),
   /** ... and at most this many of them, newest first (each costs 1-5 Discord requests); 0 turns reconcile off. */
-  RECONCILE_MAX_MESSAGES: z.coerce.number({ error: 'must be a whole number of messages' }).int('must be a whole number of messages').min(0, 'must be 0-100000').max(100_000, 'must be 0-100000').default(1000),
+  RECONCILE_MAX_MESSAGES: z.coerce
+    .number({ error: 'must be a whole number of messages' })
+    .int('must be a whole number of messages')
+    .min(0, 'must be 0-100000')
+    .max(100_000, 'must be 0-100000')
+    .default(1000),
   TF_BACKEND: z.enum(TF_BACKENDS).default('auto'),
   ADMIN_USER_IDS: z
     .string()
@@ -95,26 +107,57 @@ const schema = z.object({
    * auto = take the lease if free, else follow; local = this process must train (waits for the
    * lease); off = never train (shards, bots on other machines).
    */
-  TRAINER_MODE: z.enum(['auto', 'local', 'off'], { error: 'must be auto (train if no other process does), local (this process trains) or off (never train here)' }).default('auto'),
+  TRAINER_MODE: z
+    .enum(['auto', 'local', 'off'], {
+      error: 'must be auto (train if no other process does), local (this process trains) or off (never train here)',
+    })
+    .default('auto'),
   /** Trainer lease heartbeat; another process takes the lease over after 3 missed heartbeats. */
-  TRAINER_HEARTBEAT_SECONDS: z.coerce.number({ error: 'must be a whole number of seconds (1-300)' }).int('must be a whole number of seconds (1-300)').min(1, 'must be 1-300 seconds').max(300, 'must be 1-300 seconds').default(5),
+  TRAINER_HEARTBEAT_SECONDS: z.coerce
+    .number({ error: 'must be a whole number of seconds (1-300)' })
+    .int('must be a whole number of seconds (1-300)')
+    .min(1, 'must be 1-300 seconds')
+    .max(300, 'must be 1-300 seconds')
+    .default(5),
   /** `npm run start:shards`: how many shard processes; auto = what Discord recommends (GET /gateway/bot). */
   SHARD_COUNT: z
-    .union([z.literal('auto'), z.coerce.number().int(SHARD_COUNT_MSG).min(1, SHARD_COUNT_MSG).max(4096, SHARD_COUNT_MSG)], { error: SHARD_COUNT_MSG })
+    .union(
+      [z.literal('auto'), z.coerce.number().int(SHARD_COUNT_MSG).min(1, SHARD_COUNT_MSG).max(4096, SHARD_COUNT_MSG)],
+      { error: SHARD_COUNT_MSG },
+    )
     .default('auto'),
   /** `npm run start:shards` on several machines: the shard ids this machine runs (default all); needs a numeric SHARD_COUNT. */
   SHARD_IDS: z
     .string()
     .regex(/^\s*\d+(\s*[,\s]\s*\d+)*\s*$/, 'must be shard ids separated by commas, e.g. 0,1')
-    .transform((s) => [...new Set(s.split(/[\s,]+/).filter(Boolean).map(Number))].sort((a, b) => a - b))
+    .transform((s) =>
+      [
+        ...new Set(
+          s
+            .split(/[\s,]+/)
+            .filter(Boolean)
+            .map(Number),
+        ),
+      ].sort((a, b) => a - b),
+    )
     .optional(),
   /**
    * Longest a graceful shutdown (SIGTERM/Ctrl-C) may take before the process gives up on what is left
    * and exits 1: a supervisor's stop timeout must not be the only thing that ends a stuck shutdown.
    */
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int('must be a whole number of milliseconds').min(100, 'must be at least 100 ms').max(3_600_000, 'must be at most 3600000 ms (1 h)').default(15_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(100, 'must be at least 100 ms')
+    .max(3_600_000, 'must be at most 3600000 ms (1 h)')
+    .default(15_000),
   /** Pause after a shard is ready before the next one starts: Discord allows one IDENTIFY per 5 s. */
-  SHARD_SPAWN_DELAY_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(600_000).default(5500),
+  SHARD_SPAWN_DELAY_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(5500),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -37,12 +37,32 @@ export type Db = PrismaClient;
  */
 type SqliteModels = Prisma.TypeMap['model'];
 type PgModels = PgPrisma.TypeMap['model'];
-type CheckedOps = 'findUnique' | 'findFirst' | 'findMany' | 'create' | 'createMany' | 'createManyAndReturn' | 'update'
-  | 'updateMany' | 'upsert' | 'delete' | 'deleteMany' | 'aggregate' | 'groupBy' | 'count';
+type CheckedOps =
+  | 'findUnique'
+  | 'findFirst'
+  | 'findMany'
+  | 'create'
+  | 'createMany'
+  | 'createManyAndReturn'
+  | 'update'
+  | 'updateMany'
+  | 'upsert'
+  | 'delete'
+  | 'deleteMany'
+  | 'aggregate'
+  | 'groupBy'
+  | 'count';
 type ModelMismatch = {
   [M in Prisma.ModelName]: M extends PgPrisma.ModelName
-    ? [PgModels[M]['payload']['scalars'], SqliteModels[M]['payload']['scalars']] extends [SqliteModels[M]['payload']['scalars'], PgModels[M]['payload']['scalars']]
-      ? { [O in CheckedOps]: SqliteModels[M]['operations'][O]['args'] extends PgModels[M]['operations'][O]['args'] ? never : `${M}.${O}` }[CheckedOps]
+    ? [PgModels[M]['payload']['scalars'], SqliteModels[M]['payload']['scalars']] extends [
+        SqliteModels[M]['payload']['scalars'],
+        PgModels[M]['payload']['scalars'],
+      ]
+      ? {
+          [O in CheckedOps]: SqliteModels[M]['operations'][O]['args'] extends PgModels[M]['operations'][O]['args']
+            ? never
+            : `${M}.${O}`;
+        }[CheckedOps]
       : `${M} rows`
     : `${M} missing`;
 }[Prisma.ModelName];
@@ -77,8 +97,13 @@ export function providerOf(db: Db): Provider {
  */
 export async function openDatabase(url: string = config().DATABASE_URL, opts: OpenDatabaseOptions = {}): Promise<Db> {
   const target = parseDatabaseUrl(url, opts.cwd);
-  const opened = target.provider === 'postgresql' ? await openPostgres(target, opts) : await openSqlite(target.dbPath, opts);
-  const health = new StorageHealth(log().child({ module: 'db' }), target.provider === 'sqlite' ? target.dbPath : undefined, target.display);
+  const opened =
+    target.provider === 'postgresql' ? await openPostgres(target, opts) : await openSqlite(target.dbPath, opts);
+  const health = new StorageHealth(
+    log().child({ module: 'db' }),
+    target.provider === 'sqlite' ? target.dbPath : undefined,
+    target.display,
+  );
   const db = guardWrites(opened, health);
   providers.set(db, target.provider);
   healths.set(db, health);
@@ -93,7 +118,19 @@ export function storageHealth(db: Db): StorageHealth | undefined {
 }
 
 /** Operations that write; reads keep working from a full disk (and from a replaced file's old copy). */
-const WRITE_OPERATIONS = new Set(['create', 'createMany', 'createManyAndReturn', 'update', 'updateMany', 'updateManyAndReturn', 'upsert', 'delete', 'deleteMany', '$executeRaw', '$executeRawUnsafe']);
+const WRITE_OPERATIONS = new Set([
+  'create',
+  'createMany',
+  'createManyAndReturn',
+  'update',
+  'updateMany',
+  'updateManyAndReturn',
+  'upsert',
+  'delete',
+  'deleteMany',
+  '$executeRaw',
+  '$executeRawUnsafe',
+]);
 
 const GROWING_OPERATIONS = new Set(['create', 'createMany', 'createManyAndReturn', 'upsert']);
 

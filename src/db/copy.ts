@@ -12,7 +12,12 @@ import { parseDatabaseUrl } from './paths.ts';
 /** Tables in foreign-key order (a vote needs its design). */
 export const COPIED_TABLES = ['design', 'vote', 'checkpoint', 'trainingRun'] as const;
 export type CopiedTable = (typeof COPIED_TABLES)[number];
-const SQL_NAMES: Record<CopiedTable, string> = { design: 'Design', vote: 'Vote', checkpoint: 'Checkpoint', trainingRun: 'TrainingRun' };
+const SQL_NAMES: Record<CopiedTable, string> = {
+  design: 'Design',
+  vote: 'Vote',
+  checkpoint: 'Checkpoint',
+  trainingRun: 'TrainingRun',
+};
 
 export class CopyRefusedError extends Error {
   override name = 'CopyRefusedError';
@@ -28,7 +33,12 @@ export interface CopyOptions {
 /** Minimal view of a model delegate that the copy needs (same for every table). */
 interface Delegate {
   count(): Promise<number>;
-  findMany(args: { orderBy: { id: 'asc' }; take: number; cursor?: { id: number }; skip?: number }): Promise<{ id: number }[]>;
+  findMany(args: {
+    orderBy: { id: 'asc' };
+    take: number;
+    cursor?: { id: number };
+    skip?: number;
+  }): Promise<{ id: number }[]>;
   createMany(args: { data: object[] }): Promise<{ count: number }>;
 }
 const delegate = (db: object, table: CopiedTable) => (db as Record<CopiedTable, Delegate>)[table];
@@ -37,14 +47,21 @@ const delegate = (db: object, table: CopiedTable) => (db as Record<CopiedTable, 
  * Copies every row of COPIED_TABLES from `fromUrl` to `toUrl` (both migrated first); returns the
  * row counts. Throws CopyRefusedError when the target already holds any of that data.
  */
-export async function copyDatabase(fromUrl: string, toUrl: string, opts: CopyOptions = {}): Promise<Record<CopiedTable, number>> {
+export async function copyDatabase(
+  fromUrl: string,
+  toUrl: string,
+  opts: CopyOptions = {},
+): Promise<Record<CopiedTable, number>> {
   const batch = opts.batchSize ?? 500;
   const source = parseDatabaseUrl(fromUrl);
   // Opening a SQLite URL creates the file: a mistyped --from would "copy" an empty new database.
   if (source.provider === 'sqlite' && !fs.existsSync(source.dbPath)) {
-    throw new CopyRefusedError(`There is no SQLite database at ${source.display}: check --from (the bot's DATABASE_URL, e.g. file:./data/shoebot.db)`);
+    throw new CopyRefusedError(
+      `There is no SQLite database at ${source.display}: check --from (the bot's DATABASE_URL, e.g. file:./data/shoebot.db)`,
+    );
   }
-  if (parseDatabaseUrl(toUrl).display === source.display) throw new CopyRefusedError('--from and --to name the same database');
+  if (parseDatabaseUrl(toUrl).display === source.display)
+    throw new CopyRefusedError('--from and --to name the same database');
   const from = await openDatabase(fromUrl);
   let to: Db | undefined;
   try {
@@ -52,7 +69,9 @@ export async function copyDatabase(fromUrl: string, toUrl: string, opts: CopyOpt
     for (const t of COPIED_TABLES) {
       const n = await delegate(to, t).count();
       if (n > 0) {
-        throw new CopyRefusedError(`The target already has data (${n} row(s) in ${SQL_NAMES[t]}): copy into a new, empty database`);
+        throw new CopyRefusedError(
+          `The target already has data (${n} row(s) in ${SQL_NAMES[t]}): copy into a new, empty database`,
+        );
       }
     }
     const totals = {} as Record<CopiedTable, number>;
@@ -75,7 +94,10 @@ export async function copyDatabase(fromUrl: string, toUrl: string, opts: CopyOpt
             cursor = rows[rows.length - 1].id;
             opts.onProgress?.(t, done, totals[t]);
           }
-          if (done !== totals[t]) throw new Error(`${SQL_NAMES[t]} changed during the copy (${done} of ${totals[t]} rows): stop the bot first`);
+          if (done !== totals[t])
+            throw new Error(
+              `${SQL_NAMES[t]} changed during the copy (${done} of ${totals[t]} rows): stop the bot first`,
+            );
         }
         if (providerOf(target) === 'postgresql') {
           // Rows kept their ids: move each id sequence past them, or the next insert would collide.

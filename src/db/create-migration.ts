@@ -55,8 +55,10 @@ export async function createMigration(opts: CreateMigrationOptions): Promise<Cre
   const migrationName = migrationSlug(opts.name);
   const list = await readMigrations(migrationsDir);
 
-  if (provider === 'sqlite') return diffAndWrite({ provider: 'sqlite', dbPath: ':memory:' }, schema, list, migrationName, migrationsDir, opts);
-  if (!opts.serverUrl) throw new MigrationError('Creating a PostgreSQL migration needs a server to diff on (serverUrl)');
+  if (provider === 'sqlite')
+    return diffAndWrite({ provider: 'sqlite', dbPath: ':memory:' }, schema, list, migrationName, migrationsDir, opts);
+  if (!opts.serverUrl)
+    throw new MigrationError('Creating a PostgreSQL migration needs a server to diff on (serverUrl)');
   const server = parseDatabaseUrl(opts.serverUrl);
   if (server.provider !== 'postgresql') throw new MigrationError('serverUrl must be a postgresql:// URL');
   const scratchName = `shoebot_scratch_${crypto.randomBytes(6).toString('hex')}`;

@@ -22,7 +22,9 @@ export class DesignIdReuseError extends Error {
 /** The highest design id recorded in MODELS_DIR (0: none yet, or an unreadable mark). */
 export function readDesignIdMark(modelsDir: string): number {
   try {
-    const v = (JSON.parse(fs.readFileSync(path.join(modelsDir, DESIGN_ID_MARK_FILE), 'utf8')) as { highestDesignId?: unknown }).highestDesignId;
+    const v = (
+      JSON.parse(fs.readFileSync(path.join(modelsDir, DESIGN_ID_MARK_FILE), 'utf8')) as { highestDesignId?: unknown }
+    ).highestDesignId;
     return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : 0;
   } catch {
     return 0;
@@ -43,16 +45,21 @@ export function raiseDesignIdMark(modelsDir: string, highest: number): void {
 async function highestDesignId(db: Db): Promise<number> {
   const max = (await db.design.aggregate({ _max: { id: true } }))._max.id ?? 0;
   if (providerOf(db) !== 'sqlite') return max;
-  const [seq] = await db.$queryRawUnsafe<{ seq: number | bigint }[]>(`SELECT seq FROM sqlite_sequence WHERE name = 'Design'`);
+  const [seq] = await db.$queryRawUnsafe<{ seq: number | bigint }[]>(
+    `SELECT seq FROM sqlite_sequence WHERE name = 'Design'`,
+  );
   return Math.max(max, Number(seq?.seq ?? 0));
 }
 
 /** Makes the next design id `mark + 1` or higher. */
 async function continueIdsAfter(db: Db, mark: number): Promise<void> {
   if (providerOf(db) === 'sqlite') {
-    const updated = await db.$executeRawUnsafe(`UPDATE sqlite_sequence SET seq = ${mark} WHERE name = 'Design' AND seq < ${mark}`);
+    const updated = await db.$executeRawUnsafe(
+      `UPDATE sqlite_sequence SET seq = ${mark} WHERE name = 'Design' AND seq < ${mark}`,
+    );
     const [row] = await db.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM sqlite_sequence WHERE name = 'Design'`);
-    if (!updated && !row) await db.$executeRawUnsafe(`INSERT INTO sqlite_sequence (name, seq) VALUES ('Design', ${mark})`);
+    if (!updated && !row)
+      await db.$executeRawUnsafe(`INSERT INTO sqlite_sequence (name, seq) VALUES ('Design', ${mark})`);
   } else {
     await db.$queryRawUnsafe(`SELECT setval(pg_get_serial_sequence('"Design"', 'id'), ${mark})`);
   }
@@ -68,7 +75,10 @@ export interface DesignIdMark {
  * operator's options when the database is behind it, unless `allowNewDatabase`), then keeps the
  * mark up to date while the process runs.
  */
-export async function guardDesignIds(db: Db, opts: { modelsDir: string; dbDisplay: string; allowNewDatabase: boolean; log: Logger }): Promise<DesignIdMark> {
+export async function guardDesignIds(
+  db: Db,
+  opts: { modelsDir: string; dbDisplay: string; allowNewDatabase: boolean; log: Logger },
+): Promise<DesignIdMark> {
   const { modelsDir, log } = opts;
   const mark = readDesignIdMark(modelsDir);
   const highest = await highestDesignId(db);
@@ -81,7 +91,10 @@ export async function guardDesignIds(db: Db, opts: { modelsDir: string; dbDispla
       );
     }
     await continueIdsAfter(db, mark);
-    log.warn({ database: opts.dbDisplay, highestInDatabase: highest, mark }, `ALLOW_NEW_DATABASE: keeping a database behind the design-id mark; new designs continue at #${mark + 1}`);
+    log.warn(
+      { database: opts.dbDisplay, highestInDatabase: highest, mark },
+      `ALLOW_NEW_DATABASE: keeping a database behind the design-id mark; new designs continue at #${mark + 1}`,
+    );
   } else {
     raiseDesignIdMark(modelsDir, highest);
   }
@@ -91,7 +104,10 @@ export async function guardDesignIds(db: Db, opts: { modelsDir: string; dbDispla
     if (now > last) raiseDesignIdMark(modelsDir, now);
     last = Math.max(last, now);
   };
-  const timer = setInterval(() => follow().catch((err) => log.warn({ err, modelsDir }, 'could not update the design-id mark')), FOLLOW_MS);
+  const timer = setInterval(
+    () => follow().catch((err) => log.warn({ err, modelsDir }, 'could not update the design-id mark')),
+    FOLLOW_MS,
+  );
   timer.unref();
   return {
     async close() {

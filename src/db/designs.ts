@@ -36,7 +36,8 @@ export function latentToBytes(latent: Float32Array): Uint8Array<ArrayBuffer> {
 
 /** Stored little-endian bytes -> float32 values. */
 export function bytesToLatent(bytes: Uint8Array): Float32Array {
-  if (bytes.byteLength % 4 !== 0) throw new Error(`A latent vector needs a multiple of 4 bytes, got ${bytes.byteLength}`);
+  if (bytes.byteLength % 4 !== 0)
+    throw new Error(`A latent vector needs a multiple of 4 bytes, got ${bytes.byteLength}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(bytes.byteLength / 4);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
@@ -67,7 +68,13 @@ export async function findDesignsByMessages(db: PrismaClient, messageIds: string
   if (messageIds.length === 0) return out;
   // In slices: Prisma caps SQLite statements at 999 bound parameters.
   const rows = [];
-  for (let i = 0; i < messageIds.length; i += 900) rows.push(...(await db.design.findMany({ where: { messageId: { in: messageIds.slice(i, i + 900) } }, orderBy: [{ gridIndex: 'asc' }, { id: 'asc' }] })));
+  for (let i = 0; i < messageIds.length; i += 900)
+    rows.push(
+      ...(await db.design.findMany({
+        where: { messageId: { in: messageIds.slice(i, i + 900) } },
+        orderBy: [{ gridIndex: 'asc' }, { id: 'asc' }],
+      })),
+    );
   for (const d of rows) {
     const list = out.get(d.messageId!) ?? [];
     list.push(d);
@@ -88,7 +95,10 @@ export interface PostedMessage {
  * The newest messages showing designs, posted since `since` in `guildIds` (null in the list: direct
  * messages), newest first, at most `limit` messages.
  */
-export async function recentPostedMessages(db: PrismaClient, opts: { since: Date; guildIds: (string | null)[]; limit: number }): Promise<PostedMessage[]> {
+export async function recentPostedMessages(
+  db: PrismaClient,
+  opts: { since: Date; guildIds: (string | null)[]; limit: number },
+): Promise<PostedMessage[]> {
   if (opts.limit <= 0 || opts.guildIds.length === 0) return [];
   const guilds = opts.guildIds.filter((g): g is string => g !== null);
   const where = {
@@ -97,7 +107,12 @@ export async function recentPostedMessages(db: PrismaClient, opts: { since: Date
     OR: [{ guildId: { in: guilds } }, ...(opts.guildIds.includes(null) ? [{ guildId: null }] : [])],
   };
   // A message shows at most 4 designs (a /shoe grid): 4 * limit rows cover `limit` messages.
-  const newest = await db.design.findMany({ where, orderBy: { id: 'desc' }, take: opts.limit * 4, select: { messageId: true } });
+  const newest = await db.design.findMany({
+    where,
+    orderBy: { id: 'desc' },
+    take: opts.limit * 4,
+    select: { messageId: true },
+  });
   const ids = [...new Set(newest.map((d) => d.messageId!))].slice(0, opts.limit);
   const designs = await findDesignsByMessages(db, ids);
   return ids.map((id) => {

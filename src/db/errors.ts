@@ -19,7 +19,8 @@ function known(e: unknown, code: string): e is Prisma.PrismaClientKnownRequestEr
  */
 function rawKind(e: unknown): string | undefined {
   if (!known(e, 'P2010')) return undefined;
-  const kind = (e.meta as { driverAdapterError?: { cause?: { kind?: unknown } } } | undefined)?.driverAdapterError?.cause?.kind;
+  const kind = (e.meta as { driverAdapterError?: { cause?: { kind?: unknown } } } | undefined)?.driverAdapterError
+    ?.cause?.kind;
   return typeof kind === 'string' ? kind : undefined;
 }
 

@@ -107,9 +107,16 @@ export type HistoryDiagnosis = Awaited<ReturnType<SchemaEngine['diagnoseMigratio
  * The engine's diagnosis of the database's history against `list`, or undefined when the database
  * has no `_prisma_migrations` table yet (P1014: nothing applied; applyMigrations creates it).
  */
-export async function diagnoseHistory(engine: SchemaEngine, list: MigrationList): Promise<HistoryDiagnosis | undefined> {
+export async function diagnoseHistory(
+  engine: SchemaEngine,
+  list: MigrationList,
+): Promise<HistoryDiagnosis | undefined> {
   try {
-    return await engine.diagnoseMigrationHistory({ migrationsList: list, optInToShadowDatabase: false, filters: NO_FILTER });
+    return await engine.diagnoseMigrationHistory({
+      migrationsList: list,
+      optInToShadowDatabase: false,
+      filters: NO_FILTER,
+    });
   } catch (e) {
     if ((e as { code?: string }).code !== 'P1014') throw e;
     return undefined;
@@ -120,7 +127,12 @@ export async function diagnoseHistory(engine: SchemaEngine, list: MigrationList)
  * Throws (naming the migrations and what to do) when a migration failed earlier or was edited after
  * it was applied; warns when the database has migrations the folder lacks.
  */
-function refuseBrokenHistory(diagnosis: HistoryDiagnosis, dbPath: string, migrationsDir: string, logger: ReturnType<typeof log>): void {
+function refuseBrokenHistory(
+  diagnosis: HistoryDiagnosis,
+  dbPath: string,
+  migrationsDir: string,
+  logger: ReturnType<typeof log>,
+): void {
   if (diagnosis.failedMigrationNames.length > 0) {
     throw new MigrationError(
       `Migration ${diagnosis.failedMigrationNames.map((n) => `\`${n}\``).join(', ')} failed earlier on ` +

@@ -30,7 +30,10 @@ export function engineMessage(e: unknown): string {
   const raw = e instanceof Error ? e.message : String(e);
   if (/unreachable/.test(raw) && panicRegistry.message) return `schema engine panicked: ${panicRegistry.message}`;
   // One line for the operator: the engine puts the driver's message on a line of its own.
-  return raw.split(/\n\s+0: /)[0].trim().replace(/\s*\n\s*/g, ': ');
+  return raw
+    .split(/\n\s+0: /)[0]
+    .trim()
+    .replace(/\s*\n\s*/g, ': ');
 }
 
 /** Any error from the engine (or already a MigrationError) as a MigrationError keeping its string code. */

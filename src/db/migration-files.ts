@@ -76,7 +76,11 @@ export interface GeneratedMigration {
  * (relative to migrationsDir) for its provider; refuses to overwrite an existing migration folder.
  * Returns the folder name, the script's path and the script.
  */
-export function writeMigration(migrationsDir: string, lockPath: string, m: GeneratedMigration): { name: string; file: string; script: string } {
+export function writeMigration(
+  migrationsDir: string,
+  lockPath: string,
+  m: GeneratedMigration,
+): { name: string; file: string; script: string } {
   const dir = path.join(migrationsDir, m.name);
   if (fs.existsSync(dir)) throw new MigrationError(`The migration directory already exists at ${dir}`);
   fs.mkdirSync(dir, { recursive: true });

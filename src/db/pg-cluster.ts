@@ -27,7 +27,10 @@ export function findPgBinDir(): string | undefined {
   if (process.env.PG_BIN_DIR) return has(process.env.PG_BIN_DIR) ? process.env.PG_BIN_DIR : undefined;
   const base = '/usr/lib/postgresql';
   const versions = fs.existsSync(base)
-    ? fs.readdirSync(base).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a))
+    ? fs
+        .readdirSync(base)
+        .filter((v) => /^\d+(\.\d+)?$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   for (const v of versions) if (has(path.join(base, v, 'bin'))) return path.join(base, v, 'bin');
   const r = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' });
@@ -97,10 +100,14 @@ export async function startPgCluster(opts: StartPgClusterOptions = {}): Promise<
     fs.chownSync(pwfile, Number(ids), Number(gid));
   }
   const run = (cmd: string, args: string[]) => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]] : [path.join(bin, cmd), args];
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]]
+      : [path.join(bin, cmd), args];
     const r = spawnSync(file, argv, { encoding: 'utf8', cwd: dir, env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
     if (r.status !== 0) {
-      throw new Error(`${cmd} failed (exit ${r.status}): ${(r.stderr || r.stdout || String(r.error ?? '')).trim().slice(-2000)}`);
+      throw new Error(
+        `${cmd} failed (exit ${r.status}): ${(r.stderr || r.stdout || String(r.error ?? '')).trim().slice(-2000)}`,
+      );
     }
     return r.stdout;
   };
@@ -117,7 +124,19 @@ export async function startPgCluster(opts: StartPgClusterOptions = {}): Promise<
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    run('initdb', ['-D', data, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', ...(opts.unsafeFast !== false ? ['--no-sync'] : [])]);
+    run('initdb', [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      `--pwfile=${pwfile}`,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      ...(opts.unsafeFast !== false ? ['--no-sync'] : []),
+    ]);
     fs.rmSync(pwfile);
     let fast = opts.unsafeFast !== false ? ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off' : '';
     for (const [k, v] of Object.entries(opts.settings ?? {})) fast += ` -c ${k}=${v}`;
@@ -126,12 +145,20 @@ export async function startPgCluster(opts: StartPgClusterOptions = {}): Promise<
       const port = await freePort();
       try {
         run('pg_ctl', [
-          '-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o',
+          '-D',
+          data,
+          '-l',
+          path.join(dir, 'server.log'),
+          '-w',
+          '-t',
+          '60',
+          '-o',
           `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=${opts.maxConnections ?? 200}${fast}`,
           'start',
         ]);
       } catch (e) {
-        if (attempt < 3 && /already in use|could not bind/i.test(fs.readFileSync(path.join(dir, 'server.log'), 'utf8'))) continue;
+        if (attempt < 3 && /already in use|could not bind/i.test(fs.readFileSync(path.join(dir, 'server.log'), 'utf8')))
+          continue;
         throw e;
       }
       started = true;

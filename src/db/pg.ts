@@ -85,7 +85,10 @@ export function describePgError(e: unknown, target: PgTarget): unknown {
       );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new DatabaseConnectionError(`Cannot resolve the PostgreSQL host "${target.host}" (${code}): check the host in DATABASE_URL`, code);
+      return new DatabaseConnectionError(
+        `Cannot resolve the PostgreSQL host "${target.host}" (${code}): check the host in DATABASE_URL`,
+        code,
+      );
     case '28P01':
       return new DatabaseConnectionError(
         `PostgreSQL at ${server} refused the password for user "${target.user}": check the password in DATABASE_URL ` +
@@ -106,9 +109,15 @@ export function describePgError(e: unknown, target: PgTarget): unknown {
         code,
       );
     case '53300':
-      return new DatabaseConnectionError(`PostgreSQL at ${server} has no free connection slots (too many clients): raise max_connections or stop idle clients`, code);
+      return new DatabaseConnectionError(
+        `PostgreSQL at ${server} has no free connection slots (too many clients): raise max_connections or stop idle clients`,
+        code,
+      );
     case '57P03':
-      return new DatabaseConnectionError(`PostgreSQL at ${server} is starting up or shutting down; try again in a moment`, code);
+      return new DatabaseConnectionError(
+        `PostgreSQL at ${server} is starting up or shutting down; try again in a moment`,
+        code,
+      );
     default:
       if (/timeout/i.test(err?.message ?? '')) {
         return new DatabaseConnectionError(
@@ -117,7 +126,10 @@ export function describePgError(e: unknown, target: PgTarget): unknown {
         );
       }
       if (/SSL|TLS|certificate/i.test(err?.message ?? '')) {
-        return new DatabaseConnectionError(`TLS problem talking to PostgreSQL at ${server}: ${firstLine(err.message)} (see sslmode in DATABASE_URL)`, code);
+        return new DatabaseConnectionError(
+          `TLS problem talking to PostgreSQL at ${server}: ${firstLine(err.message)} (see sslmode in DATABASE_URL)`,
+          code,
+        );
       }
       return e;
   }

@@ -8,7 +8,12 @@ import crypto from 'node:crypto';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { DriverAdapterError, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory, type SqlQuery } from '@prisma/driver-adapter-utils';
+import {
+  DriverAdapterError,
+  type SqlDriverAdapter,
+  type SqlMigrationAwareDriverAdapterFactory,
+  type SqlQuery,
+} from '@prisma/driver-adapter-utils';
 import { MigrationError } from './migration-error.ts';
 import type { Provider } from './paths.ts';
 import { connectPg, describePgError, pgConfig, quoteIdent, urlWithDatabase, type PgTarget } from './pg.ts';
@@ -73,7 +78,10 @@ function patchAdapter(adapter: SqlDriverAdapter, provider: Provider, onJsError: 
  * to map them ("Column type 'char' could not be deserialized"). pg returns their values as strings,
  * so the engine's connections report them as text.
  */
-const CATALOG_TEXT_OIDS = new Set([18 /* "char" */, 22 /* int2vector */, 24 /* regproc */, 30 /* oidvector */, 194 /* pg_node_tree */, 2205 /* regclass */, 2206 /* regtype */]);
+const CATALOG_TEXT_OIDS = new Set([
+  18 /* "char" */, 22 /* int2vector */, 24 /* regproc */, 30 /* oidvector */, 194 /* pg_node_tree */,
+  2205 /* regclass */, 2206 /* regtype */,
+]);
 
 function catalogTypesAsText(result: unknown): unknown {
   for (const r of Array.isArray(result) ? result : [result]) {
@@ -89,7 +97,8 @@ class EngineClient extends pg.Client {
   override query(...args: unknown[]): never {
     const last = args[args.length - 1];
     if (typeof last === 'function') {
-      args[args.length - 1] = (err: unknown, res: unknown) => (last as (e: unknown, r: unknown) => void)(err, err ? res : catalogTypesAsText(res));
+      args[args.length - 1] = (err: unknown, res: unknown) =>
+        (last as (e: unknown, r: unknown) => void)(err, err ? res : catalogTypesAsText(res));
       return (super.query as (...a: unknown[]) => never)(...args);
     }
     const out = (super.query as (...a: unknown[]) => unknown)(...args);
@@ -98,7 +107,10 @@ class EngineClient extends pg.Client {
 }
 
 function enginePool(target: PgTarget): pg.Pool {
-  const pool = new pg.Pool({ ...pgConfig(target, { max: 1, application_name: 'shoebot-migrate' }), Client: EngineClient });
+  const pool = new pg.Pool({
+    ...pgConfig(target, { max: 1, application_name: 'shoebot-migrate' }),
+    Client: EngineClient,
+  });
   pool.on('error', () => undefined); // an idle connection dropped by the server; the next query reports it
   return pool;
 }
@@ -152,7 +164,10 @@ async function pgShadowDb(target: PgTarget): Promise<SqlDriverAdapter> {
 
 /** The better-sqlite3 adapter's own factory (its shadow database is in memory), with our busy timeout and dates. */
 function sqliteEngineFactory(dbPath: string, track: Track): SqlMigrationAwareDriverAdapterFactory {
-  const inner = new PrismaBetterSqlite3({ url: dbPath, timeout: BUSY_TIMEOUT_MS }, { timestampFormat: TIMESTAMP_FORMAT });
+  const inner = new PrismaBetterSqlite3(
+    { url: dbPath, timeout: BUSY_TIMEOUT_MS },
+    { timestampFormat: TIMESTAMP_FORMAT },
+  );
   return {
     provider: inner.provider,
     adapterName: inner.adapterName,
@@ -180,7 +195,8 @@ export function engineConnections(target: EngineTarget): EngineConnections {
     return a;
   };
   return {
-    factory: target.provider === 'postgresql' ? pgEngineFactory(target, track) : sqliteEngineFactory(target.dbPath, track),
+    factory:
+      target.provider === 'postgresql' ? pgEngineFactory(target, track) : sqliteEngineFactory(target.dbPath, track),
     lastJsError: () => lastJsError,
     closeAll: async () => {
       for (const a of opened) await a.dispose().catch(() => undefined);

@@ -61,7 +61,11 @@ let engineQueue: Promise<unknown> = Promise.resolve();
  * process contending for the same file would block the very event loop the lock holder needs to
  * finish, and fail after the timeout. Other processes simply wait their turn.
  */
-export function withEngine<T>(target: EngineTarget, schema: SchemaFile | undefined, fn: (engine: SchemaEngine) => Promise<T>): Promise<T> {
+export function withEngine<T>(
+  target: EngineTarget,
+  schema: SchemaFile | undefined,
+  fn: (engine: SchemaEngine) => Promise<T>,
+): Promise<T> {
   const run = engineQueue.then(() => runEngine(target, schema, fn));
   engineQueue = run.catch(() => undefined);
   return run;
@@ -86,7 +90,11 @@ function engineLog(): (line: string) => void {
  * a connection left open would lock every other reader and writer out; on PostgreSQL the engine's
  * advisory lock lives as long as its session.
  */
-async function runEngine<T>(target: EngineTarget, schema: SchemaFile | undefined, fn: (engine: SchemaEngine) => Promise<T>): Promise<T> {
+async function runEngine<T>(
+  target: EngineTarget,
+  schema: SchemaFile | undefined,
+  fn: (engine: SchemaEngine) => Promise<T>,
+): Promise<T> {
   const mod = await loadEngine();
   const connections = engineConnections(target);
   let engine: SchemaEngine | undefined;

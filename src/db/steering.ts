@@ -45,7 +45,9 @@ export async function guildVoteCounts(db: PrismaClient, guildId: string): Promis
 }
 
 /** Checkpoint rows with when they were recorded and their status (served ones are active/retired). */
-export async function checkpointHistory(db: PrismaClient): Promise<{ version: string; createdAt: Date; status: string }[]> {
+export async function checkpointHistory(
+  db: PrismaClient,
+): Promise<{ version: string; createdAt: Date; status: string }[]> {
   return db.checkpoint.findMany({ select: { version: true, createdAt: true, status: true }, orderBy: { id: 'asc' } });
 }
 

@@ -37,7 +37,13 @@ export function isStorageFull(err: unknown): boolean {
   const walk = (e: unknown): boolean => {
     if (!e || typeof e !== 'object' || seen.has(e)) return false;
     seen.add(e);
-    const o = e as { code?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+    const o = e as {
+      code?: unknown;
+      originalCode?: unknown;
+      message?: unknown;
+      cause?: unknown;
+      meta?: { driverAdapterError?: unknown };
+    };
     if (FULL_CODES.has(String(o.code)) || FULL_CODES.has(String(o.originalCode))) return true;
     if (typeof o.message === 'string' && FULL_MESSAGE.test(o.message)) return true;
     return walk(o.cause) || walk(o.meta?.driverAdapterError);
@@ -111,7 +117,10 @@ export class StorageHealth {
     if (!this.fullAnnounced && performance.now() - this.fullAnnouncedAt >= FULL_REPEAT_MS) {
       this.fullAnnounced = true;
       this.fullAnnouncedAt = performance.now();
-      this.log.error({ path: this.display, err }, 'the database storage is full: designs, votes and training runs are not stored until space is freed');
+      this.log.error(
+        { path: this.display, err },
+        'the database storage is full: designs, votes and training runs are not stored until space is freed',
+      );
     }
     return new StorageUnavailableError('full', { cause: err });
   }

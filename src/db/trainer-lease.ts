@@ -54,7 +54,12 @@ export async function takeLease(
 }
 
 /** Heartbeat (and optionally a new snapshot) of the holder; false when `ownerId` no longer holds it. */
-export async function heartbeatLease(db: PrismaClient, ownerId: string, heartbeatAt: Date, snapshot?: string): Promise<boolean> {
+export async function heartbeatLease(
+  db: PrismaClient,
+  ownerId: string,
+  heartbeatAt: Date,
+  snapshot?: string,
+): Promise<boolean> {
   const r = await db.trainerLease.updateMany({
     where: { name: LEASE_NAME, ownerId },
     data: { heartbeatAt, ...(snapshot !== undefined ? { snapshot } : {}) },
@@ -63,7 +68,12 @@ export async function heartbeatLease(db: PrismaClient, ownerId: string, heartbea
 }
 
 /** Gives the lease up (if still held by `ownerId`), leaving a last snapshot for readers. */
-export async function releaseLease(db: PrismaClient, ownerId: string, heartbeatAt: Date, snapshot?: string): Promise<boolean> {
+export async function releaseLease(
+  db: PrismaClient,
+  ownerId: string,
+  heartbeatAt: Date,
+  snapshot?: string,
+): Promise<boolean> {
   const r = await db.trainerLease.updateMany({
     where: { name: LEASE_NAME, ownerId },
     data: { ownerId: NO_OWNER, heartbeatAt, ...(snapshot !== undefined ? { snapshot } : {}) },
@@ -76,7 +86,9 @@ export async function createTrainerRequest(
   db: PrismaClient,
   req: { action: TrainerAction; argument?: string | null; requestedBy: string },
 ): Promise<TrainerRequest> {
-  return db.trainerRequest.create({ data: { action: req.action, argument: req.argument ?? null, requestedBy: req.requestedBy } });
+  return db.trainerRequest.create({
+    data: { action: req.action, argument: req.argument ?? null, requestedBy: req.requestedBy },
+  });
 }
 
 /** Requests nobody has handled yet, oldest first. */
@@ -91,7 +103,12 @@ export async function claimTrainerRequest(db: PrismaClient, id: number, at: Date
 }
 
 /** Writes a claimed request's outcome (what the admin is told). */
-export async function finishTrainerRequest(db: PrismaClient, id: number, outcome: RequestOutcome, message: string): Promise<void> {
+export async function finishTrainerRequest(
+  db: PrismaClient,
+  id: number,
+  outcome: RequestOutcome,
+  message: string,
+): Promise<void> {
   await db.trainerRequest.update({ where: { id }, data: { outcome, message: message.slice(0, 1900) } });
 }
 

@@ -57,8 +57,14 @@ class VoteSql {
     const per = userIds ? Math.floor(MAX_PARAMS / 2) : MAX_PARAMS;
     for (const ids of chunks([...new Set(designIds)], per)) {
       for (const users of userIds ? chunks([...new Set(userIds)], MAX_PARAMS - ids.length) : [undefined]) {
-        const where = `"designId" IN (${this.ph(ids.length)})` + (users ? ` AND "userId" IN (${this.ph(users.length, ids.length + 1)})` : '');
-        const rows = await tx.$queryRawUnsafe<{ userId: string; designId: number | bigint }[]>(`SELECT "userId", "designId" FROM "Vote" WHERE ${where}`, ...ids, ...(users ?? []));
+        const where =
+          `"designId" IN (${this.ph(ids.length)})` +
+          (users ? ` AND "userId" IN (${this.ph(users.length, ids.length + 1)})` : '');
+        const rows = await tx.$queryRawUnsafe<{ userId: string; designId: number | bigint }[]>(
+          `SELECT "userId", "designId" FROM "Vote" WHERE ${where}`,
+          ...ids,
+          ...(users ?? []),
+        );
         for (const r of rows) into.add(voteKey(Number(r.designId), r.userId));
       }
     }
@@ -69,7 +75,11 @@ class VoteSql {
     for (const v of votes) byDesign.set(v.designId, [...(byDesign.get(v.designId) ?? []), v.userId]);
     for (const [designId, users] of byDesign) {
       for (const part of chunks(users, MAX_PARAMS - 1)) {
-        await tx.$executeRawUnsafe(`DELETE FROM "Vote" WHERE "designId" = ${this.ph(1)} AND "userId" IN (${this.ph(part.length, 2)})`, designId, ...part);
+        await tx.$executeRawUnsafe(
+          `DELETE FROM "Vote" WHERE "designId" = ${this.ph(1)} AND "userId" IN (${this.ph(part.length, 2)})`,
+          designId,
+          ...part,
+        );
       }
     }
   }
@@ -79,7 +89,9 @@ class VoteSql {
     // has no time zone and holds UTC (the server's own zone may differ).
     const per = this.pg ? 2 : 3;
     for (const part of chunks(votes, Math.floor(MAX_PARAMS / per))) {
-      const rows = part.map((_, i) => (this.pg ? `($${2 * i + 1}, $${2 * i + 2}, now() AT TIME ZONE 'UTC')` : '(?, ?, ?)')).join(', ');
+      const rows = part
+        .map((_, i) => (this.pg ? `($${2 * i + 1}, $${2 * i + 2}, now() AT TIME ZONE 'UTC')` : '(?, ?, ?)'))
+        .join(', ');
       const now = new Date();
       const values = part.flatMap((v) => (this.pg ? [v.userId, v.designId] : [v.userId, v.designId, now]));
       await tx.$executeRawUnsafe(`INSERT INTO "Vote" ("userId", "designId", "createdAt") VALUES ${rows}`, ...values);
@@ -93,7 +105,12 @@ class VoteSql {
  * concurrent writer in another process (a unique violation, or SQLite's busy snapshot) makes the
  * whole batch retry on fresh data, so the result is always applied to what is really stored.
  */
-export async function applyVoteBatch(db: PrismaClient, scope: VoteScope, decide: (present: Set<string>) => Set<string>, attempts = 3): Promise<VoteBatchResult> {
+export async function applyVoteBatch(
+  db: PrismaClient,
+  scope: VoteScope,
+  decide: (present: Set<string>) => Set<string>,
+  attempts = 3,
+): Promise<VoteBatchResult> {
   const sql = new VoteSql(providerOf(db) === 'postgresql');
   const asked = new Set(scope.pairs.map((p) => voteKey(p.designId, p.userId)));
   const whole = new Set(scope.designIds);

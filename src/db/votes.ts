@@ -57,7 +57,11 @@ export async function countVotes(db: PrismaClient, designId: number): Promise<nu
 export async function countVotesFor(db: PrismaClient, designIds: number[]): Promise<Map<number, number>> {
   const counts = new Map<number, number>(designIds.map((id) => [id, 0]));
   if (designIds.length === 0) return counts;
-  const rows = await db.vote.groupBy({ by: ['designId'], where: { designId: { in: designIds } }, _count: { _all: true } });
+  const rows = await db.vote.groupBy({
+    by: ['designId'],
+    where: { designId: { in: designIds } },
+    _count: { _all: true },
+  });
   for (const r of rows) counts.set(r.designId, r._count._all);
   return counts;
 }

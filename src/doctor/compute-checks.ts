@@ -17,7 +17,9 @@ export function nodeCheck(version = process.versions.node): CheckResult {
   const [major, minor] = version.split('.').map(Number);
   const good = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
   const summary = `Node.js ${version} (shoebot needs >= ${MIN_NODE.join('.')})`;
-  return good ? ok('node', summary) : fail('node', summary, `install Node.js 20.19 or newer (e.g. \`nvm install 20\`), then \`npm ci\``);
+  return good
+    ? ok('node', summary)
+    : fail('node', summary, `install Node.js 20.19 or newer (e.g. \`nvm install 20\`), then \`npm ci\``);
 }
 
 export interface NvidiaGpu {
@@ -42,7 +44,9 @@ export function detectNvidiaGpu(): NvidiaGpu {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 10_000,
-    }).split('\n')[0].trim();
+    })
+      .split('\n')[0]
+      .trim();
     const cap = Number(line.split(',')[1]);
     return { present, description: line, ...(Number.isFinite(cap) ? { computeCapability: cap } : {}) };
   } catch {
@@ -62,7 +66,9 @@ function probeLines(probes: NativeProbe[]): string[] {
 
 const hopperNote = (gpu: NvidiaGpu): string[] =>
   gpu.computeCapability !== undefined && gpu.computeCapability >= 9
-    ? [`compute capability ${gpu.computeCapability}: libtensorflow 2.9 has no native kernels for it; the first start JIT-compiles them from PTX (keep CUDA_CACHE_PATH/CUDA_CACHE_MAXSIZE, see ${GPU_README})`]
+    ? [
+        `compute capability ${gpu.computeCapability}: libtensorflow 2.9 has no native kernels for it; the first start JIT-compiles them from PTX (keep CUDA_CACHE_PATH/CUDA_CACHE_MAXSIZE, see ${GPU_README})`,
+      ]
     : [];
 
 /**
@@ -70,10 +76,15 @@ const hopperNote = (gpu: NvidiaGpu): string[] =>
  * the bot does it, plus what each native package did when loaded on its own. Leaves a backend
  * active, so later checks can load checkpoints.
  */
-export async function backendCheck(choice: TfBackendChoice, gpu: NvidiaGpu): Promise<{ result: CheckResult; probes: NativeProbe[] }> {
+export async function backendCheck(
+  choice: TfBackendChoice,
+  gpu: NvidiaGpu,
+): Promise<{ result: CheckResult; probes: NativeProbe[] }> {
   const probes: NativeProbe[] = [];
   for (const pkg of NATIVE_PACKAGES) probes.push(await probeNative(pkg)); // one at a time: each may load a GPU
-  const gpuLine = gpu.present ? [`NVIDIA GPU: ${gpu.description ?? 'present (nvidia-smi did not answer)'}`, ...hopperNote(gpu)] : ['no NVIDIA GPU visible (/dev/nvidia0)'];
+  const gpuLine = gpu.present
+    ? [`NVIDIA GPU: ${gpu.description ?? 'present (nvidia-smi did not answer)'}`, ...hopperNote(gpu)]
+    : ['no NVIDIA GPU visible (/dev/nvidia0)'];
   const details = [...probeLines(probes), ...gpuLine];
   let info: BackendInfo;
   try {
@@ -87,8 +98,18 @@ export async function backendCheck(choice: TfBackendChoice, gpu: NvidiaGpu): Pro
   const gpuPkg = probes.find((p) => p.pkg.endsWith('-gpu'))!;
   const broken = probes.filter((p) => p.installed && !p.loaded);
   if (info.name === 'tensorflow' && gpuPkg.loaded && !gpuPkg.gpu) {
-    const why = gpuPkg.missingLibraries.length ? `libtensorflow could not open ${gpuPkg.missingLibraries.join(', ')}` : 'it found no usable GPU';
-    return { result: warn('backend', `${summary}: but tfjs-node-gpu runs on the CPU: ${why}`, `give it CUDA 11.2 + cuDNN 8.1 on LD_LIBRARY_PATH (${GPU_README})`, details), probes };
+    const why = gpuPkg.missingLibraries.length
+      ? `libtensorflow could not open ${gpuPkg.missingLibraries.join(', ')}`
+      : 'it found no usable GPU';
+    return {
+      result: warn(
+        'backend',
+        `${summary}: but tfjs-node-gpu runs on the CPU: ${why}`,
+        `give it CUDA 11.2 + cuDNN 8.1 on LD_LIBRARY_PATH (${GPU_README})`,
+        details,
+      ),
+      probes,
+    };
   }
   if (broken.length) {
     const libs = broken.flatMap((p) => p.missingLibraries);
@@ -96,17 +117,30 @@ export async function backendCheck(choice: TfBackendChoice, gpu: NvidiaGpu): Pro
       result: warn(
         'backend',
         `${summary}: ${broken.map((p) => p.pkg).join(', ')} is installed but does not load${libs.length ? ` (missing ${libs.join(', ')})` : ''}`,
-        libs.length ? `put the folder holding ${libs.join(', ')} on LD_LIBRARY_PATH (${GPU_README})` : `reinstall it (\`npm ci\`) and see ${GPU_README}`,
+        libs.length
+          ? `put the folder holding ${libs.join(', ')} on LD_LIBRARY_PATH (${GPU_README})`
+          : `reinstall it (\`npm ci\`) and see ${GPU_README}`,
         details,
       ),
       probes,
     };
   }
   if (gpu.present && !(info.name === 'tensorflow' && gpuPkg.gpu)) {
-    return { result: warn('backend', `${summary}: an NVIDIA GPU is present but unused`, `install @tensorflow/tfjs-node-gpu with CUDA 11.2 + cuDNN 8.1 (${GPU_README})`, details), probes };
+    return {
+      result: warn(
+        'backend',
+        `${summary}: an NVIDIA GPU is present but unused`,
+        `install @tensorflow/tfjs-node-gpu with CUDA 11.2 + cuDNN 8.1 (${GPU_README})`,
+        details,
+      ),
+      probes,
+    };
   }
   if (info.name === 'cpu' && choice === 'auto') {
-    return { result: warn('backend', summary, 'the WASM backend failed to load: reinstall with `npm ci`', details), probes };
+    return {
+      result: warn('backend', summary, 'the WASM backend failed to load: reinstall with `npm ci`', details),
+      probes,
+    };
   }
   return { result: ok('backend', summary, details), probes };
 }
@@ -117,9 +151,15 @@ export function cudaLibsCheck(probes: NativeProbe[], gpu: NvidiaGpu): CheckResul
   const versions = describeVersions(r.versions);
   const details = [`searched: ${r.searched.join(', ')}`];
   const wanted = probes.some((p) => p.pkg.endsWith('-gpu') && p.installed) || gpu.present;
-  if (!r.missing.length) return ok('cuda', `CUDA/cuDNN libraries for tfjs-node-gpu: all of ${TFJS_GPU_NEEDS.length} found`, details);
+  if (!r.missing.length)
+    return ok('cuda', `CUDA/cuDNN libraries for tfjs-node-gpu: all of ${TFJS_GPU_NEEDS.length} found`, details);
   const need = 'tfjs-node-gpu 4.22 needs CUDA 11.2 + cuDNN 8.1';
-  if (!wanted) return ok('cuda', `CUDA/cuDNN libraries: not needed here (no tfjs-node-gpu, no GPU); found ${versions} (${need})`, details);
+  if (!wanted)
+    return ok(
+      'cuda',
+      `CUDA/cuDNN libraries: not needed here (no tfjs-node-gpu, no GPU); found ${versions} (${need})`,
+      details,
+    );
   return warn(
     'cuda',
     `CUDA/cuDNN libraries: missing ${r.missing.join(', ')} (${need}; found ${versions})`,

@@ -24,7 +24,17 @@ export const TFJS_GPU_NEEDS = [
 ] as const;
 
 /** Families reported (any version), keyed by the file-name stem. */
-const FAMILIES = ['libcuda', 'libcudart', 'libcublas', 'libcublasLt', 'libcufft', 'libcurand', 'libcusolver', 'libcusparse', 'libcudnn'];
+const FAMILIES = [
+  'libcuda',
+  'libcudart',
+  'libcublas',
+  'libcublasLt',
+  'libcufft',
+  'libcurand',
+  'libcusolver',
+  'libcusparse',
+  'libcudnn',
+];
 const LIB_RE = new RegExp(`^(${FAMILIES.join('|')})\\.so(\\.[0-9][0-9.]*)?$`);
 
 export interface FoundLib {
@@ -70,12 +80,18 @@ function cudaToolkitDirs(root = '/usr/local'): string[] {
   } catch {
     return [];
   }
-  return names.flatMap((n) => [path.join(root, n, 'lib64'), path.join(root, n, 'targets', `${process.arch === 'arm64' ? 'sbsa' : 'x86_64'}-linux`, 'lib')]);
+  return names.flatMap((n) => [
+    path.join(root, n, 'lib64'),
+    path.join(root, n, 'targets', `${process.arch === 'arm64' ? 'sbsa' : 'x86_64'}-linux`, 'lib'),
+  ]);
 }
 
 function libsIn(dir: string): FoundLib[] {
   try {
-    return fs.readdirSync(dir).filter((n) => LIB_RE.test(n)).map((name) => ({ name, dir }));
+    return fs
+      .readdirSync(dir)
+      .filter((n) => LIB_RE.test(n))
+      .map((name) => ({ name, dir }));
   } catch {
     return [];
   }

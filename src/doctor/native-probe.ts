@@ -47,7 +47,10 @@ const PROBE = `
 /** The libraries named in a loader error or in libtensorflow's dso_loader warnings. */
 export function missingLibrariesIn(text: string): string[] {
   const libs: string[] = [];
-  const patterns = [/Could not load dynamic library '([^']+)'/g, /([\w.+-]+\.so(?:\.[\w.]+)?): cannot open shared object file/g];
+  const patterns = [
+    /Could not load dynamic library '([^']+)'/g,
+    /([\w.+-]+\.so(?:\.[\w.]+)?): cannot open shared object file/g,
+  ];
   for (const re of patterns) for (const m of text.matchAll(re)) libs.push(m[1]);
   return [...new Set(libs)];
 }
@@ -66,8 +69,11 @@ export async function probeNative(pkg: string, timeoutMs = 120_000): Promise<Nat
   const base = { pkg, installed: Boolean(entry), loaded: false, gpu: false, missingLibraries: [] as string[] };
   if (!entry) return base;
   const { stdout, stderr, error } = await new Promise<{ stdout: string; stderr: string; error?: Error }>((resolve) => {
-    execFile(process.execPath, ['-e', PROBE, entry], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      resolve({ stdout, stderr, ...(err ? { error: err } : {}) }),
+    execFile(
+      process.execPath,
+      ['-e', PROBE, entry],
+      { timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => resolve({ stdout, stderr, ...(err ? { error: err } : {}) }),
     );
   });
   let out: { backend?: string; gpu?: boolean; error?: string } = {};
@@ -82,7 +88,11 @@ export async function probeNative(pkg: string, timeoutMs = 120_000): Promise<Nat
     ...base,
     loaded,
     gpu: loaded && out.gpu === true,
-    ...(out.error ? { error: out.error.split('\n')[0] } : loaded ? {} : { error: `the active backend was ${out.backend}, not tensorflow` }),
+    ...(out.error
+      ? { error: out.error.split('\n')[0] }
+      : loaded
+        ? {}
+        : { error: `the active backend was ${out.backend}, not tensorflow` }),
     missingLibraries: missingLibrariesIn(`${out.error ?? ''}\n${stderr}`),
   };
 }

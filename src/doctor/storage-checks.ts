@@ -34,18 +34,33 @@ export async function databaseCheck(url: string): Promise<CheckResult> {
     return fail(
       'database',
       `Database not usable: ${e.message}`,
-      postgres ? 'check DATABASE_URL and the PostgreSQL server (README, "PostgreSQL")' : 'check DATABASE_URL: it must name a SQLite file shoebot can create and write (README, "Database")',
+      postgres
+        ? 'check DATABASE_URL and the PostgreSQL server (README, "PostgreSQL")'
+        : 'check DATABASE_URL: it must name a SQLite file shoebot can create and write (README, "Database")',
     );
   }
   const where = `${status.provider === 'sqlite' ? 'SQLite' : 'PostgreSQL'} ${status.where}`;
   if (status.failed.length || status.edited.length) {
-    const what = status.failed.length ? `migration ${list(status.failed)} failed earlier` : `applied migration ${list(status.edited)} was edited since`;
-    return fail('database', `Database ${where}: ${what}; the bot refuses to start`, 'run `npm run db:deploy` for the exact repair steps (README, "Changing the schema")');
+    const what = status.failed.length
+      ? `migration ${list(status.failed)} failed earlier`
+      : `applied migration ${list(status.edited)} was edited since`;
+    return fail(
+      'database',
+      `Database ${where}: ${what}; the bot refuses to start`,
+      'run `npm run db:deploy` for the exact repair steps (README, "Changing the schema")',
+    );
   }
   const applied = status.total - status.pending.length;
-  const unknown = status.unknown.length ? [`applied migrations this shoebot does not know (a newer version migrated it): ${status.unknown.join(', ')}`] : [];
+  const unknown = status.unknown.length
+    ? [`applied migrations this shoebot does not know (a newer version migrated it): ${status.unknown.join(', ')}`]
+    : [];
   if (status.pending.length) {
-    return warn('database', `Database ${where}: reachable, ${status.pending.length} of ${status.total} migration(s) pending`, '`npm start` applies them, or `npm run db:deploy` now', unknown);
+    return warn(
+      'database',
+      `Database ${where}: reachable, ${status.pending.length} of ${status.total} migration(s) pending`,
+      '`npm start` applies them, or `npm run db:deploy` now',
+      unknown,
+    );
   }
   return ok('database', `Database ${where}: reachable, all ${applied} migrations applied`, unknown);
 }
@@ -53,9 +68,14 @@ export async function databaseCheck(url: string): Promise<CheckResult> {
 export function modelsDirCheck(modelsDir: string, trainerMode: Config['TRAINER_MODE']): CheckResult {
   const shown = displayPath(path.resolve(modelsDir));
   if (!fs.existsSync(modelsDir)) {
-    return fail('models-dir', `MODELS_DIR ${shown} does not exist`, 'set MODELS_DIR to the folder holding manifest.json and checkpoints/ (the repository ships one in models/)');
+    return fail(
+      'models-dir',
+      `MODELS_DIR ${shown} does not exist`,
+      'set MODELS_DIR to the folder holding manifest.json and checkpoints/ (the repository ships one in models/)',
+    );
   }
-  if (!fs.statSync(modelsDir).isDirectory()) return fail('models-dir', `MODELS_DIR ${shown} is not a folder`, 'point MODELS_DIR at a folder');
+  if (!fs.statSync(modelsDir).isDirectory())
+    return fail('models-dir', `MODELS_DIR ${shown} is not a folder`, 'point MODELS_DIR at a folder');
   const dirs = [modelsDir, checkpointsDir(modelsDir)].filter((d) => fs.existsSync(d));
   for (const d of dirs) {
     const err = writeProbe(d);
@@ -74,26 +94,46 @@ export async function checkpointCheck(modelsDir: string): Promise<CheckResult> {
   try {
     active = (await readManifest(modelsDir)).active;
   } catch (err) {
-    return fail('checkpoint', `Active checkpoint: ${(err as Error).message}`, 'fix manifest.json or run `npm run train -- --activate <version>`');
+    return fail(
+      'checkpoint',
+      `Active checkpoint: ${(err as Error).message}`,
+      'fix manifest.json or run `npm run train -- --activate <version>`',
+    );
   }
   let reason = 'manifest.json names no active checkpoint';
   if (active) {
     try {
       const meta = await verifyCheckpoint(modelsDir, active);
       const c = meta.config;
-      return ok('checkpoint', `Active checkpoint ${active}: verified (step ${meta.step}, ${c.imageSize}x${c.imageSize}x${c.channels}; every file's sha256, shapes)`);
+      return ok(
+        'checkpoint',
+        `Active checkpoint ${active}: verified (step ${meta.step}, ${c.imageSize}x${c.imageSize}x${c.channels}; every file's sha256, shapes)`,
+      );
     } catch (err) {
       reason = (err as Error).message;
     }
   }
-  const fallback = await newestValidCheckpoint(modelsDir, { exclude: active ? [active] : [], order: 'best-quality' }).catch(() => undefined);
+  const fallback = await newestValidCheckpoint(modelsDir, {
+    exclude: active ? [active] : [],
+    order: 'best-quality',
+  }).catch(() => undefined);
   if (fallback) {
-    return warn('checkpoint', `Active checkpoint: ${reason}; the bot serves another valid one instead (e.g. ${fallback})`, `\`npm run train -- --activate ${fallback}\`, or restore ${active ?? 'the manifest'} from a backup`);
+    return warn(
+      'checkpoint',
+      `Active checkpoint: ${reason}; the bot serves another valid one instead (e.g. ${fallback})`,
+      `\`npm run train -- --activate ${fallback}\`, or restore ${active ?? 'the manifest'} from a backup`,
+    );
   }
-  return fail('checkpoint', `Active checkpoint: ${reason}, and no other checkpoint verifies: /shoe cannot answer`, 'copy a checkpoint into MODELS_DIR (the repository ships one in models/) or train one: `npm run train`');
+  return fail(
+    'checkpoint',
+    `Active checkpoint: ${reason}, and no other checkpoint verifies: /shoe cannot answer`,
+    'copy a checkpoint into MODELS_DIR (the repository ships one in models/) or train one: `npm run train`',
+  );
 }
 
-export async function datasetCheck(cfg: Pick<Config, 'MODELS_DIR' | 'DATA_DIR' | 'TRAINER_MODE'>): Promise<CheckResult> {
+export async function datasetCheck(
+  cfg: Pick<Config, 'MODELS_DIR' | 'DATA_DIR' | 'TRAINER_MODE'>,
+): Promise<CheckResult> {
   const name = runDatasetName(undefined, cfg.MODELS_DIR);
   const model = activeDataset(cfg.MODELS_DIR);
   const what = `Dataset "${name}" for the next training run`;
@@ -102,16 +142,31 @@ export async function datasetCheck(cfg: Pick<Config, 'MODELS_DIR' | 'DATA_DIR' |
     dir = resolveDatasetDir(name, cfg.DATA_DIR);
   } catch {
     const fix = name === DEFAULT_DATASET || name !== model?.name ? DATASET_HINT : folderDatasetHint(model);
-    if (cfg.TRAINER_MODE === 'off') return ok('dataset', `${what}: not under ${cfg.DATA_DIR}/datasets, not needed here (TRAINER_MODE=off)`);
-    return warn('dataset', `${what}: not found under ${cfg.DATA_DIR}/datasets; the bot serves /shoe but cannot train`, fix);
+    if (cfg.TRAINER_MODE === 'off')
+      return ok('dataset', `${what}: not under ${cfg.DATA_DIR}/datasets, not needed here (TRAINER_MODE=off)`);
+    return warn(
+      'dataset',
+      `${what}: not found under ${cfg.DATA_DIR}/datasets; the bot serves /shoe but cannot train`,
+      fix,
+    );
   }
   try {
     const { meta } = await loadDataset(dir);
     const shape = `${meta.width}x${meta.height}x${meta.channels}`;
-    if (model && (meta.height !== model.imageSize || meta.width !== model.imageSize || meta.channels !== model.channels)) {
-      return warn('dataset', `${what}: ${shape} images, but the active model makes ${model.imageSize}x${model.imageSize}x${model.channels}`, `re-import it at that size: ${folderDatasetHint(model)}`);
+    if (
+      model &&
+      (meta.height !== model.imageSize || meta.width !== model.imageSize || meta.channels !== model.channels)
+    ) {
+      return warn(
+        'dataset',
+        `${what}: ${shape} images, but the active model makes ${model.imageSize}x${model.imageSize}x${model.channels}`,
+        `re-import it at that size: ${folderDatasetHint(model)}`,
+      );
     }
-    return ok('dataset', `${what}: ${meta.trainCount} train + ${meta.heldoutCount} held-out images, ${shape}, fingerprint verified (${displayPath(path.resolve(dir))})`);
+    return ok(
+      'dataset',
+      `${what}: ${meta.trainCount} train + ${meta.heldoutCount} held-out images, ${shape}, fingerprint verified (${displayPath(path.resolve(dir))})`,
+    );
   } catch (err) {
     return warn('dataset', `${what}: ${(err as Error).message}`, 'import it again (README, "Get going")');
   }
@@ -151,7 +206,9 @@ export function diskCheck(places: { label: string; path: string }[]): CheckResul
 }
 
 /** The places diskCheck looks at, for a configuration. */
-export function storagePlaces(cfg: Partial<Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'MODELS_DIR'>>): { label: string; path: string }[] {
+export function storagePlaces(
+  cfg: Partial<Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'MODELS_DIR'>>,
+): { label: string; path: string }[] {
   const places: { label: string; path: string }[] = [];
   if (cfg.DATABASE_URL) {
     try {

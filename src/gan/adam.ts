@@ -79,11 +79,13 @@ export class Adam {
     this.t = s.t;
     tf.tidy(() => {
       this.m.forEach((x, i) => {
-        if (s.m[i].length !== x.size) throw new Error(`optimizer moment ${i} has ${s.m[i].length} values, expected ${x.size}`);
+        if (s.m[i].length !== x.size)
+          throw new Error(`optimizer moment ${i} has ${s.m[i].length} values, expected ${x.size}`);
         x.assign(tf.tensor(s.m[i], x.shape));
       });
       this.v.forEach((x, i) => {
-        if (s.v[i].length !== x.size) throw new Error(`optimizer moment ${i} has ${s.v[i].length} values, expected ${x.size}`);
+        if (s.v[i].length !== x.size)
+          throw new Error(`optimizer moment ${i} has ${s.v[i].length} values, expected ${x.size}`);
         x.assign(tf.tensor(s.v[i], x.shape));
       });
     });

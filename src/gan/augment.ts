@@ -24,30 +24,50 @@ export function parseAugmentPolicy(text: string): AugmentOp[] {
   if (text.trim() === '' || text.trim() === 'none') return [];
   const ops = text.split(',').map((s) => s.trim());
   for (const op of ops) {
-    if (!(AUGMENT_OPS as readonly string[]).includes(op)) throw new Error(`unknown augmentation "${op}" (use ${AUGMENT_OPS.join(', ')} or none)`);
+    if (!(AUGMENT_OPS as readonly string[]).includes(op))
+      throw new Error(`unknown augmentation "${op}" (use ${AUGMENT_OPS.join(', ')} or none)`);
   }
   return [...new Set(ops)] as AugmentOp[];
 }
 
 /** Per-image [B,1,1,1] tensor of `f(rng)` values. */
 function perImage(rng: Rng, b: number, f: (r: Rng) => number): tf.Tensor4D {
-  return tf.tensor4d(Float32Array.from({ length: b }, () => f(rng)), [b, 1, 1, 1]);
+  return tf.tensor4d(
+    Float32Array.from({ length: b }, () => f(rng)),
+    [b, 1, 1, 1],
+  );
 }
 
 /** x: [B, H, W, C] -> the batch with per-image brightness, saturation (C > 1) and contrast changed (small tf ops, differentiable). */
 function color(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
   const b = x.shape[0];
-  let y = tf.add(x, perImage(rng, b, (r) => r.uniform() - 0.5)) as tf.Tensor4D;
+  let y = tf.add(
+    x,
+    perImage(rng, b, (r) => r.uniform() - 0.5),
+  ) as tf.Tensor4D;
   if (x.shape[3] > 1) {
     const m = tf.mean(y, 3, true);
-    y = tf.add(tf.mul(tf.sub(y, m), perImage(rng, b, (r) => r.uniform() * 2)), m) as tf.Tensor4D;
+    y = tf.add(
+      tf.mul(
+        tf.sub(y, m),
+        perImage(rng, b, (r) => r.uniform() * 2),
+      ),
+      m,
+    ) as tf.Tensor4D;
   }
   const m = tf.mean(y, [1, 2, 3], true);
-  return tf.add(tf.mul(tf.sub(y, m), perImage(rng, b, (r) => r.uniform() + 0.5)), m) as tf.Tensor4D;
+  return tf.add(
+    tf.mul(
+      tf.sub(y, m),
+      perImage(rng, b, (r) => r.uniform() + 0.5),
+    ),
+    m,
+  ) as tf.Tensor4D;
 }
 
 /** Integer in [lo, hi] inclusive. */
-const intIn = (r: Rng, lo: number, hi: number): number => lo + Math.min(hi - lo, Math.floor(r.uniform() * (hi - lo + 1)));
+const intIn = (r: Rng, lo: number, hi: number): number =>
+  lo + Math.min(hi - lo, Math.floor(r.uniform() * (hi - lo + 1)));
 
 /**
  * src: the values of a [B, H, W, C] batch (row-major) -> a new array of the same
@@ -57,7 +77,13 @@ const intIn = (r: Rng, lo: number, hi: number): number => lo + Math.min(hi - lo,
  * `plusZero` writes v + 0 instead of v: identical except that -0 becomes +0,
  * which is what the gradient of the former pad/slice/concat version did (see translate).
  */
-function shiftImages(src: Float32Array, shape: readonly number[], dy: Int32Array, dx: Int32Array, plusZero: boolean): Float32Array {
+function shiftImages(
+  src: Float32Array,
+  shape: readonly number[],
+  dy: Int32Array,
+  dx: Int32Array,
+  plusZero: boolean,
+): Float32Array {
   const [b, h, w, c] = shape;
   const out = new Float32Array(b * h * w * c);
   for (let i = 0; i < b; i++) {
@@ -94,7 +120,13 @@ function translate(x: tf.Tensor4D, dy: Int32Array, dx: Int32Array, plusZero = fa
   const op = tf.customGrad((input) => {
     const t = input as tf.Tensor4D;
     const value = tf.tensor4d(shiftImages(t.dataSync() as Float32Array, t.shape, dy, dx, plusZero), t.shape);
-    const gradFunc = (g: tf.Tensor4D): tf.Tensor4D => translate(g, dy.map((v) => -v), dx.map((v) => -v), t.shape[0] > 1);
+    const gradFunc = (g: tf.Tensor4D): tf.Tensor4D =>
+      translate(
+        g,
+        dy.map((v) => -v),
+        dx.map((v) => -v),
+        t.shape[0] > 1,
+      );
     return { value, gradFunc };
   });
   return op(x);

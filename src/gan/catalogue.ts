@@ -30,7 +30,11 @@ export interface CheckpointSummary {
  * Makes `version` the active checkpoint (after verifying it loads), keeping
  * any other fields of the manifest. Atomic (temp file + rename).
  */
-export async function setActiveCheckpoint(modelsDir: string, version: string, opts: { verify?: boolean } = {}): Promise<void> {
+export async function setActiveCheckpoint(
+  modelsDir: string,
+  version: string,
+  opts: { verify?: boolean } = {},
+): Promise<void> {
   checkVersion(version);
   if (opts.verify !== false) await verifyCheckpoint(modelsDir, version);
   await recordActiveVersion(modelsDir, version);
@@ -92,7 +96,8 @@ export async function newestValidCheckpoint(
   const list = (await listCheckpoints(modelsDir)).reverse();
   if (opts.order === 'best-quality') {
     // Lower KID first (then FID); checkpoints without figures last, newest first among equals.
-    const score = (c: CheckpointSummary): number => c.metrics.kid ?? (c.metrics.fid !== undefined ? 1e6 + c.metrics.fid : Infinity);
+    const score = (c: CheckpointSummary): number =>
+      c.metrics.kid ?? (c.metrics.fid !== undefined ? 1e6 + c.metrics.fid : Infinity);
     list.sort((a, b) => score(a) - score(b));
   }
   for (const c of list) {

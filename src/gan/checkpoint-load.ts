@@ -11,7 +11,15 @@ import { tf } from '../tf/index.ts';
 import type { GanConfig } from './model.ts';
 import type { AdamSnapshot } from './adam.ts';
 import type { CheckpointMetrics } from './quality.ts';
-import { CheckpointError, META_FILE, readMeta, sha256, TRAINING_GENERATOR, versionDir, type CheckpointMeta } from './checkpoint.ts';
+import {
+  CheckpointError,
+  META_FILE,
+  readMeta,
+  sha256,
+  TRAINING_GENERATOR,
+  versionDir,
+  type CheckpointMeta,
+} from './checkpoint.ts';
 import { resolveVersion } from './manifest.ts';
 
 /** Builds a layers model from model.json text + weights bytes (written by serializeModel, src/gan/layers-files.ts). */
@@ -35,13 +43,16 @@ export async function deserializeModel(modelJson: string, weights: Uint8Array, w
   }
 }
 
-function checkModelShapes(model: tf.LayersModel, cfg: GanConfig, kind: 'generator' | 'discriminator', where: string): void {
+function checkModelShapes(
+  model: tf.LayersModel,
+  cfg: GanConfig,
+  kind: 'generator' | 'discriminator',
+  where: string,
+): void {
   const S = cfg.imageSize;
   const C = cfg.channels;
   const want =
-    kind === 'generator'
-      ? { in: [null, cfg.nz], out: [null, S, S, C] }
-      : { in: [null, S, S, C], out: [null, 1] };
+    kind === 'generator' ? { in: [null, cfg.nz], out: [null, S, S, C] } : { in: [null, S, S, C], out: [null, 1] };
   const got = { in: model.inputs[0]?.shape, out: model.outputs[0]?.shape };
   if (JSON.stringify(got) !== JSON.stringify(want)) {
     throw new CheckpointError(
@@ -61,7 +72,9 @@ async function readVerified(dir: string, version: string, meta: CheckpointMeta, 
     throw new CheckpointError(`checkpoint ${version} is incomplete: ${rel} is missing`);
   }
   if (sha256(data) !== expected) {
-    throw new CheckpointError(`checkpoint ${version} is corrupted: ${rel} does not match its sha256 checksum; roll back to another version`);
+    throw new CheckpointError(
+      `checkpoint ${version} is corrupted: ${rel} does not match its sha256 checksum; roll back to another version`,
+    );
   }
   return data;
 }
@@ -146,7 +159,8 @@ export async function loadTrainingCheckpoint(modelsDir: string, version?: string
     const { g, d } = meta.optimizer;
     const optG = { t: g.t, m: take(g.sizes), v: take(g.sizes) };
     const optD = { t: d.t, m: take(d.sizes), v: take(d.sizes) };
-    if (o !== all.length) throw new CheckpointError(`checkpoint ${v}: optimizer.bin has ${all.length} values, expected ${o}`);
+    if (o !== all.length)
+      throw new CheckpointError(`checkpoint ${v}: optimizer.bin has ${all.length} values, expected ${o}`);
     return { generator, ...(ema ? { ema } : {}), discriminator, meta, optG, optD };
   } catch (err) {
     generator.dispose();

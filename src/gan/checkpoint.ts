@@ -36,7 +36,10 @@ export const META_FILE = 'checkpoint.json';
 export const TRAINING_GENERATOR = 'generator-train';
 
 /** One logging window, kept for loss plots: the figures of a progress report that stay meaningful later. */
-export type HistoryPoint = Pick<TrainProgress, 'step' | 'lossD' | 'lossG' | 'dReal' | 'dFake' | 'freezeRate' | 'imagesPerSecond'>;
+export type HistoryPoint = Pick<
+  TrainProgress,
+  'step' | 'lossD' | 'lossG' | 'dReal' | 'dFake' | 'freezeRate' | 'imagesPerSecond'
+>;
 
 /** Everything besides tensors needed to continue a run exactly. */
 export interface TrainerStateMeta {
@@ -163,7 +166,10 @@ export interface SaveCheckpointInput {
  * trainer state) atomically. Does not change the active version.
  * Returns the version name and its directory.
  */
-export async function saveCheckpoint(modelsDir: string, input: SaveCheckpointInput): Promise<{ version: string; dir: string }> {
+export async function saveCheckpoint(
+  modelsDir: string,
+  input: SaveCheckpointInput,
+): Promise<{ version: string; dir: string }> {
   const { state, config } = input;
   const root = checkpointsDir(modelsDir);
   await fsp.mkdir(root, { recursive: true });
@@ -234,7 +240,11 @@ export async function saveCheckpoint(modelsDir: string, input: SaveCheckpointInp
 }
 
 /** Replaces a checkpoint's metrics (e.g. after `npm run eval`), atomically. */
-export async function updateCheckpointMetrics(modelsDir: string, version: string, metrics: CheckpointMetrics): Promise<void> {
+export async function updateCheckpointMetrics(
+  modelsDir: string,
+  version: string,
+  metrics: CheckpointMetrics,
+): Promise<void> {
   const dir = versionDir(modelsDir, version);
   const meta = await readMeta(dir, version);
   meta.metrics = { ...meta.metrics, ...metrics };
@@ -258,7 +268,9 @@ export async function readMeta(dir: string, version: string): Promise<Checkpoint
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CheckpointError(
-      code === 'ENOENT' ? `checkpoint ${version} not found (no ${file})` : `checkpoint ${version}: ${file} unreadable (${(err as Error).message})`,
+      code === 'ENOENT'
+        ? `checkpoint ${version} not found (no ${file})`
+        : `checkpoint ${version}: ${file} unreadable (${(err as Error).message})`,
     );
   }
   let meta: CheckpointMeta;
@@ -272,7 +284,9 @@ export async function readMeta(dir: string, version: string): Promise<Checkpoint
     throw new CheckpointError(`checkpoint ${version} is corrupted: ${META_FILE} does not match its checksum`);
   }
   if (meta.format !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(`checkpoint ${version} has format ${meta.format}; this shoebot reads format ${CHECKPOINT_FORMAT}`);
+    throw new CheckpointError(
+      `checkpoint ${version} has format ${meta.format}; this shoebot reads format ${CHECKPOINT_FORMAT}`,
+    );
   }
   try {
     validateGanConfig(meta.config);

@@ -26,15 +26,35 @@ export const CLASSIFIER_DIR = path.resolve(path.dirname(fileURLToPath(import.met
 export function buildClassifier(seed = 1): tf.LayersModel {
   const init = (i: number) => tf.initializers.heNormal({ seed: seed * 100 + i });
   const m = tf.sequential({ name: 'fmnist_classifier' });
-  m.add(tf.layers.conv2d({ inputShape: [32, 32, 1], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }));
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [32, 32, 1],
+      filters: 16,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init(1),
+    }),
+  );
   m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2) }));
+  m.add(
+    tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2) }),
+  );
   m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(3) }));
+  m.add(
+    tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(3) }),
+  );
   m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   m.add(tf.layers.flatten());
   m.add(tf.layers.dense({ units: 128, activation: 'relu', name: FEATURE_LAYER, kernelInitializer: init(4) }));
-  m.add(tf.layers.dense({ units: 10, activation: 'softmax', name: 'probs', kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 100 + 5 }) }));
+  m.add(
+    tf.layers.dense({
+      units: 10,
+      activation: 'softmax',
+      name: 'probs',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 100 + 5 }),
+    }),
+  );
   return m;
 }
 
@@ -66,9 +86,14 @@ export function loadFeatureExtractor(dir = CLASSIFIER_DIR): Promise<FeatureExtra
 
 async function makeExtractor(dir: string): Promise<FeatureExtractor> {
   const model = await loadLayersModelFromDir(dir).catch((err: Error) => {
-    throw new Error(`quality-metric classifier missing or unreadable in ${dir} (${err.message}); run: npm run classifier:train`);
+    throw new Error(
+      `quality-metric classifier missing or unreadable in ${dir} (${err.message}); run: npm run classifier:train`,
+    );
   });
-  const both = tf.model({ inputs: model.inputs, outputs: [model.getLayer(FEATURE_LAYER).output as tf.SymbolicTensor, model.outputs[0]] });
+  const both = tf.model({
+    inputs: model.inputs,
+    outputs: [model.getLayer(FEATURE_LAYER).output as tf.SymbolicTensor, model.outputs[0]],
+  });
   const featureDim = (model.getLayer(FEATURE_LAYER).outputShape as number[])[1];
   return {
     featureDim,
@@ -112,9 +137,10 @@ export function toClassifierInput(x: tf.Tensor4D, invert: boolean): tf.Tensor4D 
   } else if (c !== 1) throw new Error(`images must have 1 or 3 channels, got ${c}`);
   if (h !== CLASSIFIER_INPUT || w !== CLASSIFIER_INPUT) {
     // Integer downscale: average pooling is an exact area filter (no aliasing).
-    g = h === w && h % CLASSIFIER_INPUT === 0
-      ? (tf.avgPool(g, h / CLASSIFIER_INPUT, h / CLASSIFIER_INPUT, 'valid') as tf.Tensor4D)
-      : tf.image.resizeBilinear(g, [CLASSIFIER_INPUT, CLASSIFIER_INPUT]);
+    g =
+      h === w && h % CLASSIFIER_INPUT === 0
+        ? (tf.avgPool(g, h / CLASSIFIER_INPUT, h / CLASSIFIER_INPUT, 'valid') as tf.Tensor4D)
+        : tf.image.resizeBilinear(g, [CLASSIFIER_INPUT, CLASSIFIER_INPUT]);
   }
   return invert ? tf.neg(g) : g;
 }
@@ -129,7 +155,8 @@ export async function extractFeatures(
   opts: { invert?: boolean; batchSize?: number } = {},
 ): Promise<Features> {
   const { n, h, w, c } = set.shape;
-  if (set.pixels.length !== n * h * w * c) throw new Error(`pixel array has ${set.pixels.length} values, shape needs ${n * h * w * c}`);
+  if (set.pixels.length !== n * h * w * c)
+    throw new Error(`pixel array has ${set.pixels.length} values, shape needs ${n * h * w * c}`);
   const d = extractor.featureDim;
   const features = new Float64Array(n * d);
   const probs = new Float32Array(n * 10);

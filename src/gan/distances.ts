@@ -53,7 +53,13 @@ export function meanCov(X: Float64Array, n: number, d: number): { mean: Float64A
  * |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^1/2), with the trace term
  * computed as tr((S1^1/2 S2 S1^1/2)^1/2), whose argument is symmetric PSD.
  */
-export function frechetDistance(mu1: Float64Array, S1: Float64Array, mu2: Float64Array, S2: Float64Array, d: number): number {
+export function frechetDistance(
+  mu1: Float64Array,
+  S1: Float64Array,
+  mu2: Float64Array,
+  S2: Float64Array,
+  d: number,
+): number {
   let diff = 0;
   for (let k = 0; k < d; k++) diff += (mu1[k] - mu2[k]) ** 2;
   let tr = 0;
@@ -61,7 +67,8 @@ export function frechetDistance(mu1: Float64Array, S1: Float64Array, mu2: Float6
   const r1 = sqrtmPsd(S1, d);
   const M = squareMatMul(squareMatMul(r1, S2, d), r1, d);
   // Symmetrise away rounding before the eigen-solver.
-  for (let a = 0; a < d; a++) for (let b = a + 1; b < d; b++) M[a * d + b] = M[b * d + a] = (M[a * d + b] + M[b * d + a]) / 2;
+  for (let a = 0; a < d; a++)
+    for (let b = a + 1; b < d; b++) M[a * d + b] = M[b * d + a] = (M[a * d + b] + M[b * d + a]) / 2;
   const { values } = symmetricEigen(M, d);
   let trSqrt = 0;
   for (const v of values) trSqrt += Math.sqrt(Math.max(v, 0));
@@ -76,7 +83,11 @@ export function fidFromFeatures(X: Float64Array, nx: number, Y: Float64Array, ny
 }
 
 /** Rows of X [n, d] minus their mean, scaled by 1 / sqrt(n - 1); also returns the mean. */
-function centreScaled(X: Float64Array, n: number, d: number): { mean: Float64Array; scaled: Float32Array; trace: number } {
+function centreScaled(
+  X: Float64Array,
+  n: number,
+  d: number,
+): { mean: Float64Array; scaled: Float32Array; trace: number } {
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) mean[k] += X[i * d + k];
   for (let k = 0; k < d; k++) mean[k] /= n;
@@ -146,7 +157,15 @@ export function polyGram(A: Float64Array, na: number, B: Float64Array, nb: numbe
 }
 
 /** Unbiased MMD^2 between rows `ix` of X and `iy` of Y, from precomputed Gram matrices. */
-function mmdUnbiased(Kxx: Float32Array, nx: number, Kyy: Float32Array, ny: number, Kxy: Float32Array, ix: ArrayLike<number>, iy: ArrayLike<number>): number {
+function mmdUnbiased(
+  Kxx: Float32Array,
+  nx: number,
+  Kyy: Float32Array,
+  ny: number,
+  Kxy: Float32Array,
+  ix: ArrayLike<number>,
+  iy: ArrayLike<number>,
+): number {
   const m = ix.length;
   const k = iy.length;
   let sxx = 0;
@@ -181,14 +200,16 @@ export function kidWithStandardError(
   d: number,
   blocks = 10,
 ): { kid: number; se: number } {
-  if (nx < 2 * blocks || ny < 2 * blocks) throw new Error(`KID needs at least ${2 * blocks} samples per set (got ${nx} and ${ny})`);
+  if (nx < 2 * blocks || ny < 2 * blocks)
+    throw new Error(`KID needs at least ${2 * blocks} samples per set (got ${nx} and ${ny})`);
   const Kxx = polyGram(X, nx, X, nx, d);
   const Kyy = polyGram(Y, ny, Y, ny, d);
   const Kxy = polyGram(X, nx, Y, ny, d);
   const all = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
   const kid = mmdUnbiased(Kxx, nx, Kyy, ny, Kxy, all(nx), all(ny));
   // Interleaved blocks: image i goes to block i % blocks (sets are in latent/file order, not sorted by content).
-  const block = (n: number, b: number): Int32Array => Int32Array.from({ length: Math.floor((n - b - 1) / blocks) + 1 }, (_, j) => b + j * blocks);
+  const block = (n: number, b: number): Int32Array =>
+    Int32Array.from({ length: Math.floor((n - b - 1) / blocks) + 1 }, (_, j) => b + j * blocks);
   const vals: number[] = [];
   for (let b = 0; b < blocks; b++) vals.push(mmdUnbiased(Kxx, nx, Kyy, ny, Kxy, block(nx, b), block(ny, b)));
   const mean = vals.reduce((a, v) => a + v, 0) / blocks;

@@ -15,7 +15,8 @@ export async function generate(model: tf.LayersModel, latents: Float32Array, n: 
   const nz = model.inputs[0].shape[1];
   if (typeof nz !== 'number') throw new Error('generator has no fixed latent size');
   if (!Number.isInteger(n) || n < 1) throw new Error(`n must be a positive integer, got ${n}`);
-  if (latents.length !== n * nz) throw new Error(`expected ${n} x ${nz} = ${n * nz} latent values, got ${latents.length}`);
+  if (latents.length !== n * nz)
+    throw new Error(`expected ${n} x ${nz} = ${n * nz} latent values, got ${latents.length}`);
   const out = tf.tidy(() => model.predict(tf.tensor2d(latents, [n, nz])) as tf.Tensor);
   try {
     return (await out.data()) as Float32Array;

@@ -22,7 +22,8 @@ export async function serializeModel(model: tf.LayersModel): Promise<LayersFiles
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const data = artifacts.weightData;
-      const buf = data === undefined ? new ArrayBuffer(0) : Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
+      const buf =
+        data === undefined ? new ArrayBuffer(0) : Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
       const modelJson = {
         format: 'layers-model',
         generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
@@ -38,7 +39,11 @@ export async function serializeModel(model: tf.LayersModel): Promise<LayersFiles
 }
 
 /** Writes a layers model as model.json + weights.bin into `dir` (plus optional info.json). */
-export async function saveLayersModel(model: tf.LayersModel, dir: string, info?: Record<string, unknown>): Promise<void> {
+export async function saveLayersModel(
+  model: tf.LayersModel,
+  dir: string,
+  info?: Record<string, unknown>,
+): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   const files = await serializeModel(model);
   await fs.writeFile(path.join(dir, 'weights.bin'), files.weights);
@@ -55,7 +60,9 @@ export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersMode
     throw new Error(`cannot read ${path.join(dir, 'model.json')}: ${(err as Error).message}`);
   }
   const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const buffers = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => fs.readFile(path.join(dir, p))));
+  const buffers = await Promise.all(
+    json.weightsManifest.flatMap((g) => g.paths).map((p) => fs.readFile(path.join(dir, p))),
+  );
   const all = Buffer.concat(buffers);
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));

@@ -9,7 +9,14 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_DATASET } from '../data/dataset.ts';
-import { CheckpointError, checkVersion, META_FILE, versionDir, writeFileSynced, type CheckpointMeta } from './checkpoint.ts';
+import {
+  CheckpointError,
+  checkVersion,
+  META_FILE,
+  versionDir,
+  writeFileSynced,
+  type CheckpointMeta,
+} from './checkpoint.ts';
 
 const MANIFEST = 'manifest.json';
 
@@ -34,7 +41,9 @@ export async function readManifest(modelsDir: string): Promise<Manifest> {
     if (m.active !== null && typeof m.active !== 'string') throw new Error('"active" must be a version name or null');
     return m;
   } catch (err) {
-    throw new CheckpointError(`${file}: invalid (${(err as Error).message}); fix it or run: npm run train -- --activate <version>`);
+    throw new CheckpointError(
+      `${file}: invalid (${(err as Error).message}); fix it or run: npm run train -- --activate <version>`,
+    );
   }
 }
 
@@ -75,9 +84,13 @@ export function activeDataset(modelsDir: string): { name: string; imageSize: num
     const active = (JSON.parse(fs.readFileSync(path.join(modelsDir, MANIFEST), 'utf8')) as Manifest).active;
     if (!active) return undefined;
     // versionDir refuses a hand-edited version that is not a checkpoint name (caught: undefined).
-    const meta = JSON.parse(fs.readFileSync(path.join(versionDir(modelsDir, active), META_FILE), 'utf8')) as CheckpointMeta;
+    const meta = JSON.parse(
+      fs.readFileSync(path.join(versionDir(modelsDir, active), META_FILE), 'utf8'),
+    ) as CheckpointMeta;
     const name = meta.trainer?.datasetName;
-    return typeof name === 'string' ? { name, imageSize: meta.config.imageSize, channels: meta.config.channels } : undefined;
+    return typeof name === 'string'
+      ? { name, imageSize: meta.config.imageSize, channels: meta.config.channels }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -8,7 +8,14 @@
  */
 import { comparePerceptual, generatePixels, type GeneratorLike } from './perceptual-metric.ts';
 import { fidFromFeatures, kernelInceptionDistance } from './distances.ts';
-import { classShare, extractFeatures, loadFeatureExtractor, SNEAKER, type Features, type ImageSet } from './classifier.ts';
+import {
+  classShare,
+  extractFeatures,
+  loadFeatureExtractor,
+  SNEAKER,
+  type Features,
+  type ImageSet,
+} from './classifier.ts';
 import { CLASSIFIER_METRIC } from './quality.ts';
 
 /** Real reference images as stored in a packed dataset (uint8 NHWC). */
@@ -95,7 +102,11 @@ function lightBackground(h: HeldoutImages): boolean {
  * 128-d features, plus the generated images' sneaker share. `fake`: [-1, 1]
  * NHWC; `real`: packed uint8 held-out images. No tensor outlives the call.
  */
-export async function compareToReal(fake: ImageSet, real: HeldoutImages, opts: CompareOptions = {}): Promise<QualityMetrics> {
+export async function compareToReal(
+  fake: ImageSet,
+  real: HeldoutImages,
+  opts: CompareOptions = {},
+): Promise<QualityMetrics> {
   const extractor = await loadFeatureExtractor(opts.classifierDir);
   const invert = opts.invert ?? (real.background ? real.background === 'white' : lightBackground(real));
   const key = `${invert}:${opts.classifierDir ?? ''}`;
@@ -131,7 +142,10 @@ export interface EvaluateOptions extends CompareOptions {
 }
 
 /** Accepts what callers have at hand: a loaded Dataset, held-out images with shape, or the raw held-out bytes. */
-export type HeldoutInput = HeldoutImages | { meta: { height: number; width: number; channels: number; background?: 'black' | 'white' }; heldout: Uint8Array } | Uint8Array;
+export type HeldoutInput =
+  | HeldoutImages
+  | { meta: { height: number; width: number; channels: number; background?: 'black' | 'white' }; heldout: Uint8Array }
+  | Uint8Array;
 
 /**
  * Generates `opts.n` images from fixed latents (`latentsForSeed`) and
@@ -153,7 +167,13 @@ export async function evaluateGenerator(
     heldout instanceof Uint8Array
       ? { images: heldout, height: cfg.imageSize, width: cfg.imageSize, channels: cfg.channels }
       : 'meta' in heldout
-        ? { images: heldout.heldout, height: heldout.meta.height, width: heldout.meta.width, channels: heldout.meta.channels, background: heldout.meta.background }
+        ? {
+            images: heldout.heldout,
+            height: heldout.meta.height,
+            width: heldout.meta.width,
+            channels: heldout.meta.channels,
+            background: heldout.meta.background,
+          }
         : heldout;
   if (real.images.length === 0) throw new Error('no held-out images to compare against');
   const n = opts.n ?? 1000;
@@ -166,7 +186,11 @@ export async function evaluateGenerator(
  * compareToReal, with KID/FID on the perceptual metric when both sides are
  * colour images of the same size (the classifier's sneaker shares stay).
  */
-export async function compareSamples(fake: ImageSet, real: HeldoutImages, opts: EvaluateOptions = {}): Promise<QualityMetrics> {
+export async function compareSamples(
+  fake: ImageSet,
+  real: HeldoutImages,
+  opts: EvaluateOptions = {},
+): Promise<QualityMetrics> {
   const classifier = await compareToReal(fake, real, opts);
   const { h, w, c } = fake.shape;
   const sameColourShape = c === 3 && real.channels === 3 && real.height === h && real.width === w;

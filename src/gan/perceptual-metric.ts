@@ -16,7 +16,8 @@ import { loadPerceptualExtractor, perceptualFeatures, type PerceptualNet } from 
 export const PERCEPTUAL_METRIC = { net: 'mobilenet_v2' as PerceptualNet, inputSize: 128, samples: 1000 };
 
 /** Name stored with a checkpoint's figures: figures of different metrics are never compared. */
-export const perceptualMetricId = (net = PERCEPTUAL_METRIC.net, inputSize = PERCEPTUAL_METRIC.inputSize): string => `${net}@${inputSize}`;
+export const perceptualMetricId = (net = PERCEPTUAL_METRIC.net, inputSize = PERCEPTUAL_METRIC.inputSize): string =>
+  `${net}@${inputSize}`;
 
 /** A generator: a layers model ([n, nz] -> [n, H, W, C] in [-1, 1]) or a function doing the same on Float32Arrays. */
 export type GeneratorLike = tf.LayersModel | ((latents: Float32Array, n: number) => Promise<Float32Array>);
@@ -45,7 +46,8 @@ export async function generatePixels(
       out = (await t.data()) as Float32Array;
       t.dispose();
     }
-    if (out.length !== m * per) throw new Error(`generator produced ${out.length / m} values per image, config says ${per}`);
+    if (out.length !== m * per)
+      throw new Error(`generator produced ${out.length / m} values per image, config says ${per}`);
     pixels.set(out, s * per);
   }
   return pixels;

@@ -52,7 +52,10 @@ interface LayerJson {
 }
 interface ModelJson {
   modelTopology: {
-    model_config: { class_name: string; config: { layers: LayerJson[]; input_layers: unknown[]; output_layers: unknown[] } };
+    model_config: {
+      class_name: string;
+      config: { layers: LayerJson[]; input_layers: unknown[]; output_layers: unknown[] };
+    };
     [k: string]: unknown;
   };
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
@@ -63,7 +66,10 @@ interface ModelJson {
  * weight shard as a base64 string) and returns the topology cut at the
  * feature layer with the given input size, plus the weights those layers use.
  */
-function readTruncatedModel(net: PerceptualNet, inputSize: number): { topology: object; specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+function readTruncatedModel(
+  net: PerceptualNet,
+  inputSize: number,
+): { topology: object; specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
   const spec = NETS[net];
   let base = `nsfwjs/dist/models/${net}`;
   let json: ModelJson;
@@ -72,7 +78,9 @@ function readTruncatedModel(net: PerceptualNet, inputSize: number): { topology: 
     base = path.join(path.dirname(require.resolve('nsfwjs')), '..', 'models', net);
     json = structuredClone(require(path.join(base, 'model.min.js')) as ModelJson);
   } catch (err) {
-    throw new Error(`perceptual metric: cannot load ${base} (${(err as Error).message.split('\n')[0]}); run npm install (nsfwjs ships the weights)`);
+    throw new Error(
+      `perceptual metric: cannot load ${base} (${(err as Error).message.split('\n')[0]}); run npm install (nsfwjs ships the weights)`,
+    );
   }
   const layers = json.modelTopology.model_config.config.layers;
   const byName = new Map(layers.map((l) => [l.config.name, l]));
@@ -111,9 +119,14 @@ function readTruncatedModel(net: PerceptualNet, inputSize: number): { topology: 
     }
     offset += bytes;
   }
-  if (offset !== all.length) throw new Error(`perceptual metric: ${base} weights are ${all.length} bytes, manifest says ${offset}`);
+  if (offset !== all.length)
+    throw new Error(`perceptual metric: ${base} weights are ${all.length} bytes, manifest says ${offset}`);
   const data = Buffer.concat(parts);
-  return { topology: json.modelTopology, specs, data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer };
+  return {
+    topology: json.modelTopology,
+    specs,
+    data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+  };
 }
 
 const cache = new Map<string, Promise<PerceptualExtractor>>();
@@ -133,7 +146,9 @@ export function loadPerceptualExtractor(net: PerceptualNet, inputSize: number): 
   if (!p) {
     p = (async () => {
       const { topology, specs, data } = readTruncatedModel(net, inputSize);
-      const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: topology, weightSpecs: specs, weightData: data }));
+      const model = await tf.loadLayersModel(
+        tf.io.fromMemory({ modelTopology: topology, weightSpecs: specs, weightData: data }),
+      );
       return {
         net,
         inputSize,
@@ -146,7 +161,8 @@ export function loadPerceptualExtractor(net: PerceptualNet, inputSize: number): 
             else if (x.shape[3] !== 3) throw new Error(`images must have 1 or 3 channels, got ${x.shape[3]}`);
             // nsfwjs feeds pixels / 255, i.e. [0, 1].
             let u = tf.div(tf.add(rgb, 1), 2) as tf.Tensor4D;
-            if (x.shape[1] !== inputSize || x.shape[2] !== inputSize) u = tf.image.resizeBilinear(u, [inputSize, inputSize], false, true);
+            if (x.shape[1] !== inputSize || x.shape[2] !== inputSize)
+              u = tf.image.resizeBilinear(u, [inputSize, inputSize], false, true);
             const fmap = model.predict(u) as tf.Tensor4D;
             return tf.mean(fmap, [1, 2]) as tf.Tensor2D;
           });

@@ -34,7 +34,15 @@ export type TrainerToBot =
       step: number;
       metrics: { kid?: number; fid?: number; sneakerShare?: number };
     }
-  | { type: 'done'; stopped: boolean; steps: number; freezeCount: number; imagesPerSecond: number; lossD: number; lossG: number }
+  | {
+      type: 'done';
+      stopped: boolean;
+      steps: number;
+      freezeCount: number;
+      imagesPerSecond: number;
+      lossD: number;
+      lossG: number;
+    }
   | { type: 'error'; message: string };
 
 export type BotToTrainer =

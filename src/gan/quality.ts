@@ -35,21 +35,30 @@ export function compareQuality(
   const pct = `${Math.round(margin * 100)}%`;
   // KID on one network's features says nothing about KID on another's (e.g. after switching a grey model to colour).
   if (metricOf(candidate) !== metricOf(active)) {
-    return { worse: false, reason: `quality measured with ${metricOf(candidate)}, active with ${metricOf(active)}: not comparable` };
+    return {
+      worse: false,
+      reason: `quality measured with ${metricOf(candidate)}, active with ${metricOf(active)}: not comparable`,
+    };
   }
   for (const k of ['kid', 'fid'] as const) {
     const c = candidate[k];
     const a = active[k];
     if (typeof c === 'number' && typeof a === 'number' && Number.isFinite(c) && Number.isFinite(a)) {
       const worse = c > a * (1 + margin) + 1e-6;
-      return { worse, reason: `${k.toUpperCase()} ${fmt(c)} vs active ${fmt(a)}${worse ? ` (worse by more than ${pct})` : ''}` };
+      return {
+        worse,
+        reason: `${k.toUpperCase()} ${fmt(c)} vs active ${fmt(a)}${worse ? ` (worse by more than ${pct})` : ''}`,
+      };
     }
   }
   const c = candidate.sneakerShare;
   const a = active.sneakerShare;
   if (typeof c === 'number' && typeof a === 'number' && Number.isFinite(c) && Number.isFinite(a)) {
     const worse = c < a * (1 - margin);
-    return { worse, reason: `sneaker share ${fmt(c)} vs active ${fmt(a)}${worse ? ` (worse by more than ${pct})` : ''}` };
+    return {
+      worse,
+      reason: `sneaker share ${fmt(c)} vs active ${fmt(a)}${worse ? ` (worse by more than ${pct})` : ''}`,
+    };
   }
   return { worse: false, reason: 'no comparable quality figure' };
 }

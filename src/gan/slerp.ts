@@ -39,7 +39,8 @@ export interface SlerpPlan {
 function checkLatent(v: Float32Array, name: string): void {
   if (!(v instanceof Float32Array)) throw new Error(`${name} must be a Float32Array`);
   if (v.length === 0) throw new Error(`${name} is empty`);
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) throw new Error(`${name}[${i}] is not a finite number`);
+  for (let i = 0; i < v.length; i++)
+    if (!Number.isFinite(v[i])) throw new Error(`${name}[${i}] is not a finite number`);
 }
 
 function norm(v: ArrayLike<number>): number {
@@ -100,7 +101,13 @@ export function planSlerp(a: Float32Array, b: Float32Array): SlerpPlan {
 }
 
 /** The point at fraction `t` of a planned arc (see slerpLatent); writes into `out` if given. */
-export function slerpAt(plan: SlerpPlan, a: Float32Array, b: Float32Array, t: number, out = new Float32Array(plan.nz)): Float32Array {
+export function slerpAt(
+  plan: SlerpPlan,
+  a: Float32Array,
+  b: Float32Array,
+  t: number,
+  out = new Float32Array(plan.nz),
+): Float32Array {
   if (!Number.isFinite(t) || t < 0 || t > 1) throw new Error(`t must be in [0, 1], got ${t}`);
   // The endpoints are the designs themselves, bit for bit.
   if (t === 0) {

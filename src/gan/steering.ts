@@ -197,8 +197,14 @@ export interface CheckpointOrderEntry {
  * generation is a simple, explainable prior (there is no way to re-score a vote on an image that
  * the new generator no longer draws). Versions missing from `order` get 0 (unknown provenance).
  */
-export function checkpointWeights(order: readonly CheckpointOrderEntry[], served: string, decay = GENERATION_DECAY): Map<string, number> {
-  const sorted = [...new Map(order.map((e) => [e.version, e])).values()].sort((a, b) => a.time - b.time || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+export function checkpointWeights(
+  order: readonly CheckpointOrderEntry[],
+  served: string,
+  decay = GENERATION_DECAY,
+): Map<string, number> {
+  const sorted = [...new Map(order.map((e) => [e.version, e])).values()].sort(
+    (a, b) => a.time - b.time || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0),
+  );
   const at = sorted.findIndex((e) => e.version === served);
   const weights = new Map<string, number>();
   if (at < 0) {

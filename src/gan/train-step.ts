@@ -113,7 +113,9 @@ export function trainStep(state: GanTrainState, real: tf.Tensor4D, z: tf.Tensor2
   const frozen = state.shouldFreeze();
   // Phases 0/1/2: D's real batch, D's fake batch, G's fake batch each get their own draws.
   const aug = (x: tf.Tensor4D, phase: number): tf.Tensor4D =>
-    opts.augment.length ? diffAugment(x, opts.augment, augmentSeed(opts.augmentSeed, state.step, state.replica, phase)) : x;
+    opts.augment.length
+      ? diffAugment(x, opts.augment, augmentSeed(opts.augmentSeed, state.step, state.replica, phase))
+      : x;
 
   let probes: tf.Tensor | undefined;
   const figures = tf.tidy(() => {

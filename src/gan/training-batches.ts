@@ -91,7 +91,14 @@ export class EpochOrder {
  * per row) into one [-1, 1] float batch; images whose `flip` entry is set are
  * mirrored left-right. Only the batch is ever float32, never the dataset.
  */
-function gatherBatch(data: Uint8Array, per: number, indices: ArrayLike<number>, w: number, c: number, flip?: boolean[]): Float32Array {
+function gatherBatch(
+  data: Uint8Array,
+  per: number,
+  indices: ArrayLike<number>,
+  w: number,
+  c: number,
+  flip?: boolean[],
+): Float32Array {
   const out = new Float32Array(indices.length * per);
   const row = w * c;
   for (let b = 0; b < indices.length; b++) {
@@ -126,5 +133,10 @@ export function realBatch(data: Dataset, indices: Uint32Array, flip?: { seed: nu
   const B = indices.length;
   const per = meta.height * meta.width * meta.channels;
   const flips = flip ? flipsFor(flip.seed, flip.step, B) : undefined;
-  return tf.tensor4d(gatherBatch(data.train, per, indices, meta.width, meta.channels, flips), [B, meta.height, meta.width, meta.channels]);
+  return tf.tensor4d(gatherBatch(data.train, per, indices, meta.width, meta.channels, flips), [
+    B,
+    meta.height,
+    meta.width,
+    meta.channels,
+  ]);
 }

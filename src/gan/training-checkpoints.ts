@@ -17,9 +17,17 @@ import { HISTORY_LIMIT, type ProgressMeter } from './training-progress.ts';
 import type { TrainingRun } from './training-setup.ts';
 import type { TrainRunOptions } from './training-options.ts';
 
-type WriterOptions = Pick<TrainRunOptions, 'modelsDir' | 'evaluate' | 'activate' | 'beforeCheckpoint' | 'onCheckpoint' | 'logger'>;
+type WriterOptions = Pick<
+  TrainRunOptions,
+  'modelsDir' | 'evaluate' | 'activate' | 'beforeCheckpoint' | 'onCheckpoint' | 'logger'
+>;
 
-async function defaultEvaluate(generator: tf.LayersModel, cfg: GanConfig, data: Dataset, logger?: Logger): Promise<CheckpointMetrics> {
+async function defaultEvaluate(
+  generator: tf.LayersModel,
+  cfg: GanConfig,
+  data: Dataset,
+  logger?: Logger,
+): Promise<CheckpointMetrics> {
   try {
     const metrics = (await import('./metrics.ts')) as Record<string, unknown>;
     const fn = metrics.evaluateGenerator as
@@ -29,7 +37,8 @@ async function defaultEvaluate(generator: tf.LayersModel, cfg: GanConfig, data: 
     // The whole dataset (not just its pixels): metrics need the background colour in meta.
     const r = await fn(generator, cfg, data, {});
     const out: CheckpointMetrics = {};
-    for (const [k, v] of Object.entries(r)) if ((typeof v === 'number' && Number.isFinite(v)) || (k === 'metric' && typeof v === 'string')) out[k] = v;
+    for (const [k, v] of Object.entries(r))
+      if ((typeof v === 'number' && Number.isFinite(v)) || (k === 'metric' && typeof v === 'string')) out[k] = v;
     return out;
   } catch (err) {
     logger?.warn({ err: (err as Error).message }, 'quality metrics unavailable; checkpoint saved without them');

@@ -33,7 +33,8 @@ import type { TrainRunOptions, TrainRunResult } from './training-options.ts';
  * Tensors: none leak; the models live until the function returns.
  */
 export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult> {
-  if (!Number.isInteger(opts.steps) || opts.steps < 1) throw new Error(`steps must be a positive integer, got ${opts.steps}`);
+  if (!Number.isInteger(opts.steps) || opts.steps < 1)
+    throw new Error(`steps must be a positive integer, got ${opts.steps}`);
   prepareModelsDir(opts.modelsDir, opts.logger);
   const data = typeof opts.dataset === 'string' ? await loadDataset(opts.dataset) : opts.dataset;
   // Models, optimisers, weight average, RNGs: from a checkpoint or from a seed.
@@ -58,7 +59,11 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
       // The next real batch; freezing compares running means over the current epoch.
       const { indices, newEpoch } = order.next();
       if (newEpoch) state.resetRunningMeans();
-      const real = realBatch(data, indices, trainOpts.flip ? { seed: trainOpts.augmentSeed, step: state.step } : undefined);
+      const real = realBatch(
+        data,
+        indices,
+        trainOpts.flip ? { seed: trainOpts.augmentSeed, step: state.step } : undefined,
+      );
       const z = tf.tensor2d(run.noiseRng.normalArray(B * cfg.nz), [B, cfg.nz]);
       // Update D (unless frozen), then G.
       let r: StepResult;
@@ -69,9 +74,15 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
         z.dispose();
       }
       // The generator the bot serves: an exponential moving average of G's weights.
-      if (state.ema) updateEma(state.ema, state.generator, emaBeta(B, state.step * B, trainOpts.emaHalfLifeImages, trainOpts.emaRampup));
+      if (state.ema)
+        updateEma(
+          state.ema,
+          state.generator,
+          emaBeta(B, state.step * B, trainOpts.emaHalfLifeImages, trainOpts.emaRampup),
+        );
       meter.record(i, r); // progress bar, logging window, loss history
-      if (opts.checkpointEvery && (i + 1) % opts.checkpointEvery === 0 && i + 1 < opts.steps) await checkpoints.write(false);
+      if (opts.checkpointEvery && (i + 1) % opts.checkpointEvery === 0 && i + 1 < opts.steps)
+        await checkpoints.write(false);
       // Let signals and IPC messages in (a stop request lands between steps).
       await new Promise<void>((res) => setImmediate(res));
     }
@@ -81,7 +92,12 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     // A run that trained nothing (stopped before its first step) publishes nothing: a copy of
     // its starting point under a new name would only look like progress.
     if (steps > 0) await checkpoints.write(true);
-    return runResult(run, meter, { steps, seconds, stopped, saved: checkpoints.last, metrics: checkpoints.metrics }, opts.logger);
+    return runResult(
+      run,
+      meter,
+      { steps, seconds, stopped, saved: checkpoints.last, metrics: checkpoints.metrics },
+      opts.logger,
+    );
   } finally {
     state.dispose();
     state.generator.dispose();
@@ -103,7 +119,10 @@ function announceStart(opts: TrainRunOptions, run: TrainingRun, backend: string)
     ...(parent ? { resumedFrom: parent } : {}),
     ...(runSeed !== undefined ? { runSeed } : {}),
   });
-  opts.logger?.info({ runStartStep, targetStep, backend, config, trainOptions, resumedFrom: parent, runSeed }, 'training started');
+  opts.logger?.info(
+    { runStartStep, targetStep, backend, config, trainOptions, resumedFrom: parent, runSeed },
+    'training started',
+  );
 }
 
 export interface ThreadingHooks {
@@ -124,7 +143,10 @@ export async function threadingHooks(threads: number): Promise<ThreadingHooks> {
   const backend = tf.getBackend();
   if (threads < 2) return { description: '1 thread', close: async () => {} };
   if (backend !== 'wasm' && backend !== 'cpu') {
-    return { description: `native backend (${backend}) manages its own threads; --threads ignored`, close: async () => {} };
+    return {
+      description: `native backend (${backend}) manages its own threads; --threads ignored`,
+      close: async () => {},
+    };
   }
   const { createDataParallelStepper } = await import('./parallel/stepper.ts');
   const dp = createDataParallelStepper();

@@ -77,7 +77,13 @@ export interface TrainRunOptions {
     /** Share of the run done (0..1), by steps or by time. */
     fraction: number;
   }) => void;
-  onCheckpoint?: (c: { version: string; dir: string; step: number; metrics: CheckpointMetrics; active: boolean }) => void;
+  onCheckpoint?: (c: {
+    version: string;
+    dir: string;
+    step: number;
+    metrics: CheckpointMetrics;
+    active: boolean;
+  }) => void;
   /** Receives warnings as one plain line (the CLI prints them); default: logger.warn. */
   onWarning?: (message: string) => void;
   logger?: Logger;

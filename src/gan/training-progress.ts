@@ -138,7 +138,12 @@ export interface RunEnd {
 }
 
 /** The result of a run, also logged as its last line. */
-export function runResult(run: TrainingRun, meter: ProgressMeter, end: RunEnd, logger?: TrainRunOptions['logger']): TrainRunResult {
+export function runResult(
+  run: TrainingRun,
+  meter: ProgressMeter,
+  end: RunEnd,
+  logger?: TrainRunOptions['logger'],
+): TrainRunResult {
   const { steps, seconds, stopped } = end;
   const result: TrainRunResult = {
     version: end.saved?.version,

@@ -48,7 +48,8 @@ export function prepareModelsDir(modelsDir: string, logger?: Logger): void {
   const unwritable = modelsDirProblem(modelsDir);
   if (unwritable) throw new Error(unwritable);
   const swept = removeStaleTempFolders(modelsDir);
-  if (swept.length) logger?.info({ removed: swept, modelsDir }, 'removed temporary checkpoint folders a killed writer left behind');
+  if (swept.length)
+    logger?.info({ removed: swept, modelsDir }, 'removed temporary checkpoint folders a killed writer left behind');
 }
 
 /**
@@ -60,7 +61,9 @@ export async function startRun(opts: TrainRunOptions, data: Dataset): Promise<Tr
   const resumeVersion =
     opts.resume === true ? ((await readManifest(opts.modelsDir)).active ?? undefined) : opts.resume || undefined;
   if (opts.resume === true && !resumeVersion) {
-    throw new Error(`--resume: no active checkpoint in ${opts.modelsDir}/manifest.json (train from scratch without --resume)`);
+    throw new Error(
+      `--resume: no active checkpoint in ${opts.modelsDir}/manifest.json (train from scratch without --resume)`,
+    );
   }
   const run = resumeVersion ? await fromCheckpoint(opts, data, resumeVersion) : fromScratch(opts, data);
   const { state } = run;
@@ -76,7 +79,9 @@ async function fromCheckpoint(opts: TrainRunOptions, data: Dataset, version: str
   const ck = await loadTrainingCheckpoint(opts.modelsDir, version);
   const t = ck.meta.trainer;
   const cfg = ck.meta.config;
-  const clash = Object.entries(opts.config ?? {}).filter(([k, v]) => v !== undefined && cfg[k as keyof GanConfig] !== v);
+  const clash = Object.entries(opts.config ?? {}).filter(
+    ([k, v]) => v !== undefined && cfg[k as keyof GanConfig] !== v,
+  );
   if (clash.length) {
     ck.generator.dispose();
     ck.ema?.dispose();
@@ -108,7 +113,13 @@ async function fromCheckpoint(opts: TrainRunOptions, data: Dataset, version: str
     trainOpts,
     state,
     noiseRng: Rng.fromState(t.noiseRng),
-    order: { rng: Rng.fromState(t.epochRng), start: t.epochRng, epoch: t.epoch, batchInEpoch: t.batchInEpoch, fresh: false },
+    order: {
+      rng: Rng.fromState(t.epochRng),
+      start: t.epochRng,
+      epoch: t.epoch,
+      batchInEpoch: t.batchInEpoch,
+      fresh: false,
+    },
     seed: t.seed,
     trainSeconds: t.trainSeconds,
     history: t.history ?? [],
@@ -135,9 +146,12 @@ async function fromCheckpoint(opts: TrainRunOptions, data: Dataset, version: str
 
 function fromScratch(opts: TrainRunOptions, data: Dataset): TrainingRun {
   // Image size and channels follow the dataset unless asked for (a 64x64 RGB import trains a 64x64 RGB model).
-  const shape = [32, 64, 128].includes(data.meta.height) && data.meta.height === data.meta.width && [1, 3].includes(data.meta.channels)
-    ? { imageSize: data.meta.height as GanConfig['imageSize'], channels: data.meta.channels as GanConfig['channels'] }
-    : {};
+  const shape =
+    [32, 64, 128].includes(data.meta.height) &&
+    data.meta.height === data.meta.width &&
+    [1, 3].includes(data.meta.channels)
+      ? { imageSize: data.meta.height as GanConfig['imageSize'], channels: data.meta.channels as GanConfig['channels'] }
+      : {};
   const given = Object.fromEntries(Object.entries(opts.config ?? {}).filter(([, v]) => v !== undefined));
   const cfg = { ...DEFAULT_GAN_CONFIG, ...shape, ...given } as GanConfig;
   validateGanConfig(cfg);
@@ -158,7 +172,11 @@ function fromScratch(opts: TrainRunOptions, data: Dataset): TrainingRun {
  * one batch; warns (opts.onWarning, else the logger) when a resumed run
  * trains on other pixels than its checkpoint did.
  */
-export function checkRunData(run: TrainingRun, data: Dataset, opts: Pick<TrainRunOptions, 'onWarning' | 'logger'>): void {
+export function checkRunData(
+  run: TrainingRun,
+  data: Dataset,
+  opts: Pick<TrainRunOptions, 'onWarning' | 'logger'>,
+): void {
   const { meta } = data;
   const { cfg } = run;
   if (meta.height !== cfg.imageSize || meta.width !== cfg.imageSize || meta.channels !== cfg.channels) {

@@ -39,21 +39,32 @@ export function animationMime(format: AnimationFormat): string {
  * Encodes images of `pixels` ([-1, 1] NHWC with `shape`, c = 1 or 3) as one
  * looping animation of `size`x`size` frames. Returns the file's bytes.
  */
-export async function renderAnimation(pixels: Float32Array, shape: ImageShape, opts: AnimationOptions = {}): Promise<Buffer> {
+export async function renderAnimation(
+  pixels: Float32Array,
+  shape: ImageShape,
+  opts: AnimationOptions = {},
+): Promise<Buffer> {
   const { n, h, w, c } = shape;
-  if (![n, h, w].every((v) => Number.isInteger(v) && v > 0) || (c !== 1 && c !== 3)) throw new Error(`bad image shape ${JSON.stringify(shape)}`);
-  if (pixels.length !== n * h * w * c) throw new Error(`pixel array has ${pixels.length} values, shape ${n}x${h}x${w}x${c} needs ${n * h * w * c}`);
+  if (![n, h, w].every((v) => Number.isInteger(v) && v > 0) || (c !== 1 && c !== 3))
+    throw new Error(`bad image shape ${JSON.stringify(shape)}`);
+  if (pixels.length !== n * h * w * c)
+    throw new Error(`pixel array has ${pixels.length} values, shape ${n}x${h}x${w}x${c} needs ${n * h * w * c}`);
   const format = opts.format ?? 'webp';
   if (format !== 'webp' && format !== 'gif') throw new Error(`unknown animation format ${String(format)}`);
   const size = opts.size ?? 256;
-  if (!Number.isInteger(size) || size < 8 || size > 1024) throw new Error(`size must be an integer in 8..1024, got ${size}`);
+  if (!Number.isInteger(size) || size < 8 || size > 1024)
+    throw new Error(`size must be an integer in 8..1024, got ${size}`);
   const sequence = opts.sequence ?? Array.from({ length: n }, (_, i) => i);
-  if (sequence.length < 2 || sequence.length > MAX_FRAMES) throw new Error(`an animation needs 2..${MAX_FRAMES} frames, got ${sequence.length}`);
-  for (const i of sequence) if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`frame index ${i} out of range 0..${n - 1}`);
+  if (sequence.length < 2 || sequence.length > MAX_FRAMES)
+    throw new Error(`an animation needs 2..${MAX_FRAMES} frames, got ${sequence.length}`);
+  for (const i of sequence)
+    if (!Number.isInteger(i) || i < 0 || i >= n) throw new Error(`frame index ${i} out of range 0..${n - 1}`);
   const delays = Array.isArray(opts.delay) ? opts.delay : new Array<number>(sequence.length).fill(opts.delay ?? 80);
   if (delays.length !== sequence.length) throw new Error(`got ${delays.length} delays for ${sequence.length} frames`);
   // GIF stores delays in centiseconds and many viewers treat < 20 ms as 100 ms.
-  for (const d of delays) if (!Number.isInteger(d) || d < 20 || d > 65_535) throw new Error(`frame delays must be whole ms in 20..65535, got ${d}`);
+  for (const d of delays)
+    if (!Number.isInteger(d) || d < 20 || d > 65_535)
+      throw new Error(`frame delays must be whole ms in 20..65535, got ${d}`);
   const loop = opts.loop ?? 0;
   if (!Number.isInteger(loop) || loop < 0 || loop > 65_535) throw new Error(`loop must be 0..65535, got ${loop}`);
 

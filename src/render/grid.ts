@@ -44,7 +44,8 @@ function checkShape(pixels: Float32Array, shape: ImageShape): void {
   if (![n, h, w].every((v) => Number.isInteger(v) && v > 0) || (c !== 1 && c !== 3)) {
     throw new Error(`bad image shape ${JSON.stringify(shape)} (need n, h, w > 0 and c = 1 or 3)`);
   }
-  if (pixels.length !== n * h * w * c) throw new Error(`pixel array has ${pixels.length} values, shape ${n}x${h}x${w}x${c} needs ${n * h * w * c}`);
+  if (pixels.length !== n * h * w * c)
+    throw new Error(`pixel array has ${pixels.length} values, shape ${n}x${h}x${w}x${c} needs ${n * h * w * c}`);
 }
 
 /** Lanczos window with a = 3. */
@@ -59,7 +60,11 @@ function lanczos3(x: number): number {
  * Per output coordinate, the source indices and normalised weights of a 1-D
  * resampling from `src` to `dst` samples (pixel centres aligned, edges clamped).
  */
-function resampleTaps(src: number, dst: number, kernel: UpscaleKernel): { idx: Int32Array; w: Float64Array; taps: number } {
+function resampleTaps(
+  src: number,
+  dst: number,
+  kernel: UpscaleKernel,
+): { idx: Int32Array; w: Float64Array; taps: number } {
   const scale = dst / src;
   if (kernel === 'nearest') {
     const idx = new Int32Array(dst);
@@ -93,7 +98,14 @@ function resampleTaps(src: number, dst: number, kernel: UpscaleKernel): { idx: I
  * nearest or Lanczos-3). Doing it here instead of one sharp pipeline per tile
  * is ~5x faster for a 16-design grid and bit-identical on every platform.
  */
-export function resizeImage(img: Uint8Array, h: number, w: number, c: number, tile: number, kernel: UpscaleKernel): Uint8Array {
+export function resizeImage(
+  img: Uint8Array,
+  h: number,
+  w: number,
+  c: number,
+  tile: number,
+  kernel: UpscaleKernel,
+): Uint8Array {
   if (tile === h && tile === w) return img;
   if (c !== 1 && c !== 3) throw new Error(`resizeImage: 1 or 3 channels, got ${c}`);
   const tx = resampleTaps(w, tile, kernel);
@@ -110,7 +122,9 @@ export function resizeImage(img: Uint8Array, h: number, w: number, c: number, ti
         for (let t = 0; t < T; t++) a0 += tx.w[o * T + t] * img[row + tx.idx[o * T + t]];
         mid[m] = a0;
       } else {
-        let a0 = 0, a1 = 0, a2 = 0;
+        let a0 = 0,
+          a1 = 0,
+          a2 = 0;
         for (let t = 0; t < T; t++) {
           const wt = tx.w[o * T + t];
           const si = row + tx.idx[o * T + t] * 3;
@@ -148,7 +162,9 @@ export function resizeImage(img: Uint8Array, h: number, w: number, c: number, ti
 function encodePng(raw: Uint8Array, width: number, height: number, channels: 1 | 3): Promise<Buffer> {
   const img = sharp(raw, { raw: { width, height, channels } });
   // Without an explicit colourspace libvips writes 1-band input as RGB.
-  return (channels === 1 ? img.toColourspace('b-w') : img).png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
+  return (channels === 1 ? img.toColourspace('b-w') : img)
+    .png({ compressionLevel: 6, adaptiveFiltering: false })
+    .toBuffer();
 }
 
 /**
@@ -162,7 +178,8 @@ export async function renderGrid(pixels: Float32Array, shape: ImageShape, opts: 
   const cols = Math.max(1, Math.min(n, opts.cols ?? Math.ceil(Math.sqrt(n))));
   const rows = Math.ceil(n / cols);
   const tile = opts.tile ?? h * Math.max(1, Math.round(128 / h));
-  if (!Number.isInteger(tile) || tile < 1 || tile > 2048) throw new Error(`tile must be an integer in 1..2048, got ${tile}`);
+  if (!Number.isInteger(tile) || tile < 1 || tile > 2048)
+    throw new Error(`tile must be an integer in 1..2048, got ${tile}`);
   const gap = opts.gap ?? 4;
   const kernel = opts.kernel ?? 'lanczos3';
   const labels = opts.labels;
@@ -180,7 +197,8 @@ export async function renderGrid(pixels: Float32Array, shape: ImageShape, opts: 
     const x0 = gap + (i % cols) * (tile + gap);
     const y0 = gap + Math.floor(i / cols) * (tile + labelH + gap);
     const t = tiles[i];
-    for (let y = 0; y < tile; y++) canvas.set(t.subarray(y * tile * c, (y + 1) * tile * c), ((y0 + y) * width + x0) * c);
+    for (let y = 0; y < tile; y++)
+      canvas.set(t.subarray(y * tile * c, (y + 1) * tile * c), ((y0 + y) * width + x0) * c);
     if (labels) {
       // Truncate labels that would overflow the tile rather than overlap the neighbour.
       let text = labels[i];
@@ -203,9 +221,11 @@ export async function renderSingle(
   opts: { size?: number; kernel?: UpscaleKernel } = {},
 ): Promise<Buffer> {
   checkShape(pixels, shape);
-  if (!Number.isInteger(index) || index < 0 || index >= shape.n) throw new Error(`design index ${index} out of range 0..${shape.n - 1}`);
+  if (!Number.isInteger(index) || index < 0 || index >= shape.n)
+    throw new Error(`design index ${index} out of range 0..${shape.n - 1}`);
   const size = opts.size ?? 512;
-  if (!Number.isInteger(size) || size < 1 || size > 4096) throw new Error(`size must be an integer in 1..4096, got ${size}`);
+  if (!Number.isInteger(size) || size < 1 || size > 4096)
+    throw new Error(`size must be an integer in 1..4096, got ${size}`);
   const per = shape.h * shape.w * shape.c;
   const c = shape.c as 1 | 3;
   const raw = resizeImage(toUint8(pixels, index * per, per), shape.h, shape.w, c, size, opts.kernel ?? 'lanczos3');
@@ -256,23 +276,38 @@ export async function renderLossPlot(
   };
   const line = (x0: number, y0: number, x1: number, y1: number, col: number[], thick = 1): void => {
     // Bresenham; thickness by drawing a small square at each point.
-    x0 = Math.round(x0); y0 = Math.round(y0); x1 = Math.round(x1); y1 = Math.round(y1);
-    const dx = Math.abs(x1 - x0), dy = -Math.abs(y1 - y0);
-    const sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
+    x0 = Math.round(x0);
+    y0 = Math.round(y0);
+    x1 = Math.round(x1);
+    y1 = Math.round(y1);
+    const dx = Math.abs(x1 - x0),
+      dy = -Math.abs(y1 - y0);
+    const sx = x0 < x1 ? 1 : -1,
+      sy = y0 < y1 ? 1 : -1;
     let err = dx + dy;
     for (;;) {
       for (let a = 0; a < thick; a++) for (let b = 0; b < thick; b++) set(x0 + a, y0 + b, col);
       if (x0 === x1 && y0 === y1) break;
       const e2 = 2 * err;
-      if (e2 >= dy) { err += dy; x0 += sx; }
-      if (e2 <= dx) { err += dx; y0 += sy; }
+      if (e2 >= dy) {
+        err += dy;
+        x0 += sx;
+      }
+      if (e2 <= dx) {
+        err += dx;
+        y0 += sy;
+      }
     }
   };
   const INK = [40, 40, 40];
   const GRID = [225, 225, 225];
   const COLORS = { d: [31, 119, 180], g: [230, 110, 10] };
-  const left = 52, right = 12, top = 28, bottom = 30;
-  const pw = W - left - right, ph = H - top - bottom;
+  const left = 52,
+    right = 12,
+    top = 28,
+    bottom = 30;
+  const pw = W - left - right,
+    ph = H - top - bottom;
 
   if (opts.title) drawText(img, W, H, 3, left, 8, opts.title, INK, 1);
   const pts = series.filter((p) => Number.isFinite(p.step) && Number.isFinite(p.lossD) && Number.isFinite(p.lossG));
@@ -291,7 +326,8 @@ export async function renderLossPlot(
   const yMax = Math.ceil((hi * 1.05) / yStep) * yStep || yStep;
   const yMin = Math.floor(lo / yStep) * yStep;
   const px = (s: number): number => left + ((s - xMin) / (xMax - xMin)) * (pw - 1);
-  const py = (v: number): number => top + ph - 1 - ((Math.min(Math.max(v, yMin), yMax) - yMin) / (yMax - yMin)) * (ph - 1);
+  const py = (v: number): number =>
+    top + ph - 1 - ((Math.min(Math.max(v, yMin), yMax) - yMin) / (yMax - yMin)) * (ph - 1);
 
   // Grid lines and tick labels.
   for (let v = yMin; v <= yMax + yStep / 2; v += yStep) {
@@ -312,7 +348,10 @@ export async function renderLossPlot(
   drawText(img, W, H, 3, left + pw - textWidth('STEP'), H - 10, 'STEP', INK);
 
   // Average per pixel column so thousands of steps draw as a clean line.
-  for (const [key, col] of [['lossD', COLORS.d], ['lossG', COLORS.g]] as const) {
+  for (const [key, col] of [
+    ['lossD', COLORS.d],
+    ['lossG', COLORS.g],
+  ] as const) {
     const sums = new Map<number, { s: number; n: number }>();
     for (const p of pts) {
       const x = Math.round(px(p.step));
@@ -327,13 +366,23 @@ export async function renderLossPlot(
       line(x - 2, py(e.s / e.n), x + 2, py(e.s / e.n), col, 2);
     }
     for (let i = 1; i < cols.length; i++) {
-      line(cols[i - 1][0], py(cols[i - 1][1].s / cols[i - 1][1].n), cols[i][0], py(cols[i][1].s / cols[i][1].n), col, 2);
+      line(
+        cols[i - 1][0],
+        py(cols[i - 1][1].s / cols[i - 1][1].n),
+        cols[i][0],
+        py(cols[i][1].s / cols[i][1].n),
+        col,
+        2,
+      );
     }
   }
 
   // Legend, top right.
   let lx = W - right - (textWidth('LOSS D') + textWidth('LOSS G') + 48);
-  for (const [label, col] of [['LOSS D', COLORS.d], ['LOSS G', COLORS.g]] as const) {
+  for (const [label, col] of [
+    ['LOSS D', COLORS.d],
+    ['LOSS G', COLORS.g],
+  ] as const) {
     for (let a = 0; a < 14; a++) for (let b = 0; b < 4; b++) set(lx + a, 11 + b, col);
     drawText(img, W, H, 3, lx + 18, 9, label, INK);
     lx += 18 + textWidth(label) + 12;

@@ -46,7 +46,8 @@ async function withoutNewCrashListeners<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     for (const e of events) {
-      for (const l of proc.listeners(e)) if (!before.get(e)!.has(l)) proc.removeListener(e, l as (...a: unknown[]) => void);
+      for (const l of proc.listeners(e))
+        if (!before.get(e)!.has(l)) proc.removeListener(e, l as (...a: unknown[]) => void);
     }
   }
 }
@@ -84,7 +85,10 @@ async function activate(choice: TfBackendChoice): Promise<BackendInfo> {
         return {
           name: 'wasm',
           label: 'WASM',
-          reason: choice === 'wasm' ? 'TF_BACKEND=wasm' : `no native TensorFlow (${nativeWhyNot}); WASM is the fastest available`,
+          reason:
+            choice === 'wasm'
+              ? 'TF_BACKEND=wasm'
+              : `no native TensorFlow (${nativeWhyNot}); WASM is the fastest available`,
         };
       }
     } catch (err) {

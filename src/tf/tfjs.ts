@@ -22,7 +22,9 @@ export function loadNative(): { pkg?: string; error?: string } {
       return { pkg };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      errors.push(code === 'MODULE_NOT_FOUND' ? `${pkg} not installed` : `${pkg}: ${(err as Error).message.split('\n')[0]}`);
+      errors.push(
+        code === 'MODULE_NOT_FOUND' ? `${pkg} not installed` : `${pkg}: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
   }
   return { error: errors.join('; ') };

@@ -71,7 +71,8 @@ export class Activation {
     if (!verdict.accept) {
       // The trainer may have pointed the manifest at its result already: point it back.
       const manifest = await readManifest(modelsDir).catch(() => undefined);
-      if (previous && manifest?.active === m.version) await setActiveCheckpoint(modelsDir, previous.version, { verify: false });
+      if (previous && manifest?.active === m.version)
+        await setActiveCheckpoint(modelsDir, previous.version, { verify: false });
       log.warn({ version: m.version, reason: verdict.reason }, 'checkpoint rejected by the quality gate');
       this.told({ version: m.version, previous: previous?.version, accepted: false, reason: verdict.reason });
       return `rejected: ${verdict.reason}`;
@@ -133,7 +134,10 @@ export class Activation {
   }
 
   /** Records a checkpoint now served as the active one in the database (creating its row if new). */
-  async recordActive(ck: { version: string; step: number; metrics: { kid?: number; fid?: number; sneakerShare?: number } }, note?: string): Promise<void> {
+  async recordActive(
+    ck: { version: string; step: number; metrics: { kid?: number; fid?: number; sneakerShare?: number } },
+    note?: string,
+  ): Promise<void> {
     const { db } = this.opts;
     const m = ck.metrics;
     const existing = await db.checkpoint.findUnique({ where: { version: ck.version } });

@@ -8,13 +8,20 @@ import { listCheckpoints, type CheckpointSummary } from '../gan/catalogue.ts';
 export type CheckpointStatus = CheckpointSummary & { status: string; note?: string | null };
 
 /** The checkpoints under `modelsDir`, oldest first, as seen by a process serving `served`. */
-export async function checkpointStatuses(modelsDir: string, db: PrismaClient, served: string | undefined): Promise<CheckpointStatus[]> {
+export async function checkpointStatuses(
+  modelsDir: string,
+  db: PrismaClient,
+  served: string | undefined,
+): Promise<CheckpointStatus[]> {
   const list = await listCheckpoints(modelsDir);
   const rows = await db.checkpoint.findMany();
   const byVersion = new Map(rows.map((r) => [r.version, r]));
   return list.map((c) => {
     const row = byVersion.get(c.version);
-    const status = c.version === served ? 'active' : (row?.status === 'active' ? 'retired' : row?.status) ?? (c.error ? 'unusable' : 'candidate');
+    const status =
+      c.version === served
+        ? 'active'
+        : ((row?.status === 'active' ? 'retired' : row?.status) ?? (c.error ? 'unusable' : 'candidate'));
     return { ...c, status, note: row?.note };
   });
 }

@@ -69,6 +69,10 @@ export const NO_RUN_MESSAGE = 'No training run is going.';
  * The control that answers now, for a process whose role can change: local while it holds the
  * trainer lease (`holding`), else remote; undefined when training is disabled here.
  */
-export function routeTraining(parts: { local?: TrainingControl; remote?: TrainingControl; holding?: () => boolean }): () => TrainingControl | undefined {
+export function routeTraining(parts: {
+  local?: TrainingControl;
+  remote?: TrainingControl;
+  holding?: () => boolean;
+}): () => TrainingControl | undefined {
   return () => (parts.local && (!parts.holding || parts.holding()) ? parts.local : parts.remote);
 }

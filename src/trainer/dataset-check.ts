@@ -12,7 +12,11 @@ import { activeDataset, runDatasetName } from '../gan/manifest.ts';
  * active model's, else DEFAULT_DATASET, under DATA_DIR) exists; else a sentence saying which one is
  * missing and how to create it. `env` overrides the config's DATA_DIR like the child's environment.
  */
-export function trainingDatasetProblem(config: Config, args: string[], env?: Record<string, string>): string | undefined {
+export function trainingDatasetProblem(
+  config: Config,
+  args: string[],
+  env?: Record<string, string>,
+): string | undefined {
   const i = args.lastIndexOf('--dataset');
   const flag = args.find((a) => a.startsWith('--dataset='))?.slice('--dataset='.length);
   const model = activeDataset(config.MODELS_DIR);

@@ -72,10 +72,16 @@ export class LeaseService {
 
   constructor(private readonly opts: LeaseServiceOptions) {
     const { config } = opts;
-    if (config.TRAINER_MODE === 'off') throw new Error('TRAINER_MODE is off: this process must not run the trainer (do not start the trainer service)');
+    if (config.TRAINER_MODE === 'off')
+      throw new Error('TRAINER_MODE is off: this process must not run the trainer (do not start the trainer service)');
     this.heartbeatMs = opts.heartbeatMs ?? config.TRAINER_HEARTBEAT_SECONDS * 1000;
     if (!opts.generation) this.published = new PublishedModel();
-    this.lease = new LeaseKeeper({ db: opts.db, log: opts.log, heartbeatMs: this.heartbeatMs, ...(opts.host ? { host: opts.host } : {}) });
+    this.lease = new LeaseKeeper({
+      db: opts.db,
+      log: opts.log,
+      heartbeatMs: this.heartbeatMs,
+      ...(opts.host ? { host: opts.host } : {}),
+    });
     this.remote = new RemoteTraining(opts.db, { staleAfterMs: this.lease.staleAfterMs });
     this.scheduler = new TrainingScheduler({
       config,
@@ -84,9 +90,18 @@ export class LeaseService {
       qualityMargin: config.QUALITY_MARGIN,
       log: opts.log,
       ...opts.scheduler,
-      guard: () => (this.lease.holding && !this.stopping ? undefined : this.stopping ? 'the trainer is shutting down' : 'this process does not hold the trainer lease'),
+      guard: () =>
+        this.lease.holding && !this.stopping
+          ? undefined
+          : this.stopping
+            ? 'the trainer is shutting down'
+            : 'this process does not hold the trainer lease',
     });
-    this.local = new LocalTraining({ scheduler: this.scheduler, config, source: () => ({ host: this.host, ownerId: this.ownerId }) });
+    this.local = new LocalTraining({
+      scheduler: this.scheduler,
+      config,
+      source: () => ({ host: this.host, ownerId: this.ownerId }),
+    });
     this.requests = new RequestExecutor({
       db: opts.db,
       log: opts.log,
@@ -209,7 +224,10 @@ export class LeaseService {
   private async acquired(how: string): Promise<void> {
     const { log } = this.opts;
     this.waitingFor = '';
-    log.info({ ownerId: this.ownerId, how, cron: this.opts.config.TRAIN_CRON }, 'holding the trainer lease: this process runs the scheduled trainer');
+    log.info(
+      { ownerId: this.ownerId, how, cron: this.opts.config.TRAIN_CRON },
+      'holding the trainer lease: this process runs the scheduled trainer',
+    );
     this.scheduler.start();
     for (const w of this.holdingWaiters.splice(0)) w();
     this.pollRequestsSoon(0);
@@ -218,7 +236,10 @@ export class LeaseService {
 
   private async lost(): Promise<void> {
     const { log } = this.opts;
-    log.error({ ownerId: this.ownerId }, 'lost the trainer lease (another process took it over after missed heartbeats): stopping scheduled training here');
+    log.error(
+      { ownerId: this.ownerId },
+      'lost the trainer lease (another process took it over after missed heartbeats): stopping scheduled training here',
+    );
     clearTimeout(this.requestTimer);
     this.requestTimer = undefined;
     await this.scheduler.unschedule();
@@ -270,7 +291,9 @@ export class LeaseService {
       await this.handling;
       this.offListener?.();
       try {
-        await this.lease.release(JSON.stringify(this.snapshot({ historyPoints: SNAPSHOT_HISTORY_POINTS, state: 'offline' })));
+        await this.lease.release(
+          JSON.stringify(this.snapshot({ historyPoints: SNAPSHOT_HISTORY_POINTS, state: 'offline' })),
+        );
       } catch (err) {
         this.opts.log.warn({ err }, 'could not release the trainer lease (it is taken over after staleness)');
       }

@@ -15,7 +15,15 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { PrismaClient } from '../db/client.ts';
-import { createLease, heartbeatLease, NO_OWNER, readLease, releaseLease, takeLease, type TrainerLease } from '../db/trainer-lease.ts';
+import {
+  createLease,
+  heartbeatLease,
+  NO_OWNER,
+  readLease,
+  releaseLease,
+  takeLease,
+  type TrainerLease,
+} from '../db/trainer-lease.ts';
 
 /** A process's unique lease identity: host, pid and a random part (pids repeat across machines and restarts). */
 export function newOwnerId(host = os.hostname()): string {
@@ -72,7 +80,12 @@ export class LeaseKeeper {
   async tryAcquire(snapshot?: string): Promise<AcquireResult> {
     const { db, log } = this.opts;
     // A new holder never leaves the previous holder's snapshot in place.
-    const owner = () => ({ ownerId: this.ownerId, ownerHost: this.host, heartbeatAt: this.beatTime(), snapshot: snapshot ?? '{}' });
+    const owner = () => ({
+      ownerId: this.ownerId,
+      ownerHost: this.host,
+      heartbeatAt: this.beatTime(),
+      snapshot: snapshot ?? '{}',
+    });
     const row = await readLease(db);
     if (!row) {
       if (await createLease(db, owner())) return this.won('created');
@@ -111,11 +124,23 @@ export class LeaseKeeper {
 
   private notHolding(row: TrainerLease | null): AcquireResult {
     this.holdingValue = false;
-    if (!row) return { holding: false, holder: { ownerId: NO_OWNER, ownerHost: '', heartbeatAt: new Date(0), unchangedForMs: 0 } };
+    if (!row)
+      return {
+        holding: false,
+        holder: { ownerId: NO_OWNER, ownerHost: '', heartbeatAt: new Date(0), unchangedForMs: 0 },
+      };
     const key = `${row.ownerId}@${row.heartbeatAt.getTime()}`;
     const now = this.mono();
     if (this.seen?.key !== key) this.seen = { key, since: now };
-    return { holding: false, holder: { ownerId: row.ownerId, ownerHost: row.ownerHost, heartbeatAt: row.heartbeatAt, unchangedForMs: now - this.seen.since } };
+    return {
+      holding: false,
+      holder: {
+        ownerId: row.ownerId,
+        ownerHost: row.ownerHost,
+        heartbeatAt: row.heartbeatAt,
+        unchangedForMs: now - this.seen.since,
+      },
+    };
   }
 
   /** Heartbeat (with a snapshot when given). False = the lease was lost (taken over while we were silent). */

@@ -5,7 +5,14 @@
 import os from 'node:os';
 import { backendInfo } from '../tf/index.ts';
 import type { Config } from '../config/env.ts';
-import { NO_RUN_MESSAGE, STOPPING_MESSAGE, runStartedMessage, type ControlResult, type TrainingControl, type TrainingStatus } from './control.ts';
+import {
+  NO_RUN_MESSAGE,
+  STOPPING_MESSAGE,
+  runStartedMessage,
+  type ControlResult,
+  type TrainingControl,
+  type TrainingStatus,
+} from './control.ts';
 import type { TrainingScheduler } from './scheduler.ts';
 import { buildSnapshot, type SnapshotSource } from './snapshot.ts';
 
@@ -45,12 +52,18 @@ export class LocalTraining implements TrainingControl {
     const scheduler = this.opts.scheduler;
     const from = scheduler.servedModel.active?.version;
     const r = await scheduler.startRun('admin', steps);
-    if (!r.started) return { outcome: 'refused', message: `Not started: ${r.reason}.${r.noDataset ? '' : ' See `/train status`.'}` };
-    return { outcome: 'done', message: runStartedMessage(steps ?? this.opts.config.TRAIN_STEPS, from, this.opts.announceHost) };
+    if (!r.started)
+      return { outcome: 'refused', message: `Not started: ${r.reason}.${r.noDataset ? '' : ' See `/train status`.'}` };
+    return {
+      outcome: 'done',
+      message: runStartedMessage(steps ?? this.opts.config.TRAIN_STEPS, from, this.opts.announceHost),
+    };
   }
 
   async stop(): Promise<ControlResult> {
-    return this.opts.scheduler.requestStop() ? { outcome: 'done', message: STOPPING_MESSAGE } : { outcome: 'refused', message: NO_RUN_MESSAGE };
+    return this.opts.scheduler.requestStop()
+      ? { outcome: 'done', message: STOPPING_MESSAGE }
+      : { outcome: 'refused', message: NO_RUN_MESSAGE };
   }
 
   async rollback(version: string | undefined): Promise<ControlResult> {

@@ -170,7 +170,11 @@ class ManifestWatch implements ManifestWatcher {
     const same = failed && failed.version === version && failed.stamp === stamp;
     const delay = same ? Math.min(failed!.delay * 2, MAX_RETRY_MS) : (this.opts.retryMs ?? 15_000);
     if (!same) warn();
-    else this.opts.log.debug({ version, retryInMs: delay }, 'checkpoint named by manifest.json still not servable; retrying later');
+    else
+      this.opts.log.debug(
+        { version, retryInMs: delay },
+        'checkpoint named by manifest.json still not servable; retrying later',
+      );
     this.failed = { version, stamp, retryAt: Date.now() + delay, delay };
   }
 
@@ -187,7 +191,9 @@ class ManifestWatch implements ManifestWatcher {
     try {
       manifest = await readManifest(modelsDir);
     } catch (err) {
-      this.fail('', stamp, () => log.warn({ reason: (err as Error).message }, 'manifest.json unreadable; keeping the current generator'));
+      this.fail('', stamp, () =>
+        log.warn({ reason: (err as Error).message }, 'manifest.json unreadable; keeping the current generator'),
+      );
       return;
     }
     const want = manifest.active;
@@ -200,7 +206,12 @@ class ManifestWatch implements ManifestWatcher {
     if (failed && failed.version === want && failed.stamp === stamp && Date.now() < failed.retryAt) return;
     const refused = await this.opts.gate?.(want, manifest);
     if (refused) {
-      this.fail(want, stamp, () => log.warn({ version: want, serving: served, reason: refused }, `manifest.json names ${want} but ${refused}; keeping the current generator`));
+      this.fail(want, stamp, () =>
+        log.warn(
+          { version: want, serving: served, reason: refused },
+          `manifest.json names ${want} but ${refused}; keeping the current generator`,
+        ),
+      );
       return;
     }
     await this.swapTo(want, served, stamp);
@@ -232,11 +243,19 @@ class ManifestWatch implements ManifestWatcher {
       await generation.swap(loaded);
     } catch (err) {
       loaded.model.dispose();
-      this.fail(want, stamp, () => log.warn({ version: want, err }, 'checkpoint from manifest.json failed its warm-up; keeping the current generator'));
+      this.fail(want, stamp, () =>
+        log.warn(
+          { version: want, err },
+          'checkpoint from manifest.json failed its warm-up; keeping the current generator',
+        ),
+      );
       return;
     }
     this.failed = undefined;
-    log.info({ version: want, previous: served }, 'manifest.json changed outside this process: hot-swapped to its active checkpoint');
+    log.info(
+      { version: want, previous: served },
+      'manifest.json changed outside this process: hot-swapped to its active checkpoint',
+    );
     try {
       await this.opts.onSwap?.({ version: want, previous: served });
     } catch (err) {

@@ -28,7 +28,11 @@ export function qualityVerdict(
  * (a) is refused: the manifest must have been written after the run that produced the checkpoint
  * had ended (its gate had decided).
  */
-export async function gateRefusal(db: PrismaClient, version: string, manifestUpdatedAt: string | undefined): Promise<string | undefined> {
+export async function gateRefusal(
+  db: PrismaClient,
+  version: string,
+  manifestUpdatedAt: string | undefined,
+): Promise<string | undefined> {
   const row = await db.checkpoint.findUnique({ where: { version } });
   if (row?.status !== 'rejected') return undefined;
   const run = await db.trainingRun.findFirst({ where: { checkpointVersion: version }, orderBy: { id: 'desc' } });

@@ -4,7 +4,14 @@
  * /train run|stop|rollback as TrainerRequest rows, then waits a little for the outcome.
  */
 import type { PrismaClient } from '../db/client.ts';
-import { createTrainerRequest, getTrainerRequest, NO_OWNER, readLease, type RequestOutcome, type TrainerAction } from '../db/trainer-lease.ts';
+import {
+  createTrainerRequest,
+  getTrainerRequest,
+  NO_OWNER,
+  readLease,
+  type RequestOutcome,
+  type TrainerAction,
+} from '../db/trainer-lease.ts';
 import type { ControlResult, RemoteTrainerStatus, TrainingControl, TrainingStatus } from './control.ts';
 import { formatDuration } from './duration.ts';
 import { parseSnapshot } from './snapshot.ts';
@@ -74,7 +81,12 @@ export class RemoteTraining implements TrainingControl {
    * only when holder().alive: a request nobody executes would surprise an admin hours later (the
    * holder also refuses requests older than a few minutes).
    */
-  async request(action: TrainerAction, argument: string | undefined, requestedBy: string, waitMs = this.opts.waitMs ?? 5000): Promise<RemoteRequestResult> {
+  async request(
+    action: TrainerAction,
+    argument: string | undefined,
+    requestedBy: string,
+    waitMs = this.opts.waitMs ?? 5000,
+  ): Promise<RemoteRequestResult> {
     const req = await createTrainerRequest(this.db, { action, argument: argument ?? null, requestedBy });
     const until = Date.now() + waitMs;
     const poll = this.opts.pollMs ?? 250;
@@ -109,7 +121,10 @@ export class RemoteTraining implements TrainingControl {
     if (!st.alive) return { outcome: 'refused', message: noTrainerMessage(st) };
     const r = await this.request(action, argument, requestedBy);
     if (!r.outcome) {
-      return { outcome: 'queued', message: `Queued as request #${r.id} for the trainer on \`${st.host}\`: it has not answered within a few seconds. Check \`/train status\` in a moment.` };
+      return {
+        outcome: 'queued',
+        message: `Queued as request #${r.id} for the trainer on \`${st.host}\`: it has not answered within a few seconds. Check \`/train status\` in a moment.`,
+      };
     }
     if (r.outcome !== 'done') return { outcome: r.outcome, message: r.message ?? 'The trainer refused the request.' };
     const note = action === 'rollback' ? ' Every bot process switches to it within a few seconds.' : '';

@@ -6,7 +6,13 @@
 import type { Logger } from 'pino';
 import { MAX_TRAIN_STEPS } from '../config/env.ts';
 import type { PrismaClient } from '../db/client.ts';
-import { claimTrainerRequest, finishTrainerRequest, pendingTrainerRequests, pruneTrainerRequests, type TrainerRequest } from '../db/trainer-lease.ts';
+import {
+  claimTrainerRequest,
+  finishTrainerRequest,
+  pendingTrainerRequests,
+  pruneTrainerRequests,
+  type TrainerRequest,
+} from '../db/trainer-lease.ts';
 import type { ControlResult } from './control.ts';
 import type { LocalTraining } from './local.ts';
 
@@ -48,7 +54,17 @@ export class RequestExecutor {
           result = { outcome: 'failed', message: (err as Error).message };
         }
         const outcome = result.outcome === 'queued' ? 'failed' : result.outcome;
-        log.info({ request: req.id, action: req.action, argument: req.argument, by: req.requestedBy, outcome, message: result.message }, 'executed a trainer request');
+        log.info(
+          {
+            request: req.id,
+            action: req.action,
+            argument: req.argument,
+            by: req.requestedBy,
+            outcome,
+            message: result.message,
+          },
+          'executed a trainer request',
+        );
         await finishTrainerRequest(db, req.id, outcome, result.message);
       }
     } catch (err) {
@@ -59,13 +75,17 @@ export class RequestExecutor {
   /** Carries out one queued /train run|stop|rollback; the message is what the admin reads. */
   private async execute(req: TrainerRequest): Promise<ControlResult> {
     if (Date.now() - req.createdAt.getTime() > REQUEST_MAX_AGE_MS) {
-      return { outcome: 'refused', message: `Not executed: the request waited more than ${REQUEST_MAX_AGE_MS / 60_000} minutes for a trainer.` };
+      return {
+        outcome: 'refused',
+        message: `Not executed: the request waited more than ${REQUEST_MAX_AGE_MS / 60_000} minutes for a trainer.`,
+      };
     }
     const { training } = this.opts;
     switch (req.action) {
       case 'run': {
         const steps = req.argument ? Number(req.argument) : this.opts.defaultSteps;
-        if (!Number.isInteger(steps) || steps < 1 || steps > MAX_TRAIN_STEPS) return { outcome: 'refused', message: `Not started: steps must be 1-${MAX_TRAIN_STEPS}.` };
+        if (!Number.isInteger(steps) || steps < 1 || steps > MAX_TRAIN_STEPS)
+          return { outcome: 'refused', message: `Not started: steps must be 1-${MAX_TRAIN_STEPS}.` };
         return training.run(steps);
       }
       case 'stop':

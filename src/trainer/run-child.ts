@@ -11,7 +11,12 @@ import type { Config } from '../config/env.ts';
 import { isTrainerMessage, type BotToTrainer, type TrainerToBot } from '../gan/protocol.ts';
 
 /** The trainer child's program. */
-export const TRAINER_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'trainer-child.ts');
+export const TRAINER_ENTRY = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'bin',
+  'trainer-child.ts',
+);
 
 export interface ChildExit {
   code: number | null;

@@ -65,7 +65,12 @@ export interface RunStart {
   noDataset?: boolean;
 }
 
-type Listener = (e: { type: 'run-finished'; run: LastRunInfo } | { type: 'swap'; swap: SwapEvent } | { type: 'run-progress'; run: RunInfo }) => void;
+type Listener = (
+  e:
+    | { type: 'run-finished'; run: LastRunInfo }
+    | { type: 'swap'; swap: SwapEvent }
+    | { type: 'run-progress'; run: RunInfo },
+) => void;
 
 export class TrainingScheduler {
   private task?: ScheduledTask;
@@ -149,7 +154,10 @@ export class TrainingScheduler {
       },
       { name: 'shoebot-train', noOverlap: true },
     );
-    this.opts.log.info({ cron: this.opts.config.TRAIN_CRON, next: this.nextRun()?.toISOString() }, 'training scheduled');
+    this.opts.log.info(
+      { cron: this.opts.config.TRAIN_CRON, next: this.nextRun()?.toISOString() },
+      'training scheduled',
+    );
   }
 
   /** Closes runs a previous process left 'running'; records the checkpoint serving now as active. */
@@ -290,7 +298,17 @@ export class TrainingScheduler {
       } else if (m.type === 'done') report.done = m;
       else if (m.type === 'error') report.error = m.message;
     };
-    const child = forkTrainerChild({ config, steps: run.steps, args, ...(entry ? { entry } : {}), ...(env ? { env } : {}), ...(forwardStderr === false ? { forwardStderr } : {}) }, onMessage);
+    const child = forkTrainerChild(
+      {
+        config,
+        steps: run.steps,
+        args,
+        ...(entry ? { entry } : {}),
+        ...(env ? { env } : {}),
+        ...(forwardStderr === false ? { forwardStderr } : {}),
+      },
+      onMessage,
+    );
     this.child = child.process;
     return child.exited;
   }
@@ -303,7 +321,17 @@ export class TrainingScheduler {
     else await finishTrainingRun(db, run.runId, end.summary, end.status === 'stopped' ? 'stopped' : 'succeeded');
     this.last = end.lastRun;
     if (end.crashed) log.error({ run: run.runId, error: end.error }, 'training run failed (users unaffected)');
-    else log.info({ run: run.runId, status: end.status, steps: end.lastRun.steps, checkpoint: report.checkpoint?.version, gate: report.gate }, 'training run finished');
+    else
+      log.info(
+        {
+          run: run.runId,
+          status: end.status,
+          steps: end.lastRun.steps,
+          checkpoint: report.checkpoint?.version,
+          gate: report.gate,
+        },
+        'training run finished',
+      );
     this.emit({ type: 'run-finished', run: end.lastRun });
   }
 

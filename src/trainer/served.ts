@@ -37,19 +37,30 @@ export async function chooseServedCheckpoint(modelsDir: string, db: PrismaClient
     return { generator: await loadGeneratorCheckpoint(modelsDir) };
   } catch (err) {
     const reason = (err as Error).message;
-    const named = await readManifest(modelsDir).then((m) => m.active ?? undefined, () => undefined);
+    const named = await readManifest(modelsDir).then(
+      (m) => m.active ?? undefined,
+      () => undefined,
+    );
     // Never an unvetted candidate or a rejected one unless nothing else exists, and then the best
     // by quality, not the newest.
     const exclude = named ? [named] : [];
-    const rows = await db.checkpoint.findMany({ where: { status: { in: ['active', 'retired'] } }, select: { version: true, status: true } }).catch(() => []);
+    const rows = await db.checkpoint
+      .findMany({ where: { status: { in: ['active', 'retired'] } }, select: { version: true, status: true } })
+      .catch(() => []);
     const served = new Set(rows.map((c) => c.version));
     // The one recorded active is what was served last (e.g. the target of a rollback, while the
     // manifest already names a checkpoint still being copied); "newest" would pick the checkpoint
     // rolled back from.
     const lastActive = new Set(rows.filter((c) => c.status === 'active').map((c) => c.version));
     const fallback =
-      (lastActive.size ? await newestValidCheckpoint(modelsDir, { exclude, accept: (c) => lastActive.has(c.version) }).catch(() => undefined) : undefined) ??
-      (await newestValidCheckpoint(modelsDir, { exclude, accept: (c) => served.has(c.version) }).catch(() => undefined)) ??
+      (lastActive.size
+        ? await newestValidCheckpoint(modelsDir, { exclude, accept: (c) => lastActive.has(c.version) }).catch(
+            () => undefined,
+          )
+        : undefined) ??
+      (await newestValidCheckpoint(modelsDir, { exclude, accept: (c) => served.has(c.version) }).catch(
+        () => undefined,
+      )) ??
       (await newestValidCheckpoint(modelsDir, { exclude, order: 'best-quality' }).catch(() => undefined));
     if (fallback) {
       try {
@@ -81,6 +92,11 @@ export class PublishedModel implements ServedModel {
 
   async swap(next: LoadedGenerator): Promise<void> {
     next.model.dispose();
-    this.info = { version: next.version, step: next.step, metrics: next.metrics ?? {}, ...(next.createdAt ? { createdAt: next.createdAt } : {}) };
+    this.info = {
+      version: next.version,
+      step: next.step,
+      metrics: next.metrics ?? {},
+      ...(next.createdAt ? { createdAt: next.createdAt } : {}),
+    };
   }
 }

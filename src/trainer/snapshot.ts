@@ -87,7 +87,16 @@ export function buildSnapshot(
     ...(who.backend ? { backend: who.backend } : {}),
     cron: who.cron,
     nextRun: scheduler.nextRun()?.toISOString() ?? null,
-    ...(active ? { active: { version: active.version, step: active.step, metrics: active.metrics, ...(active.createdAt ? { createdAt: active.createdAt } : {}) } } : {}),
+    ...(active
+      ? {
+          active: {
+            version: active.version,
+            step: active.step,
+            metrics: active.metrics,
+            ...(active.createdAt ? { createdAt: active.createdAt } : {}),
+          },
+        }
+      : {}),
     ...(run
       ? {
           run: {

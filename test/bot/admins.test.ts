@@ -9,7 +9,13 @@ import { ADMINISTRATOR_PERMISSIONS, type FakeDiscordOptions } from '../fake-disc
 import { ADMIN_ID, BOB, expectNoUnhandled, startHarness, type Harness } from './harness.ts';
 
 const OWNER = '400000000000000001';
-const [TEAM_OWNER, TEAM_ADMIN, TEAM_DEV, TEAM_READ_ONLY, TEAM_INVITED] = ['400000000000000010', '400000000000000011', '400000000000000012', '400000000000000013', '400000000000000014'];
+const [TEAM_OWNER, TEAM_ADMIN, TEAM_DEV, TEAM_READ_ONLY, TEAM_INVITED] = [
+  '400000000000000010',
+  '400000000000000011',
+  '400000000000000012',
+  '400000000000000013',
+  '400000000000000014',
+];
 const SERVER_ADMIN = '400000000000000020';
 
 let h: Harness | undefined;
@@ -19,7 +25,10 @@ afterEach(async () => {
   expectNoUnhandled();
 });
 
-async function start(application: FakeDiscordOptions['application'], env: Record<string, string> = {}): Promise<Harness> {
+async function start(
+  application: FakeDiscordOptions['application'],
+  env: Record<string, string> = {},
+): Promise<Harness> {
   h = await startHarness({ fake: { application }, env });
   return h;
 }
@@ -58,7 +67,8 @@ describe('shoebot admins', () => {
       },
     });
     for (const id of [TEAM_OWNER, TEAM_ADMIN, TEAM_DEV]) expect(await train(b, 'run', id), id).toBe(DISABLED);
-    for (const id of [TEAM_READ_ONLY, TEAM_INVITED]) expect(await train(b, 'run', id), id).toContain('Only shoebot admins');
+    for (const id of [TEAM_READ_ONLY, TEAM_INVITED])
+      expect(await train(b, 'run', id), id).toContain('Only shoebot admins');
     // The team's pseudo-user (the application's `owner` field) is nobody's account.
     expect(b.bot.ctx.isAdmin(b.fake.application.team!.ownerId)).toBe(true);
   });
@@ -73,7 +83,9 @@ describe('shoebot admins', () => {
     const b = await start({ ownerId: OWNER, fail: true });
     expect(await train(b, 'run', OWNER)).toContain('Only shoebot admins');
     expect(await train(b, 'run', ADMIN_ID)).toBe(DISABLED);
-    const warning = b.logLines.map((l) => JSON.parse(l)).find((l) => l.msg?.startsWith('could not fetch the Discord application'));
+    const warning = b.logLines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg?.startsWith('could not fetch the Discord application'));
     expect(warning?.level).toBe(40);
   });
 });
@@ -81,7 +93,8 @@ describe('shoebot admins', () => {
 describe('/train and server administrators', () => {
   it('is registered for server administrators only (default_member_permissions)', async () => {
     const b = await start({});
-    const cmd = (b.fake.commands.guild.get(b.fake.guild.id) ?? []).find((c) => c.name === 'train') as { default_member_permissions?: string | null } | undefined;
+    const cmd = (b.fake.commands.guild.get(b.fake.guild.id) ?? []).find((c) => c.name === 'train') as
+      { default_member_permissions?: string | null } | undefined;
     expect(cmd?.default_member_permissions).toBe('8');
   });
 
@@ -90,7 +103,9 @@ describe('/train and server administrators', () => {
     b.fake.user(SERVER_ADMIN).permissions = ADMINISTRATOR_PERMISSIONS;
     expect(await train(b, 'status', SERVER_ADMIN)).toContain('**Shoebot training**');
     for (const sub of ['run', 'stop', 'rollback']) {
-      expect(await train(b, sub, SERVER_ADMIN), sub).toContain('Only shoebot admins can run, stop or roll back training');
+      expect(await train(b, sub, SERVER_ADMIN), sub).toContain(
+        'Only shoebot admins can run, stop or roll back training',
+      );
     }
     // A member who is neither reads nothing.
     expect(await train(b, 'status', BOB)).toContain('Only shoebot admins can use `/train`');

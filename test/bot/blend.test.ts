@@ -21,7 +21,18 @@ import type { VoteEvent } from '../../src/bot/votes.ts';
 import { UserError } from '../../src/bot/errors.ts';
 import { loadGeneratorCheckpoint } from '../../src/gan/checkpoint-load.ts';
 import { initTf } from '../../src/tf/index.ts';
-import { ALICE, BOB, TINY_GAN, buttonIds, expectNoUnhandled, numTensors, pngSize, startHarness, tinyGenerator, type Harness } from './harness.ts';
+import {
+  ALICE,
+  BOB,
+  TINY_GAN,
+  buttonIds,
+  expectNoUnhandled,
+  numTensors,
+  pngSize,
+  startHarness,
+  tinyGenerator,
+  type Harness,
+} from './harness.ts';
 
 let h: Harness;
 let clock = 1_000_000;
@@ -56,15 +67,23 @@ afterEach(() => {
 async function designReply(interaction: FakeInteraction, lastEmoji: string) {
   const reply = await h.fake.waitForReply(interaction);
   if (reply.ephemeral) return { ...reply, designs: [] as DesignRow[] };
-  await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${lastEmoji}/@me`));
+  await h.fake.waitForRequest(
+    (r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${lastEmoji}/@me`),
+  );
   return { ...reply, designs: await h.bot.ctx.store.findDesignsByMessage(reply.message.id) };
 }
 
 async function shoe(count: number, seed: number, user = ALICE) {
-  return (await designReply(h.fake.sendCommand({ name: 'shoe', options: { count, seed }, user }), ['👍', '2️⃣', '3️⃣', '4️⃣'][count - 1])).designs;
+  return (
+    await designReply(
+      h.fake.sendCommand({ name: 'shoe', options: { count, seed }, user }),
+      ['👍', '2️⃣', '3️⃣', '4️⃣'][count - 1],
+    )
+  ).designs;
 }
 
-const blend = (options: Record<string, unknown>, user = ALICE) => designReply(h.fake.sendCommand({ name: 'blend', options, user }), '👍');
+const blend = (options: Record<string, unknown>, user = ALICE) =>
+  designReply(h.fake.sendCommand({ name: 'blend', options, user }), '👍');
 
 async function waitForVote(pred: (e: VoteEvent) => boolean): Promise<void> {
   const t0 = Date.now();
@@ -106,7 +125,9 @@ describe('/blend', () => {
     expect(reply.ephemeral).toBe(false);
     const msg = reply.message;
     // Deferred first (the 3-second window), then the edit with the files.
-    expect(h.fake.requests.find((r) => r.seq >= since && r.route.startsWith(`/interactions/${it1.id}/`))?.body.type).toBe(5);
+    expect(
+      h.fake.requests.find((r) => r.seq >= since && r.route.startsWith(`/interactions/${it1.id}/`))?.body.type,
+    ).toBe(5);
 
     // The animation: really animated, looping forever, one page per frame, the size Discord previews.
     const [anim, still] = msg.attachments;
@@ -127,15 +148,15 @@ describe('/blend', () => {
     // The middle design: stored with its parents, the slerp midpoint, the served checkpoint.
     expect(reply.designs).toHaveLength(1);
     const mid = reply.designs[0];
-    expect([mid.kind, mid.parentId, mid.secondParentId, mid.checkpointVersion, mid.gridIndex, mid.requesterId, mid.guildId]).toEqual([
-      'blend',
-      a.id,
-      b.id,
-      served,
-      0,
-      ALICE,
-      h.fake.guild.id,
-    ]);
+    expect([
+      mid.kind,
+      mid.parentId,
+      mid.secondParentId,
+      mid.checkpointVersion,
+      mid.gridIndex,
+      mid.requesterId,
+      mid.guildId,
+    ]).toEqual(['blend', a.id, b.id, served, 0, ALICE, h.fake.guild.id]);
     const expected = slerpLatent(bytesToLatent(a.latent), bytesToLatent(b.latent), 0.5);
     expect(Buffer.from(mid.latent).equals(Buffer.from(latentToBytes(expected)))).toBe(true);
     // Its picture is exactly that latent drawn alone (batching does not change an image).
@@ -155,17 +176,27 @@ describe('/blend', () => {
     // Votes: 👍 on the blend message is a vote for the middle design.
     h.fake.addReaction({ messageId: msg.id, emoji: '👍', user: BOB });
     await waitForVote((e) => e.kind === 'add' && e.userId === BOB && e.designId === mid.id);
-    expect((await h.bot.ctx.store.db.vote.findMany({ where: { designId: mid.id } })).map((v) => v.userId)).toEqual([BOB]);
+    expect((await h.bot.ctx.store.db.vote.findMany({ where: { designId: mid.id } })).map((v) => v.userId)).toEqual([
+      BOB,
+    ]);
     // /gallery names both parents of a voted blend.
     const gallery = await h.fake.waitForReply(h.fake.sendCommand({ name: 'gallery', user: BOB }));
-    expect(gallery.message.content).toContain(`design #${mid.id} · 1 vote · by <@${ALICE}> · blend of #${a.id} and #${b.id}`);
+    expect(gallery.message.content).toContain(
+      `design #${mid.id} · 1 vote · by <@${ALICE}> · blend of #${a.id} and #${b.id}`,
+    );
 
     // The usual buttons work on it.
-    const vars = await designReply(h.fake.pressButton({ message: msg, customId: `shoe:var:${mid.id}:${ALICE}`, user: ALICE }), '4️⃣');
+    const vars = await designReply(
+      h.fake.pressButton({ message: msg, customId: `shoe:var:${mid.id}:${ALICE}`, user: ALICE }),
+      '4️⃣',
+    );
     expect(vars.message.content).toContain(`variations of design #${mid.id}`);
     expect(vars.designs.every((d) => d.kind === 'variation' && d.parentId === mid.id)).toBe(true);
     clock += 120_000; // /shoe, /blend and the variations used up ALICE's 3 requests of this minute
-    const up = await designReply(h.fake.pressButton({ message: msg, customId: `shoe:up:${mid.id}:${ALICE}`, user: ALICE }), '👍');
+    const up = await designReply(
+      h.fake.pressButton({ message: msg, customId: `shoe:up:${mid.id}:${ALICE}`, user: ALICE }),
+      '👍',
+    );
     expect(up.ephemeral, up.message.content).toBe(false);
     expect(up.designs.map((d) => [d.kind, d.parentId])).toEqual([['upscale', mid.id]]);
     // A blend has no seed (its parents define it): its upscale shows none instead of a made-up one.
@@ -180,7 +211,12 @@ describe('/blend', () => {
     const anim = first.message.attachments[0];
     expect(anim.content_type).toBe('image/gif');
     const meta = await sharp(anim.data, { animated: true }).metadata();
-    expect([meta.format, meta.pages, meta.loop, meta.pageHeight]).toEqual(['gif', 2 * (BLEND_STEPS - 1), 0, BLEND_SIZE]);
+    expect([meta.format, meta.pages, meta.loop, meta.pageHeight]).toEqual([
+      'gif',
+      2 * (BLEND_STEPS - 1),
+      0,
+      BLEND_SIZE,
+    ]);
     const mid = first.designs[0];
     const second = await blend({ a: `#${mid.id}`, b: `#${c.id}` });
     expect(second.designs.map((d) => [d.kind, d.parentId, d.secondParentId])).toEqual([['blend', mid.id, c.id]]);
@@ -191,20 +227,33 @@ describe('/blend', () => {
     await h.bot.ctx.store.db.design.update({ where: { id: a.id }, data: { checkpointVersion: 'old-v0' } });
     const r = await blend({ a: `#${a.id}`, b: `#${b.id}` });
     expect(r.ephemeral).toBe(false);
-    expect(r.message.content).toContain(`Design #${a.id} was drawn by another checkpoint (\`old-v0\`): redrawn here with the current one, so it may look a little different from the original.`);
+    expect(r.message.content).toContain(
+      `Design #${a.id} was drawn by another checkpoint (\`old-v0\`): redrawn here with the current one, so it may look a little different from the original.`,
+    );
     expect(r.message.content).not.toContain(`#${b.id} was drawn`);
     expect(r.designs[0].checkpointVersion).toBe(served);
     // Both parents old: one line, not two.
     await h.bot.ctx.store.db.design.update({ where: { id: b.id }, data: { checkpointVersion: 'old-v0' } });
     clock += 120_000;
     const r2 = await blend({ a: `#${a.id}`, b: `#${b.id}` });
-    expect(r2.message.content).toContain(`Designs #${a.id} and #${b.id} were drawn by another checkpoint (\`old-v0\`): redrawn here`);
+    expect(r2.message.content).toContain(
+      `Designs #${a.id} and #${b.id} were drawn by another checkpoint (\`old-v0\`): redrawn here`,
+    );
     expect(r2.message.content.match(/another checkpoint/g)).toHaveLength(1);
   });
 
   it('answers bad references privately, before deferring, without storing or counting anything', async () => {
     const [a, b] = await shoe(2, 5);
-    const [up] = (await designReply(h.fake.pressButton({ message: (await h.bot.ctx.store.findDesign(a.id))!.messageId!, customId: `shoe:up:${a.id}:${ALICE}`, user: ALICE }), '👍')).designs;
+    const [up] = (
+      await designReply(
+        h.fake.pressButton({
+          message: (await h.bot.ctx.store.findDesign(a.id))!.messageId!,
+          customId: `shoe:up:${a.id}:${ALICE}`,
+          user: ALICE,
+        }),
+        '👍',
+      )
+    ).designs;
     const store = h.bot.ctx.store;
     const common = { seed: 1, gridIndex: 0, checkpointVersion: served, channelId: h.fake.channelId, requesterId: BOB };
     const [foreign, smallNz, smallNz2] = await store.createDesigns([
@@ -224,8 +273,14 @@ describe('/blend', () => {
       [{ a: `#${a.id}` }, '`b` must be a design id'],
       [{ a: `#${a.id}`, b: `${a.id}` }, `Both \`a\` and \`b\` are design #${a.id}: pick two different designs`],
       [{ a: `#${a.id}`, b: `#${up.id}` }, 'are the same sneaker (same latent)'],
-      [{ a: `#${a.id}`, b: `#${smallNz.id}` }, `come from generators of different shapes (latent sizes ${nz} and 8), so they cannot be blended`],
-      [{ a: `#${smallNz.id}`, b: `#${smallNz2.id}` }, `were drawn by an older generator of a different shape (latent size 8; the current one uses ${nz})`],
+      [
+        { a: `#${a.id}`, b: `#${smallNz.id}` },
+        `come from generators of different shapes (latent sizes ${nz} and 8), so they cannot be blended`,
+      ],
+      [
+        { a: `#${smallNz.id}`, b: `#${smallNz2.id}` },
+        `were drawn by an older generator of a different shape (latent size 8; the current one uses ${nz})`,
+      ],
       [{ a: `#${a.id}`, b: `#${b.id}`, format: 'png' }, '`format` must be `webp` or `gif`'],
     ] as const) {
       const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'blend', options, user: BOB }));
@@ -246,7 +301,9 @@ describe('/blend', () => {
     expect(ok[2].message.attachments[1].data.equals(ok[0].message.attachments[1].data)).toBe(true);
     expect(Buffer.from(ok[2].designs[0].latent).equals(Buffer.from(ok[0].designs[0].latent))).toBe(true);
     expect(ok[2].designs[0].id).not.toBe(ok[0].designs[0].id); // each blend is its own votable design
-    const limited = await h.fake.waitForReply(h.fake.sendCommand({ name: 'blend', options: { a: `#${a.id}`, b: `#${b.id}` }, user: BOB }));
+    const limited = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'blend', options: { a: `#${a.id}`, b: `#${b.id}` }, user: BOB }),
+    );
     expect(limited.ephemeral).toBe(true);
     expect(limited.message.content).toMatch(/Try again in \d+ s/);
   });
@@ -258,10 +315,27 @@ describe('/blend', () => {
     const [bob1, bob2, alice1, alice2] = await store.createDesigns([
       { ...common, requesterId: BOB, latent: new Float32Array(nz).fill(0.5), messageId: 'dm-b' },
       { ...common, requesterId: BOB, latent: new Float32Array(nz).map((_, i) => (i % 2 ? 1 : -1)), messageId: 'dm-b' },
-      { ...common, requesterId: ALICE, latent: new Float32Array(nz).map((_, i) => (i % 3 ? 1 : -1)), messageId: 'dm-a' },
-      { ...common, requesterId: ALICE, latent: new Float32Array(nz).map((_, i) => (i % 5 ? -1 : 1)), messageId: 'dm-a' },
+      {
+        ...common,
+        requesterId: ALICE,
+        latent: new Float32Array(nz).map((_, i) => (i % 3 ? 1 : -1)),
+        messageId: 'dm-a',
+      },
+      {
+        ...common,
+        requesterId: ALICE,
+        latent: new Float32Array(nz).map((_, i) => (i % 5 ? -1 : 1)),
+        messageId: 'dm-a',
+      },
     ]);
-    const refused = await h.fake.waitForReply(h.fake.sendCommand({ name: 'blend', options: { a: `#${alice1.id}`, b: `#${bob2.id}` }, user: ALICE, guildId: null }));
+    const refused = await h.fake.waitForReply(
+      h.fake.sendCommand({
+        name: 'blend',
+        options: { a: `#${alice1.id}`, b: `#${bob2.id}` },
+        user: ALICE,
+        guildId: null,
+      }),
+    );
     expect(refused.ephemeral).toBe(true);
     expect(refused.message.content).toContain(`I can't find design #${bob2.id} here`);
     const it1 = h.fake.sendCommand({ name: 'blend', options: { a: '' }, focused: 'a', user: ALICE, guildId: null });
@@ -271,7 +345,15 @@ describe('/blend', () => {
     expect(offered).not.toContain(`#${bob1.id}`);
     expect(offered).not.toContain(`#${bob2.id}`);
     // Her own DM designs blend as usual.
-    const own = await designReply(h.fake.sendCommand({ name: 'blend', options: { a: `#${alice1.id}`, b: `#${alice2.id}` }, user: ALICE, guildId: null }), '👍');
+    const own = await designReply(
+      h.fake.sendCommand({
+        name: 'blend',
+        options: { a: `#${alice1.id}`, b: `#${alice2.id}` },
+        user: ALICE,
+        guildId: null,
+      }),
+      '👍',
+    );
     expect(own.ephemeral, own.message.content).toBe(false);
     expect(own.designs.map((d) => [d.kind, d.guildId, d.requesterId])).toEqual([['blend', null, ALICE]]);
   });
@@ -320,7 +402,16 @@ describe('/blend', () => {
   it("suggests this server's top-voted and newest design ids while an option is typed", async () => {
     const store = h.bot.ctx.store;
     const [foreign] = await store.createDesigns([
-      { seed: 1, gridIndex: 0, checkpointVersion: served, channelId: 'c', requesterId: BOB, latent: new Float32Array(nz), guildId: '999999999999999999', messageId: '1' },
+      {
+        seed: 1,
+        gridIndex: 0,
+        checkpointVersion: served,
+        channelId: 'c',
+        requesterId: BOB,
+        latent: new Float32Array(nz),
+        guildId: '999999999999999999',
+        messageId: '1',
+      },
     ]);
     const suggest = async (options: Record<string, unknown>, focused: string) => {
       const it1 = h.fake.sendCommand({ name: 'blend', options, focused, user: ALICE });
@@ -353,7 +444,9 @@ describe('/blend', () => {
 
   it('rendered in the worker thread throughout, and logged its timings', () => {
     expect(h.logLines.filter((l) => l.includes('render worker unavailable'))).toEqual([]);
-    const posted = h.logLines.filter((l) => l.includes('"blend posted"')).map((l) => JSON.parse(l) as { drawMs: number; renderMs: number; bytes: number });
+    const posted = h.logLines
+      .filter((l) => l.includes('"blend posted"'))
+      .map((l) => JSON.parse(l) as { drawMs: number; renderMs: number; bytes: number });
     expect(posted.length).toBeGreaterThanOrEqual(5);
     for (const p of posted) expect(p.bytes).toBeGreaterThan(1000);
   });

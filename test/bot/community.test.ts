@@ -20,7 +20,18 @@ import { projections } from '../../src/gan/steering.ts';
 import type { VoteEvent } from '../../src/bot/votes.ts';
 import { PREFERENCES, simulateCommunity, voterThresholds } from '../../bench/community.ts';
 import { freshPgDatabase } from '../setup/pg-url.ts';
-import { ADMIN_ID, ALICE, BOB, buttonIds, expectNoUnhandled, numTensors, sleep, startHarness, tinyGenerator, type Harness } from './harness.ts';
+import {
+  ADMIN_ID,
+  ALICE,
+  BOB,
+  buttonIds,
+  expectNoUnhandled,
+  numTensors,
+  sleep,
+  startHarness,
+  tinyGenerator,
+  type Harness,
+} from './harness.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 // The steering figures below were calibrated on the 32x32 grey model's shapes ("taller" = more bright rows); it stays as a fixture.
@@ -61,26 +72,54 @@ describe.each([
   });
 
   /** Stores one posted grid of `latents` for a guild; `votes[i]` members upvote design i. */
-  async function postGrid(guildId: string, version: string, latents: Float32Array[], votes: number[], createdAt?: Date) {
+  async function postGrid(
+    guildId: string,
+    version: string,
+    latents: Float32Array[],
+    votes: number[],
+    createdAt?: Date,
+  ) {
     const designs = await store.createDesigns(
-      latents.map((latent, i) => ({ seed: 1, gridIndex: i, latent, checkpointVersion: version, guildId, channelId: 'c', requesterId: 'u' })),
+      latents.map((latent, i) => ({
+        seed: 1,
+        gridIndex: i,
+        latent,
+        checkpointVersion: version,
+        guildId,
+        channelId: 'c',
+        requesterId: 'u',
+      })),
     );
     if (createdAt) await db.design.updateMany({ where: { id: { in: designs.map((d) => d.id) } }, data: { createdAt } });
     await store.attachMessage(
       designs.map((d) => d.id),
       `m${++msg}`,
     );
-    for (let i = 0; i < designs.length; i++) for (let v = 0; v < votes[i]; v++) await store.addVote(`voter${v}`, designs[i].id);
+    for (let i = 0; i < designs.length; i++)
+      for (let v = 0; v < votes[i]; v++) await store.addVote(`voter${v}`, designs[i].id);
     return designs;
   }
 
   /** `grids` grids of 4 N(0, I) latents where the design with the largest latent[0] gets 2 votes. */
-  async function votedHistory(guildId: string, version: string, grids: number, seed: number, nz = NZ, createdAt?: Date) {
+  async function votedHistory(
+    guildId: string,
+    version: string,
+    grids: number,
+    seed: number,
+    nz = NZ,
+    createdAt?: Date,
+  ) {
     for (let g = 0; g < grids; g++) {
       const z = latentsForSeed(seed + g, 4, nz);
       const rows = [0, 1, 2, 3].map((i) => z.slice(i * nz, (i + 1) * nz));
       const best = rows.reduce((b, r, i) => (r[0] > rows[b][0] ? i : b), 0);
-      await postGrid(guildId, version, rows, rows.map((_, i) => (i === best ? 2 : 0)), createdAt);
+      await postGrid(
+        guildId,
+        version,
+        rows,
+        rows.map((_, i) => (i === best ? 2 : 0)),
+        createdAt,
+      );
     }
   }
 
@@ -113,7 +152,9 @@ describe.each([
     // Same data + seed + strength: the same latents, bit for bit; strength 0: plain.
     const again = await taste.sample('g1', served, 1, 4, 0.6);
     expect(Buffer.from(again.latents.buffer).equals(Buffer.from(latents.buffer))).toBe(true);
-    expect(Buffer.from((await taste.sample('g1', served, 1, 4, 0)).latents.buffer).equals(Buffer.from(plain.buffer))).toBe(true);
+    expect(
+      Buffer.from((await taste.sample('g1', served, 1, 4, 0)).latents.buffer).equals(Buffer.from(plain.buffer)),
+    ).toBe(true);
     await expect(taste.sample('g1', served, 1, 4, 1.5)).rejects.toThrow('`strength` must be a number from 0 to 1');
   });
 
@@ -126,7 +167,12 @@ describe.each([
     expect(await taste.get('g2', served)).toBe(a);
     expect(taste.fits).toBe(fits);
     // A burst of votes in this process: one background refit after the quiet time.
-    const designs = await postGrid('g2', 'v1', [0, 1, 2, 3].map((i) => latentsForSeed(999 + i, 1, NZ)), [1, 0, 0, 0]);
+    const designs = await postGrid(
+      'g2',
+      'v1',
+      [0, 1, 2, 3].map((i) => latentsForSeed(999 + i, 1, NZ)),
+      [1, 0, 0, 0],
+    );
     for (let i = 0; i < 5; i++) taste.noteVote('g2');
     await sleep(200);
     expect(taste.fits).toBe(fits + 1);
@@ -184,7 +230,17 @@ describe.each([
   it('reads only posted designs (a design whose message never went out was never seen)', async () => {
     await votedHistory('g4', 'v1', 6, 700);
     const before = await new CommunityTaste(store).fit('g4', { version: 'v1', nz: NZ });
-    const [unposted] = await store.createDesigns([{ seed: 1, gridIndex: 0, latent: latentToBytes(new Float32Array(NZ).fill(3)), checkpointVersion: 'v1', guildId: 'g4', channelId: 'c', requesterId: 'u' }]);
+    const [unposted] = await store.createDesigns([
+      {
+        seed: 1,
+        gridIndex: 0,
+        latent: latentToBytes(new Float32Array(NZ).fill(3)),
+        checkpointVersion: 'v1',
+        guildId: 'g4',
+        channelId: 'c',
+        requesterId: 'u',
+      },
+    ]);
     await store.addVote('x', unposted.id);
     const after = await new CommunityTaste(store).fit('g4', { version: 'v1', nz: NZ });
     expect(after.shown).toBe(before.shown);
@@ -205,7 +261,17 @@ describe('simulated voters with the real default generator', () => {
       const pref = PREFERENCES[name];
       const thresholds = await voterThresholds(gen, pref, 5);
       const before = numTensors();
-      const r = await simulateCommunity({ gen, store, guildId: `sim-${name}`, pref, thresholds, rounds: 40, evalSeeds: 30, strengths: [0.6], seed: name === 'darker' ? 1 : 2 });
+      const r = await simulateCommunity({
+        gen,
+        store,
+        guildId: `sim-${name}`,
+        pref,
+        thresholds,
+        rounds: 40,
+        evalSeeds: 30,
+        strengths: [0.6],
+        seed: name === 'darker' ? 1 : 2,
+      });
       expect(numTensors()).toBe(before);
       // Plain designs: about the share the thresholds were set for (50..90th percentiles: ~30 %).
       expect(r.plain.share).toBeGreaterThan(0.2);
@@ -233,20 +299,28 @@ describe('/shoe mode:community through the fake Discord', () => {
     if (reply.ephemeral) return { ...reply, designs: [] };
     const n = (reply.message.content.match(/(?:\d\uFE0F\u20E3|👍) design #\d+/gu) ?? []).length;
     const last = n === 1 ? '👍' : ['1️⃣', '2️⃣', '3️⃣', '4️⃣'][n - 1];
-    await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${last}/@me`));
+    await h.fake.waitForRequest(
+      (r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${last}/@me`),
+    );
     return { ...reply, designs: await h.bot.ctx.store.findDesignsByMessage(reply.message.id) };
   }
 
   it('refuses until the server has voted, then steers, says so, and keeps seeds and buttons working', async () => {
-    const refused = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { mode: 'community' }, user: ALICE }));
+    const refused = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'shoe', options: { mode: 'community' }, user: ALICE }),
+    );
     expect(refused.ephemeral).toBe(true);
     expect(refused.message.content).toContain(`needs votes on at least ${MIN_VOTED_DESIGNS} designs`);
     expect(refused.message.content).toContain('This server has votes on 0 designs');
     expect(refused.message.attachments).toHaveLength(0);
-    const bad = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { mode: 'plain', strength: 0.5 }, user: ALICE }));
+    const bad = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'shoe', options: { mode: 'plain', strength: 0.5 }, user: ALICE }),
+    );
     expect(bad.ephemeral).toBe(true);
     expect(bad.message.content).toContain('`strength` steers community mode');
-    const bad2 = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { mode: 'fancy' }, user: ALICE }));
+    const bad2 = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'shoe', options: { mode: 'fancy' }, user: ALICE }),
+    );
     expect(bad2.message.content).toContain('`mode` must be `plain` or `community`');
 
     // Members vote by reactions for the design with the largest latent[0] in each grid.
@@ -270,7 +344,9 @@ describe('/shoe mode:community through the fake Discord', () => {
     const taste = communityTaste(h.bot.ctx.store);
     const fitsBefore = taste.fits;
     const t0 = numTensors();
-    const a = await designReply(h.fake.sendCommand({ name: 'shoe', options: { mode: 'community', strength: 0.8, seed: 77 }, user: ALICE }));
+    const a = await designReply(
+      h.fake.sendCommand({ name: 'shoe', options: { mode: 'community', strength: 0.8, seed: 77 }, user: ALICE }),
+    );
     expect(a.ephemeral).toBe(false);
     const content = a.message.content;
     expect(content).toContain('4 community-steered sneaker designs');
@@ -282,28 +358,42 @@ describe('/shoe mode:community through the fake Discord', () => {
     expect(taste.fits).toBe(fitsBefore + 1);
     // Steered toward latent[0], away from plain seed 77.
     const plain = latentsForSeed(77, 4, 16);
-    a.designs.forEach((d, i) => expect(new Float32Array(new Uint8Array(d.latent).buffer)[0]).toBeGreaterThan(plain[i * 16]));
+    a.designs.forEach((d, i) =>
+      expect(new Float32Array(new Uint8Array(d.latent).buffer)[0]).toBeGreaterThan(plain[i * 16]),
+    );
     const ids = buttonIds(a.message.components);
     expect(ids).toContain(`shoe:reroll:4:${ALICE}:c0.8`);
 
     // Same seed + strength + taste + checkpoint: the same image; the cached fit serves it.
-    const b = await designReply(h.fake.sendCommand({ name: 'shoe', options: { mode: 'community', strength: 0.8, seed: 77 }, user: BOB }));
+    const b = await designReply(
+      h.fake.sendCommand({ name: 'shoe', options: { mode: 'community', strength: 0.8, seed: 77 }, user: BOB }),
+    );
     expect(b.message.attachments[0].data.equals(a.message.attachments[0].data)).toBe(true);
     expect(taste.fits).toBe(fitsBefore + 1);
     // strength alone means community; strength 0 draws the plain latents.
-    const z = await designReply(h.fake.sendCommand({ name: 'shoe', options: { strength: 0, seed: 77, count: 2 }, user: BOB }));
+    const z = await designReply(
+      h.fake.sendCommand({ name: 'shoe', options: { strength: 0, seed: 77, count: 2 }, user: BOB }),
+    );
     // ... and plain designs are not labelled steered (README: never plain designs labelled community).
     expect(z.message.content).toContain('**2 sneaker designs**');
     expect(z.message.content).not.toContain('community-steered');
     expect(z.message.content).toContain('Community mode at strength 0: not steered');
-    z.designs.forEach((d, i) => expect(Buffer.from(d.latent).equals(Buffer.from(latentToBytes(plain.slice(i * 16, (i + 1) * 16))))).toBe(true));
+    z.designs.forEach((d, i) =>
+      expect(Buffer.from(d.latent).equals(Buffer.from(latentToBytes(plain.slice(i * 16, (i + 1) * 16))))).toBe(true),
+    );
 
     // Buttons: variations and upscale of a community design, and a community reroll.
-    const vars = await designReply(h.fake.pressButton({ message: a.message, customId: `shoe:var:${a.designs[0].id}:${ALICE}`, user: ALICE }));
+    const vars = await designReply(
+      h.fake.pressButton({ message: a.message, customId: `shoe:var:${a.designs[0].id}:${ALICE}`, user: ALICE }),
+    );
     expect(vars.message.content).toContain(`variations of design #${a.designs[0].id}`);
-    const up = await designReply(h.fake.pressButton({ message: a.message, customId: `shoe:up:${a.designs[1].id}:${ALICE}`, user: ALICE }));
+    const up = await designReply(
+      h.fake.pressButton({ message: a.message, customId: `shoe:up:${a.designs[1].id}:${ALICE}`, user: ALICE }),
+    );
     expect(up.designs.map((d) => [d.kind, d.steering])).toEqual([['upscale', 0.8]]);
-    const reroll = await designReply(h.fake.pressButton({ message: a.message, customId: `shoe:reroll:4:${ALICE}:c0.8`, user: ALICE }));
+    const reroll = await designReply(
+      h.fake.pressButton({ message: a.message, customId: `shoe:reroll:4:${ALICE}:c0.8`, user: ALICE }),
+    );
     expect(reroll.message.content).toContain('4 community-steered sneaker designs');
     expect(reroll.message.content).toContain('strength 0.8');
     expect(numTensors()).toBe(t0);
@@ -311,23 +401,31 @@ describe('/shoe mode:community through the fake Discord', () => {
     // A new vote makes the taste stale: the next community request refits.
     h.fake.addReaction({ messageId: a.message.id, emoji: '1️⃣', user: BOB });
     for (let i = 0; i < 100 && votes.filter((v) => v.changed).length < expected + 1; i++) await sleep(20);
-    const c = await designReply(h.fake.sendCommand({ name: 'shoe', options: { mode: 'community', seed: 77 }, user: BOB }));
+    const c = await designReply(
+      h.fake.sendCommand({ name: 'shoe', options: { mode: 'community', seed: 77 }, user: BOB }),
+    );
     expect(c.message.content).toContain('strength 0.6');
     expect(c.message.content).toContain(`from ${expected + 1} votes on 8 designs`);
     expect(taste.fits).toBeGreaterThan(fitsBefore + 1);
 
     // Admins see the steering data in /train status.
     const st = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
-    expect(st.message.content).toContain(`Steering data: 8 voted designs / ${expected + 1} votes in this server (8 on the current checkpoint, effective weight ${expected + 1})`);
+    expect(st.message.content).toContain(
+      `Steering data: 8 voted designs / ${expected + 1} votes in this server (8 on the current checkpoint, effective weight ${expected + 1})`,
+    );
 
     // A hot-swap: the same latents draw other sneakers now, so every vote counts half — too little.
     await h.bot.ctx.generation.swap(tinyGenerator('test-v2', 2));
-    const after = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { mode: 'community' }, user: ALICE }));
+    const after = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'shoe', options: { mode: 'community' }, user: ALICE }),
+    );
     expect(after.ephemeral).toBe(true);
     expect(after.message.content).toContain('This server has votes on 8 designs so far (4 that count');
     expect(after.message.content).toContain('count half per checkpoint');
     const st2 = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
-    expect(st2.message.content).toContain(`Steering data: 8 voted designs / ${expected + 1} votes in this server (0 on the current checkpoint, effective weight ${(expected + 1) / 2})`);
+    expect(st2.message.content).toContain(
+      `Steering data: 8 voted designs / ${expected + 1} votes in this server (0 on the current checkpoint, effective weight ${(expected + 1) / 2})`,
+    );
     expect(numTensors()).toBe(t0);
   });
 });

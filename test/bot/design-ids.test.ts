@@ -26,7 +26,7 @@ async function shoeIds(h: Awaited<ReturnType<typeof startHarness>>, count: numbe
 }
 
 describe('design ids after the database is lost', () => {
-  it('refuses an empty database below MODELS_DIR\'s mark, and with ALLOW_NEW_DATABASE=1 continues above it', async () => {
+  it("refuses an empty database below MODELS_DIR's mark, and with ALLOW_NEW_DATABASE=1 continues above it", async () => {
     const dir = tempDir('shoebot-ids-');
     const dbPath = path.join(dir, 'bot.db');
     const env = { DATABASE_URL: `file:${dbPath}`, MODELS_DIR: path.join(dir, 'models') };
@@ -40,8 +40,16 @@ describe('design ids after the database is lost', () => {
     deleteDatabase(dbPath);
     const fake = await FakeDiscord.start();
     try {
-      const config = loadConfig({ DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, TF_BACKEND: 'wasm', ...env }, { dotenv: false });
-      const refused = await startBot({ config, log: createLogger({ level: 'silent' }), generator: tinyGenerator(), trainer: false }).then(
+      const config = loadConfig(
+        { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, TF_BACKEND: 'wasm', ...env },
+        { dotenv: false },
+      );
+      const refused = await startBot({
+        config,
+        log: createLogger({ level: 'silent' }),
+        generator: tinyGenerator(),
+        trainer: false,
+      }).then(
         () => undefined,
         (e: unknown) => e,
       );

@@ -13,7 +13,12 @@ import { expectNoUnhandled, failFastOnUnhandledRejection, sleep } from './harnes
 failFastOnUnhandledRejection();
 afterEach(() => expectNoUnhandled());
 
-async function connect(fake: FakeDiscord, intents: number[], token = fake.token, shard?: [number, number]): Promise<Client> {
+async function connect(
+  fake: FakeDiscord,
+  intents: number[],
+  token = fake.token,
+  shard?: [number, number],
+): Promise<Client> {
   const client = new Client({
     intents,
     partials: [Partials.Message, Partials.Reaction],
@@ -99,7 +104,12 @@ describe('fake Discord', () => {
     const s1 = await connect(fake, intents, fake.token, [1, 2]);
     expect([...s0.guilds.cache.keys()]).toEqual([g0]);
     expect([...s1.guilds.cache.keys()]).toEqual([g1]);
-    expect(fake.shardSessions().map((s) => s.shard).sort()).toEqual([
+    expect(
+      fake
+        .shardSessions()
+        .map((s) => s.shard)
+        .sort(),
+    ).toEqual([
       [0, 2],
       [1, 2],
     ]);
@@ -114,7 +124,13 @@ describe('fake Discord', () => {
     fake.sendCommand({ name: 'x', guildId: g0, channelId: fake.guilds[0].channels[0].id });
     fake.sendCommand({ name: 'x', guildId: g1, channelId: fake.guilds[1].channels[0].id });
     fake.sendCommand({ name: 'x', guildId: null }); // a DM: shard 0
-    fake.addReaction({ messageId: '333333333333333333', emoji: '👍', user: '100000000000000009', guildId: g1, channelId: fake.guilds[1].channels[0].id });
+    fake.addReaction({
+      messageId: '333333333333333333',
+      emoji: '👍',
+      user: '100000000000000009',
+      guildId: g1,
+      channelId: fake.guilds[1].channels[0].id,
+    });
     await sleep(300);
     expect(seen.sort()).toEqual([`s0:${g0}`, 's0:dm', `s1:${g1}`, `s1:reaction:${g1}`].sort());
 
@@ -122,7 +138,13 @@ describe('fake Discord', () => {
     seen.length = 0;
     const since = fake.gatewayLog.length;
     fake.dropConnections({ abrupt: true, shard: 1 });
-    fake.addReaction({ messageId: '444444444444444444', emoji: '👍', user: '100000000000000009', guildId: g1, channelId: fake.guilds[1].channels[0].id });
+    fake.addReaction({
+      messageId: '444444444444444444',
+      emoji: '👍',
+      user: '100000000000000009',
+      guildId: g1,
+      channelId: fake.guilds[1].channels[0].id,
+    });
     await fake.waitForGateway((g) => g.t === 'RESUMED', { since, timeoutMs: 20_000 });
     await sleep(200);
     expect(seen).toEqual([`s1:reaction:${g1}`]);
@@ -138,7 +160,8 @@ describe('fake Discord', () => {
     const closed = new Promise<number>((resolve) => {
       const ws = new WebSocket(fake.gatewayUrl);
       ws.on('message', (data) => {
-        if (JSON.parse(String(data)).op === 10) ws.send(JSON.stringify({ op: 2, d: { token: fake.token, intents: 1, properties: {}, shard: [2, 2] } }));
+        if (JSON.parse(String(data)).op === 10)
+          ws.send(JSON.stringify({ op: 2, d: { token: fake.token, intents: 1, properties: {}, shard: [2, 2] } }));
       });
       ws.on('close', (code) => resolve(code));
     });

@@ -51,7 +51,12 @@ describe('GenerationService', () => {
 
   it('rate-limits per user, bounds the queue, and refuses work without a generator or after close', async () => {
     let now = 0;
-    const svc = new GenerationService({ rateLimit: { count: 2, windowMs: 1000 }, maxQueue: 1, now: () => now, exemptUserIds: ['admin'] });
+    const svc = new GenerationService({
+      rateLimit: { count: 2, windowMs: 1000 },
+      maxQueue: 1,
+      now: () => now,
+      exemptUserIds: ['admin'],
+    });
     expect(() => svc.admit('u1')).toThrow(/No sneaker generator is loaded/);
     await svc.swap(tinyGenerator('v1'));
     // Released at once: maxQueue 1 would otherwise refuse the second as busy.
@@ -127,7 +132,11 @@ describe('GenerationService', () => {
     const inflight: Promise<void>[] = [];
     for (let i = 0; i < 40; i++) {
       const after = swapped;
-      inflight.push(svc.generate(latentsForSeed(i, 2, nz), 2).then((r) => void results.push({ version: r.version, afterSwap: after })));
+      inflight.push(
+        svc
+          .generate(latentsForSeed(i, 2, nz), 2)
+          .then((r) => void results.push({ version: r.version, afterSwap: after })),
+      );
       if (i === 15) {
         // Swap while a pass of v1 is running.
         await svc.swap(v2);

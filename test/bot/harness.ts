@@ -45,7 +45,14 @@ export const TINY_GAN: GanConfig = { imageSize: 32, channels: 1, nz: 16, ngf: 8,
 
 /** A freshly initialised tiny generator (the real model code, not a mock). */
 export function tinyGenerator(version = 'test-v1', seed = 1, cfg: GanConfig = TINY_GAN): GeneratorInfo {
-  return { model: buildGenerator(cfg, seed), config: cfg, version, step: 0, createdAt: new Date().toISOString(), metrics: {} };
+  return {
+    model: buildGenerator(cfg, seed),
+    config: cfg,
+    version,
+    step: 0,
+    createdAt: new Date().toISOString(),
+    metrics: {},
+  };
 }
 
 export interface Harness {
@@ -121,7 +128,9 @@ export function pngSize(data: Buffer): { width: number; height: number } {
 
 /** custom_ids of every button of a message's components. */
 export function buttonIds(components: unknown[]): string[] {
-  return (components as { components?: { custom_id?: string }[] }[]).flatMap((r) => (r.components ?? []).map((c) => c.custom_id ?? ''));
+  return (components as { components?: { custom_id?: string }[] }[]).flatMap((r) =>
+    (r.components ?? []).map((c) => c.custom_id ?? ''),
+  );
 }
 
 export function numTensors(): number {

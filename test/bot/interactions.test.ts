@@ -11,7 +11,10 @@ let h: Harness;
 
 beforeAll(async () => {
   // Two servers: a design of the second must stay out of reach from the first.
-  h = await startHarness({ fake: { guilds: [{}, {}] }, bot: { generation: { rateLimit: { count: 1000, windowMs: 60_000 } } } });
+  h = await startHarness({
+    fake: { guilds: [{}, {}] },
+    bot: { generation: { rateLimit: { count: 1000, windowMs: 60_000 } } },
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -31,9 +34,13 @@ async function suggestions(it: FakeInteraction): Promise<unknown[]> {
 }
 
 async function shoeMessage(user: string, guildId?: string | null) {
-  const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 5 }, user, guildId }));
+  const reply = await h.fake.waitForReply(
+    h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 5 }, user, guildId }),
+  );
   expect(reply.ephemeral, reply.message.content).toBe(false);
-  await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.includes(`/messages/${reply.message.id}/reactions/`));
+  await h.fake.waitForRequest(
+    (r) => r.method === 'PUT' && r.route.includes(`/messages/${reply.message.id}/reactions/`),
+  );
   return { message: reply.message, designs: await h.bot.ctx.store.findDesignsByMessage(reply.message.id) };
 }
 
@@ -41,8 +48,12 @@ describe('unexpected interactions', () => {
   it('answers an autocomplete without a focused option with an empty list', async () => {
     const before = failures().length;
     // `focused` names no option that is sent: the interaction has none in focus.
-    expect(await suggestions(h.fake.sendCommand({ name: 'blend', options: { a: '#1' }, focused: 'nothing', user: ALICE }))).toEqual([]);
-    expect(await suggestions(h.fake.sendCommand({ name: 'blend', options: {}, focused: 'nothing', user: ALICE }))).toEqual([]);
+    expect(
+      await suggestions(h.fake.sendCommand({ name: 'blend', options: { a: '#1' }, focused: 'nothing', user: ALICE })),
+    ).toEqual([]);
+    expect(
+      await suggestions(h.fake.sendCommand({ name: 'blend', options: {}, focused: 'nothing', user: ALICE })),
+    ).toEqual([]);
     expect(failures().length).toBe(before);
   });
 
@@ -53,7 +64,15 @@ describe('unexpected interactions', () => {
       [true, 5],
       [1.5, 10],
     ] as const) {
-      const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'rollback', options: { version: value }, optionTypes: { version: type }, user: ADMIN_ID }));
+      const r = await h.fake.waitForReply(
+        h.fake.sendCommand({
+          name: 'train',
+          subcommand: 'rollback',
+          options: { version: value },
+          optionTypes: { version: type },
+          user: ADMIN_ID,
+        }),
+      );
       expect(r.ephemeral).toBe(true);
       expect(r.message.content).toMatch(/^`version` must be text, got a (number|true\/false value)\.$/);
     }
@@ -96,17 +115,27 @@ describe('unexpected interactions', () => {
       return r.message.content;
     };
     // Alice forges her own buttons with other designs' ids.
-    expect(await press(here.message, `shoe:var:${elsewhere.designs[0].id}:${ALICE}`)).toContain(`I can't find design #${elsewhere.designs[0].id} in this server`);
-    expect(await press(here.message, `shoe:up:${bobDm.designs[0].id}:${ALICE}`)).toContain(`I can't find design #${bobDm.designs[0].id} in this server`);
-    expect(await press(aliceDm.message, `shoe:up:${bobDm.designs[0].id}:${ALICE}`)).toContain(`I can't find design #${bobDm.designs[0].id} here`);
-    expect(await press(aliceDm.message, `shoe:var:${here.designs[0].id}:${ALICE}`)).toContain(`I can't find design #${here.designs[0].id} here`);
+    expect(await press(here.message, `shoe:var:${elsewhere.designs[0].id}:${ALICE}`)).toContain(
+      `I can't find design #${elsewhere.designs[0].id} in this server`,
+    );
+    expect(await press(here.message, `shoe:up:${bobDm.designs[0].id}:${ALICE}`)).toContain(
+      `I can't find design #${bobDm.designs[0].id} in this server`,
+    );
+    expect(await press(aliceDm.message, `shoe:up:${bobDm.designs[0].id}:${ALICE}`)).toContain(
+      `I can't find design #${bobDm.designs[0].id} here`,
+    );
+    expect(await press(aliceDm.message, `shoe:var:${here.designs[0].id}:${ALICE}`)).toContain(
+      `I can't find design #${here.designs[0].id} here`,
+    );
     expect(await h.bot.ctx.store.db.design.count()).toBe(designs0);
     // Her own designs still work, in the server and in DMs.
     for (const [message, id] of [
       [here.message, here.designs[0].id],
       [aliceDm.message, aliceDm.designs[0].id],
     ] as const) {
-      const r = await h.fake.waitForReply(h.fake.pressButton({ message, customId: `shoe:up:${id}:${ALICE}`, user: ALICE }));
+      const r = await h.fake.waitForReply(
+        h.fake.pressButton({ message, customId: `shoe:up:${id}:${ALICE}`, user: ALICE }),
+      );
       expect(r.ephemeral, r.message.content).toBe(false);
       expect(r.message.content).toContain(`Design #${id}, upscaled`);
     }
@@ -116,8 +145,14 @@ describe('unexpected interactions', () => {
     const { message } = await shoeMessage(ALICE);
     const before = failures().length;
     const cases: [FakeInteraction, RegExp][] = [
-      [h.fake.sendContextMenu({ name: 'Shoe this user', target: 'user', targetId: BOB, user: ALICE }), /no context-menu commands/],
-      [h.fake.sendContextMenu({ name: 'Blend this', target: 'message', targetId: message.id, user: ALICE }), /no context-menu commands/],
+      [
+        h.fake.sendContextMenu({ name: 'Shoe this user', target: 'user', targetId: BOB, user: ALICE }),
+        /no context-menu commands/,
+      ],
+      [
+        h.fake.sendContextMenu({ name: 'Blend this', target: 'message', targetId: message.id, user: ALICE }),
+        /no context-menu commands/,
+      ],
       [h.fake.chooseInSelectMenu({ message, customId: 'shoe:pick', values: ['1'], user: ALICE }), /no select menus/],
       [h.fake.submitModal({ customId: 'shoe:name', fields: { name: 'Air' }, user: ALICE }), /no forms/],
     ];

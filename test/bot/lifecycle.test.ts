@@ -16,7 +16,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 function run(
   file: string,
   env: Record<string, string>,
-  opts: { onStdout?: (chunk: string, kill: (sig: NodeJS.Signals) => void) => void; timeoutMs?: number; args?: string[] } = {},
+  opts: {
+    onStdout?: (chunk: string, kill: (sig: NodeJS.Signals) => void) => void;
+    timeoutMs?: number;
+    args?: string[];
+  } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file, ...(opts.args ?? [])], {
@@ -56,16 +60,32 @@ describe('operating the bot', () => {
   it('npm run deploy-commands registers the commands in the guild', async () => {
     const fake = await FakeDiscord.start();
     try {
-      const r = await run('src/bin/deploy-commands.ts', { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: fake.guild.id });
+      const r = await run('src/bin/deploy-commands.ts', {
+        DISCORD_TOKEN: fake.token,
+        DISCORD_API_BASE: fake.apiBase,
+        DISCORD_GUILD_ID: fake.guild.id,
+      });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Registered 4 command\(s\) \(\/blend, \/gallery, \/shoe, \/train\) in guild/);
-      expect((fake.commands.guild.get(fake.guild.id) ?? []).map((c) => c.name).sort()).toEqual(['blend', 'gallery', 'shoe', 'train']);
-      const global = await run('src/bin/deploy-commands.ts', { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DISCORD_GUILD_ID: '' });
+      expect((fake.commands.guild.get(fake.guild.id) ?? []).map((c) => c.name).sort()).toEqual([
+        'blend',
+        'gallery',
+        'shoe',
+        'train',
+      ]);
+      const global = await run('src/bin/deploy-commands.ts', {
+        DISCORD_TOKEN: fake.token,
+        DISCORD_API_BASE: fake.apiBase,
+        DISCORD_GUILD_ID: '',
+      });
       expect(global.code).toBe(0);
       expect(global.stdout).toContain('globally');
       expect(fake.commands.global.map((c) => c.name).sort()).toEqual(['blend', 'gallery', 'shoe', 'train']);
-      const bad = await run('src/bin/deploy-commands.ts', { DISCORD_TOKEN: 'wrong-token-1234567890', DISCORD_API_BASE: fake.apiBase });
+      const bad = await run('src/bin/deploy-commands.ts', {
+        DISCORD_TOKEN: 'wrong-token-1234567890',
+        DISCORD_API_BASE: fake.apiBase,
+      });
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/^Could not register commands: /);
       expect(bad.stderr).not.toContain('wrong-token-1234567890');
@@ -128,7 +148,9 @@ describe('interaction router', () => {
       for (const deferred of [false, true]) {
         const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'boom', options: { deferred }, user: ALICE }));
         expect(r.ephemeral).toBe(true);
-        expect(r.message.content).toBe('Something went wrong on my side. It has been logged; please try again in a moment.');
+        expect(r.message.content).toBe(
+          'Something went wrong on my side. It has been logged; please try again in a moment.',
+        );
       }
       // The deferred (public) placeholder was removed rather than left "thinking".
       expect(h.fake.requests.some((q) => q.method === 'DELETE' && q.route.endsWith('/messages/@original'))).toBe(true);
@@ -150,7 +172,9 @@ describe('interaction router', () => {
     // Stop as soon as the first request has been deferred: all three are in flight or queued.
     await h.fake.waitForRequest((r) => r.route.startsWith(`/interactions/${its[0].id}/`));
     await h.bot.stop();
-    const replies = await Promise.all(its.map((i) => h.fake.waitForReply(i, { timeoutMs: 1000 }).catch(() => undefined)));
+    const replies = await Promise.all(
+      its.map((i) => h.fake.waitForReply(i, { timeoutMs: 1000 }).catch(() => undefined)),
+    );
     const answered = replies.filter(Boolean);
     // Whatever reached the bot before the stop was answered completely (image included).
     expect(answered.length).toBeGreaterThanOrEqual(1);

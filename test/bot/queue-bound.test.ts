@@ -25,7 +25,13 @@ describe('SHOE_QUEUE_MAX', () => {
   it(`${MEMBERS} simultaneous /shoe with SHOE_QUEUE_MAX=${QUEUE_MAX}: the rest are told busy at once, the admitted get designs`, async () => {
     const busyText = new BusyError().message;
     const t0 = performance.now();
-    const sent = Array.from({ length: MEMBERS }, (_, i) => h.fake.sendCommand({ name: 'shoe', options: { count: 4 }, user: `3000000000000000${String(i).padStart(2, '0')}` }));
+    const sent = Array.from({ length: MEMBERS }, (_, i) =>
+      h.fake.sendCommand({
+        name: 'shoe',
+        options: { count: 4 },
+        user: `3000000000000000${String(i).padStart(2, '0')}`,
+      }),
+    );
     const replies = await Promise.all(
       sent.map(async (it) => {
         const r = await h.fake.waitForReply(it, { timeoutMs: 60_000 });
@@ -44,10 +50,17 @@ describe('SHOE_QUEUE_MAX', () => {
     }
     for (const r of drawn) expect(r.message.attachments).toHaveLength(1);
     expect(h.bot.ctx.generation.stats.peakAdmitted).toBeLessThanOrEqual(QUEUE_MAX);
-    const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+    const p = (xs: number[], q: number) =>
+      [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
     console.log(
-      `queue bound: ${drawn.length} drawn (p50 ${p(drawn.map((r) => r.ms), 0.5).toFixed(0)} ms, max ${Math.max(...drawn.map((r) => r.ms)).toFixed(0)} ms), ` +
-        `${busy.length} busy (p50 ${p(busy.map((r) => r.ms), 0.5).toFixed(0)} ms, max ${Math.max(...busy.map((r) => r.ms)).toFixed(0)} ms)`,
+      `queue bound: ${drawn.length} drawn (p50 ${p(
+        drawn.map((r) => r.ms),
+        0.5,
+      ).toFixed(0)} ms, max ${Math.max(...drawn.map((r) => r.ms)).toFixed(0)} ms), ` +
+        `${busy.length} busy (p50 ${p(
+          busy.map((r) => r.ms),
+          0.5,
+        ).toFixed(0)} ms, max ${Math.max(...busy.map((r) => r.ms)).toFixed(0)} ms)`,
     );
     // Every place is free again once all are answered (the reactions are the last step).
     await h.bot.ctx.generation.idle();

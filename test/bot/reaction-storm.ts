@@ -40,7 +40,12 @@ export async function reactionStorm(fake: FakeDiscord, o: StormOptions): Promise
       const msg = o.messages[rng.int(o.messages.length)];
       const emoji = voteEmojiFor(msg.designs)[rng.int(msg.designs)];
       const user = member(rng.int(o.members));
-      const present = fake.channelMessages().find((m) => m.id === msg.id)?.reactions.get(emoji)?.has(user) ?? false;
+      const present =
+        fake
+          .channelMessages()
+          .find((m) => m.id === msg.id)
+          ?.reactions.get(emoji)
+          ?.has(user) ?? false;
       if (!present && rng.uniform() < 1 / 3 && sent + 2 <= o.events) {
         fake.addReaction({ messageId: msg.id, emoji, user });
         fake.removeReaction({ messageId: msg.id, emoji, user });
@@ -63,7 +68,9 @@ export async function expectedVotes(fake: FakeDiscord, store: Store, messageIds:
     const msg = fake.channelMessages().find((m) => m.id === id);
     const designs = await store.findDesignsByMessage(id);
     const emoji = voteEmojiFor(designs.length);
-    for (const d of designs) for (const u of msg?.reactions.get(emoji[d.gridIndex]) ?? []) if (u !== fake.botUser.id && !fake.user(u).bot) out.push(`${d.id}:${u}`);
+    for (const d of designs)
+      for (const u of msg?.reactions.get(emoji[d.gridIndex]) ?? [])
+        if (u !== fake.botUser.id && !fake.user(u).bot) out.push(`${d.id}:${u}`);
   }
   return out.sort();
 }

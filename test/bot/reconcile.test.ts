@@ -31,7 +31,15 @@ afterEach(() => expectNoUnhandled());
 async function designMessage(count: number): Promise<{ id: string; designIds: number[] }> {
   const msg = h.fake.postBotMessage({ content: 'designs' });
   const designs = await bot.ctx.store.createDesigns(
-    Array.from({ length: count }, (_, i) => ({ seed: 1, gridIndex: i, latent: new Float32Array(16), checkpointVersion: 'test-v1', guildId: h.fake.guild.id, channelId: h.fake.channelId, requesterId: ALICE })),
+    Array.from({ length: count }, (_, i) => ({
+      seed: 1,
+      gridIndex: i,
+      latent: new Float32Array(16),
+      checkpointVersion: 'test-v1',
+      guildId: h.fake.guild.id,
+      channelId: h.fake.channelId,
+      requesterId: ALICE,
+    })),
   );
   await bot.ctx.store.attachMessage(
     designs.map((d) => d.id),
@@ -51,7 +59,9 @@ async function until(what: string, pred: () => boolean | Promise<boolean>, timeo
 
 /** The next reconcile report for `reason` after `after` reports. */
 async function nextReport(reason: ReconcileReason, after: number): Promise<ReconcileReport> {
-  await until(`a reconcile (${reason})`, () => bot.votes.reconciler.reports.slice(after).some((r) => r.reason === reason));
+  await until(`a reconcile (${reason})`, () =>
+    bot.votes.reconciler.reports.slice(after).some((r) => r.reason === reason),
+  );
   await bot.votes.reconciler.idle();
   return bot.votes.reconciler.reports.slice(after).find((r) => r.reason === reason)!;
 }
@@ -83,7 +93,12 @@ describe('reconcile', () => {
 
     const from = h.logLines.length;
     const dest: DestinationStream = { write: (l: string) => void h.logLines.push(l) };
-    bot = await startBot({ config: h.config, log: createLogger({ level: 'debug', destination: dest }), generator: tinyGenerator(), trainer: false });
+    bot = await startBot({
+      config: h.config,
+      log: createLogger({ level: 'debug', destination: dest }),
+      generator: tinyGenerator(),
+      trainer: false,
+    });
     await bot.ready;
     const report = await nextReport('start-up', 0);
     expect(await storedVotes(bot.ctx.store, ids(msgs))).toEqual(await expectedVotes(h.fake, bot.ctx.store, ids(msgs)));
@@ -92,12 +107,17 @@ describe('reconcile', () => {
     expect(await bot.ctx.store.db.vote.count({ where: { designId: { in: gone.designIds } } })).toBe(1);
     expect(report).toMatchObject({ messages: 4, unreadable: 1, failed: 0, added: 132, removed: 1 });
     // One structured line per reconcile.
-    const logged = h.logLines.slice(from).map((l) => JSON.parse(l)).filter((l) => l.msg === 'votes reconciled');
+    const logged = h.logLines
+      .slice(from)
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === 'votes reconciled');
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ reason: 'start-up', messages: 4, unreadable: 1, added: 132, removed: 1 });
     expect(typeof logged[0].ms).toBe('number');
     // Paged like Discord: limit=100, then after= the last id of the full page.
-    const reads = h.fake.requests.filter((r) => r.method === 'GET' && r.route === `/channels/${h.fake.channelId}/messages/${msgs[0].id}/reactions/2️⃣`);
+    const reads = h.fake.requests.filter(
+      (r) => r.method === 'GET' && r.route === `/channels/${h.fake.channelId}/messages/${msgs[0].id}/reactions/2️⃣`,
+    );
     expect(reads.map((r) => r.query)).toEqual([{ limit: '100' }, { limit: '100', after: member(99) }]);
   }, 60_000);
 
@@ -143,7 +163,9 @@ describe('reconcile', () => {
     } finally {
       stopWatching();
     }
-    const votes = (await store.db.vote.findMany({ where: { designId: { in: msg.designIds } } })).map((v) => `${v.designId}:${v.userId}`).sort();
+    const votes = (await store.db.vote.findMany({ where: { designId: { in: msg.designIds } } }))
+      .map((v) => `${v.designId}:${v.userId}`)
+      .sort();
     expect(votes).toEqual([`${d0}:${ALICE}`, `${d2}:${member(7)}`].sort());
   });
 
@@ -151,7 +173,13 @@ describe('reconcile', () => {
     const msgs = [];
     for (let i = 0; i < 30; i++) msgs.push(await designMessage(i % 3 === 0 ? 1 : 4));
     // Offline state for the reconcile to find, then a storm while it reads (every 3rd read: 429).
-    for (const [i, m] of msgs.entries()) for (let u = 0; u < 5; u++) h.fake.channelMessages().find((x) => x.id === m.id)!.reactions.get(voteEmojiFor(i % 3 === 0 ? 1 : 4)[u % (i % 3 === 0 ? 1 : 4)])!.add(member(500 + u));
+    for (const [i, m] of msgs.entries())
+      for (let u = 0; u < 5; u++)
+        h.fake
+          .channelMessages()
+          .find((x) => x.id === m.id)!
+          .reactions.get(voteEmojiFor(i % 3 === 0 ? 1 : 4)[u % (i % 3 === 0 ? 1 : 4)])!
+          .add(member(500 + u));
     h.fake.reactionReadLimit = { every: 3, retryAfterSeconds: 0.05 };
     try {
       const before = bot.votes.reconciler.reports.length;
@@ -164,14 +192,23 @@ describe('reconcile', () => {
         bot.client.on('messageReactionRemove', onVote);
         return () => (bot.client.off('messageReactionAdd', onVote), bot.client.off('messageReactionRemove', onVote));
       })();
-      const sent = await reactionStorm(h.fake, { seed: 21, messages: msgs.map((m, i) => ({ id: m.id, designs: i % 3 === 0 ? 1 : 4 })), members: 20, events: 300, maxBurst: 30, maxGapMs: 50 });
+      const sent = await reactionStorm(h.fake, {
+        seed: 21,
+        messages: msgs.map((m, i) => ({ id: m.id, designs: i % 3 === 0 ? 1 : 4 })),
+        members: 20,
+        events: 300,
+        maxBurst: 30,
+        maxGapMs: 50,
+      });
       const report = await nextReport('start-up', before);
       await until('every storm event received', () => seen >= sent);
       stopCounting();
       await bot.votes.writer.drain();
       expect(report.failed).toBe(0);
       expect(h.fake.requests.filter((r) => r.seq > since && r.status === 429).length).toBeGreaterThan(0);
-      expect(await storedVotes(bot.ctx.store, ids(msgs))).toEqual(await expectedVotes(h.fake, bot.ctx.store, ids(msgs)));
+      expect(await storedVotes(bot.ctx.store, ids(msgs))).toEqual(
+        await expectedVotes(h.fake, bot.ctx.store, ids(msgs)),
+      );
     } finally {
       h.fake.reactionReadLimit = undefined;
     }
@@ -185,11 +222,15 @@ describe('reconcile', () => {
     try {
       // Fill what is left of the file's pages with votes until SQLite says SQLITE_FULL.
       let full: unknown;
-      for (let i = 0; i < 100_000 && !full; i++) await bot.ctx.store.addVote(`filler${i}`, msg.designIds[3]).catch((e) => (full = e));
+      for (let i = 0; i < 100_000 && !full; i++)
+        await bot.ctx.store.addVote(`filler${i}`, msg.designIds[3]).catch((e) => (full = e));
       expect(full).toBeInstanceOf(StorageUnavailableError);
       const before = bot.votes.reconciler.reports.length;
       for (let u = 0; u < 10; u++) h.fake.addReaction({ messageId: msg.id, emoji: '1️⃣', user: member(600 + u) });
-      await until('the 10 votes were refused', () => h.logLines.filter((l) => l.includes('vote not recorded: storage unavailable')).length >= 10);
+      await until(
+        'the 10 votes were refused',
+        () => h.logLines.filter((l) => l.includes('vote not recorded: storage unavailable')).length >= 10,
+      );
       await db.$queryRawUnsafe('PRAGMA max_page_count = 1073741823');
       await db.vote.deleteMany({ where: { userId: { startsWith: 'filler' } } });
       h.fake.addReaction({ messageId: msg.id, emoji: '2️⃣', user: ALICE }); // the first vote stored again

@@ -22,7 +22,9 @@ describe('render pool', () => {
     const opts = { cols: 2, tile: 256, labels: ['1', '2', '3', '4'] };
     const expected = await inline.grid(px, shape, opts);
     expect((await worker.grid(px, shape, opts)).equals(expected)).toBe(true);
-    expect((await worker.single(px, shape, 2, { size: 512 })).equals(await inline.single(px, shape, 2, { size: 512 }))).toBe(true);
+    expect(
+      (await worker.single(px, shape, 2, { size: 512 })).equals(await inline.single(px, shape, 2, { size: 512 })),
+    ).toBe(true);
 
     // Main-thread busy time (event-loop utilisation counts this thread only) for the same renders.
     const busy = async (r: Renderer, k: number) => {
@@ -32,7 +34,9 @@ describe('render pool', () => {
     };
     const viaWorker = await busy(worker, 8);
     const onMain = await busy(inline, 8);
-    console.log(`main-thread busy time rendering 8 grids: worker ${viaWorker.toFixed(1)} ms, main thread ${onMain.toFixed(1)} ms`);
+    console.log(
+      `main-thread busy time rendering 8 grids: worker ${viaWorker.toFixed(1)} ms, main thread ${onMain.toFixed(1)} ms`,
+    );
     expect(viaWorker).toBeLessThan(onMain / 2);
     await worker.close();
   });

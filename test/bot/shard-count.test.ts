@@ -57,10 +57,17 @@ describe('shard count', () => {
   it('SHARD_IDS (some shards on this machine) needs a fixed SHARD_COUNT and ids below it', async () => {
     const quiet = createLogger({ level: 'silent' });
     const start = (env: Record<string, string>) =>
-      startShardManager({ config: loadConfig({ DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, ...env }, { dotenv: false }), log: quiet });
+      startShardManager({
+        config: loadConfig({ DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, ...env }, { dotenv: false }),
+        log: quiet,
+      });
     await expect(start({ SHARD_IDS: '0' })).rejects.toThrow('SHARD_IDS needs SHARD_COUNT set to a number');
-    await expect(start({ SHARD_IDS: '1,2,3', SHARD_COUNT: '2' })).rejects.toThrow('SHARD_IDS 2, 3 are not below SHARD_COUNT=2 (shard ids are 0-1).');
-    expect(() => loadConfig({ SHARD_IDS: '0-3' }, { dotenv: false })).toThrow('SHARD_IDS must be shard ids separated by commas, e.g. 0,1');
+    await expect(start({ SHARD_IDS: '1,2,3', SHARD_COUNT: '2' })).rejects.toThrow(
+      'SHARD_IDS 2, 3 are not below SHARD_COUNT=2 (shard ids are 0-1).',
+    );
+    expect(() => loadConfig({ SHARD_IDS: '0-3' }, { dotenv: false })).toThrow(
+      'SHARD_IDS must be shard ids separated by commas, e.g. 0,1',
+    );
     expect(loadConfig({ SHARD_IDS: '3, 1,1' }, { dotenv: false }).SHARD_IDS).toEqual([1, 3]);
     // Refused before anything was started: this process is not a shard manager now.
     expect(process.env.SHARDING_MANAGER).toBeUndefined();
@@ -70,7 +77,16 @@ describe('shard count', () => {
     const quiet = createLogger({ level: 'silent' });
     const start = (url: string) =>
       startShardManager({
-        config: loadConfig({ DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, SHARD_COUNT: '1', TRAINER_MODE: 'off', DATABASE_URL: url }, { dotenv: false }),
+        config: loadConfig(
+          {
+            DISCORD_TOKEN: fake.token,
+            DISCORD_API_BASE: fake.apiBase,
+            SHARD_COUNT: '1',
+            TRAINER_MODE: 'off',
+            DATABASE_URL: url,
+          },
+          { dotenv: false },
+        ),
         log: quiet,
       });
     const wrong = new URL(pgUrlFor('postgres'));

@@ -35,13 +35,25 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 /** A tiny, real, verified checkpoint as the active generator of `modelsDir`. */
 async function tinyCheckpoint(modelsDir: string, version = 'tiny-v1', seed = 1): Promise<string> {
   await initTf('wasm');
-  const state = new GanTrainState(buildGenerator(TINY_GAN, seed), buildDiscriminator(TINY_GAN, seed + 1), { ...DEFAULT_TRAIN_OPTIONS, batchSize: 8 });
+  const state = new GanTrainState(buildGenerator(TINY_GAN, seed), buildDiscriminator(TINY_GAN, seed + 1), {
+    ...DEFAULT_TRAIN_OPTIONS,
+    batchSize: 8,
+  });
   const rng = { s: [1, 2, 3, 4] as [number, number, number, number], spare: null };
   await saveCheckpoint(modelsDir, {
     state,
     config: TINY_GAN,
     version,
-    trainer: { noiseRng: rng, epochRng: rng, epoch: 0, batchInEpoch: 0, seed, datasetFingerprint: 'none', trainSeconds: 0, history: [] },
+    trainer: {
+      noiseRng: rng,
+      epochRng: rng,
+      epoch: 0,
+      batchInEpoch: 0,
+      seed,
+      datasetFingerprint: 'none',
+      trainSeconds: 0,
+      history: [],
+    },
   });
   await setActiveCheckpoint(modelsDir, version, { verify: true });
   state.generator.dispose();
@@ -67,14 +79,20 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
     return lines.filter(pred);
   }
 
-  async function waitForLog(pred: (l: Record<string, any>) => boolean, timeoutMs = 90_000, what = 'a log line'): Promise<Record<string, any>> {
+  async function waitForLog(
+    pred: (l: Record<string, any>) => boolean,
+    timeoutMs = 90_000,
+    what = 'a log line',
+  ): Promise<Record<string, any>> {
     const t0 = Date.now();
     for (;;) {
       const hit = lines.find(pred);
       if (hit) return hit;
       const dead = managers.find((m) => m.exitCode !== null);
-      if (dead && !stoppingOnPurpose) throw new Error(`a manager exited (${dead.exitCode}); last lines:\n${raw.slice(-40).join('\n')}`);
-      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}; last lines:\n${raw.slice(-40).join('\n')}`);
+      if (dead && !stoppingOnPurpose)
+        throw new Error(`a manager exited (${dead.exitCode}); last lines:\n${raw.slice(-40).join('\n')}`);
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(`timed out waiting for ${what}; last lines:\n${raw.slice(-40).join('\n')}`);
       await sleep(50);
     }
   }
@@ -86,16 +104,26 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
     const it: FakeInteraction = fake.sendCommand({ name: 'shoe', options: { count: 2 }, user, guildId, channelId });
     const reply = await fake.waitForReply(it, { timeoutMs: 60_000 });
     expect(reply.ephemeral, reply.message.content).toBe(false);
-    await fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${voteEmojiFor(2).at(-1)}/@me`), {
-      timeoutMs: 30_000,
-    });
+    await fake.waitForRequest(
+      (r) =>
+        r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${voteEmojiFor(2).at(-1)}/@me`),
+      {
+        timeoutMs: 30_000,
+      },
+    );
     return { it, reply, guildId, channelId };
   }
 
   beforeAll(async () => {
     g[0] = guildIdOnShard(0, 2);
     g[1] = guildIdOnShard(1, 2);
-    fake = await FakeDiscord.start({ guilds: [{ id: g[0], name: 'Shard zero' }, { id: g[1], name: 'Shard one' }], recommendedShards: 2 });
+    fake = await FakeDiscord.start({
+      guilds: [
+        { id: g[0], name: 'Shard zero' },
+        { id: g[1], name: 'Shard one' },
+      ],
+      recommendedShards: 2,
+    });
     dir = tempDir('shoebot-shards-');
     dbUrl = full ? `file:${path.join(dir, 'bot.db')}` : await freshPgDatabase('shoebot_shards');
     await tinyCheckpoint(path.join(dir, 'models'));
@@ -133,17 +161,34 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
         }
       });
     };
-    const machines = full ? [{ SHARD_COUNT: 'auto' }] : [{ SHARD_COUNT: '2', SHARD_IDS: '0' }, { SHARD_COUNT: '2', SHARD_IDS: '1' }];
+    const machines = full
+      ? [{ SHARD_COUNT: 'auto' }]
+      : [
+          { SHARD_COUNT: '2', SHARD_IDS: '0' },
+          { SHARD_COUNT: '2', SHARD_IDS: '1' },
+        ];
     for (const extra of machines) {
-      const m = spawn(process.execPath, ['--import', 'tsx', 'src/bin/shards.ts'], { cwd: ROOT, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const m = spawn(process.execPath, ['--import', 'tsx', 'src/bin/shards.ts'], {
+        cwd: ROOT,
+        env: { ...env, ...extra },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       managers.push(m);
       exits.push(new Promise((resolve) => m.once('exit', (code, signal) => resolve({ code, signal }))));
       collect(m.stdout!);
       collect(m.stderr!);
     }
     for (const m of managers) {
-      const ready = await waitForLog((l) => l.msg === 'all shards ready' && l.pid === m.pid, 120_000, 'all shards ready');
-      const mem = await waitForLog((l) => l.msg === 'memory after start-up' && l.pid === m.pid, 30_000, 'the memory line');
+      const ready = await waitForLog(
+        (l) => l.msg === 'all shards ready' && l.pid === m.pid,
+        120_000,
+        'all shards ready',
+      );
+      const mem = await waitForLog(
+        (l) => l.msg === 'memory after start-up' && l.pid === m.pid,
+        30_000,
+        'the memory line',
+      );
       console.log(
         `[shards, ${layout}] manager ${m.pid}: start-up to its ${ready.shards} shard(s) ready ${ready.startupMs} ms; RSS manager ${mem.managerRssMB} MB, shards ${JSON.stringify(mem.shardRssMB)} MB (shared 2-core machine, noisy)`,
       );
@@ -165,9 +210,18 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
 
   describe(`npm run start:shards (${layout}: ${full ? 'SQLite' : 'PostgreSQL'})`, () => {
     it('starts the shard count Discord recommends (or SHARD_COUNT/SHARD_IDS), each guild on its own shard, commands registered once', () => {
-      if (full) expect(logged((l) => l.msg === 'starting 2 shards')[0]).toMatchObject({ shards: 2, ids: [0, 1], source: 'recommended by Discord' });
+      if (full)
+        expect(logged((l) => l.msg === 'starting 2 shards')[0]).toMatchObject({
+          shards: 2,
+          ids: [0, 1],
+          source: 'recommended by Discord',
+        });
       else {
-        expect(logged((l) => /^starting shard \d of 2 \(the others run elsewhere\)$/.test(String(l.msg))).map((l) => l.ids).sort()).toEqual([[0], [1]]);
+        expect(
+          logged((l) => /^starting shard \d of 2 \(the others run elsewhere\)$/.test(String(l.msg)))
+            .map((l) => l.ids)
+            .sort(),
+        ).toEqual([[0], [1]]);
       }
       const identifies = fake.gatewayLog.filter((r) => r.dir === 'in' && r.op === 2).map((r) => r.d.shard);
       expect(identifies.sort()).toEqual([
@@ -191,10 +245,13 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
       const b = await shoeIn(1, BOB);
       for (const r of [a, b]) expect(r.reply.message.attachments[0]?.content_type).toBe('image/png');
       // Each interaction went to, and was handled by, the shard of its guild.
-      const handled = (id: string) => waitForLog((l) => l.msg === 'interaction handled' && l.interaction === id, 10_000, `the log of ${id}`);
+      const handled = (id: string) =>
+        waitForLog((l) => l.msg === 'interaction handled' && l.interaction === id, 10_000, `the log of ${id}`);
       expect((await handled(a.it.id)).shard).toBe(0);
       expect((await handled(b.it.id)).shard).toBe(1);
-      expect(logged((l) => l.msg === 'interaction handled' && [a.it.id, b.it.id].includes(l.interaction))).toHaveLength(2);
+      expect(logged((l) => l.msg === 'interaction handled' && [a.it.id, b.it.id].includes(l.interaction))).toHaveLength(
+        2,
+      );
       const loaded = logged((l) => /generator|checkpoint/i.test(String(l.msg)) && typeof l.shard === 'number');
       expect(new Set(loaded.map((l) => l.shard))).toEqual(new Set([0, 1]));
 
@@ -212,7 +269,9 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
           await sleep(100);
         }
         expect(votes.map((v) => v.design.messageId).sort()).toEqual([a.reply.message.id, b.reply.message.id].sort());
-        const designs = await db.design.count({ where: { messageId: { in: [a.reply.message.id, b.reply.message.id] } } });
+        const designs = await db.design.count({
+          where: { messageId: { in: [a.reply.message.id, b.reply.message.id] } },
+        });
         expect(designs).toBe(4);
       } finally {
         await db?.$disconnect();
@@ -225,7 +284,13 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
       expect(managerPids).toContain(holding.pid);
       expect(holding.part).toBe('trainer');
       // With two managers the other one follows (it would take over if the holder stopped heartbeating).
-      if (!full) await waitForLog((l) => /^the trainer lease is held by/.test(String(l.msg)) && l.pid !== holding.pid && managerPids.includes(l.pid), 30_000, 'the follower');
+      if (!full)
+        await waitForLog(
+          (l) =>
+            /^the trainer lease is held by/.test(String(l.msg)) && l.pid !== holding.pid && managerPids.includes(l.pid),
+          30_000,
+          'the follower',
+        );
       let db: PrismaClient | undefined;
       try {
         db = await openDatabase(dbUrl, { migrate: false });
@@ -240,7 +305,13 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
       expect(logged((l) => /trainer lease/.test(String(l.msg)) && shardPids.has(l.pid))).toEqual([]);
       expect(logged((l) => /^holding the trainer lease/.test(String(l.msg)))).toHaveLength(1);
       // A shard answers /train status from the trainer's snapshot in the database.
-      const it = fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID, guildId: g[1], channelId: fake.guilds[1].channels[0].id });
+      const it = fake.sendCommand({
+        name: 'train',
+        subcommand: 'status',
+        user: ADMIN_ID,
+        guildId: g[1],
+        channelId: fake.guilds[1].channels[0].id,
+      });
       const reply = await fake.waitForReply(it, { timeoutMs: 30_000 });
       expect(reply.message.content).toContain(`Trainer: on \`${os.hostname()}\` (TRAINER_MODE=auto)`);
     }, 60_000);
@@ -250,7 +321,11 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
       it('hot-swaps every shard to a checkpoint published in manifest.json', async () => {
         await tinyCheckpoint(path.join(dir, 'models'), 'tiny-v2', 7);
         for (const shard of [0, 1]) {
-          await waitForLog((l) => l.shard === shard && l.version === 'tiny-v2' && /hot-swapped/.test(String(l.msg)), 30_000, `shard ${shard} swapping`);
+          await waitForLog(
+            (l) => l.shard === shard && l.version === 'tiny-v2' && /hot-swapped/.test(String(l.msg)),
+            30_000,
+            `shard ${shard} swapping`,
+          );
         }
         for (const guild of [0, 1] as const) expect((await shoeIn(guild)).reply.message.content).toContain('tiny-v2');
       }, 90_000);
@@ -259,27 +334,46 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
         const started = logged((l) => l.msg === 'shard process started' && l.shard === 1).at(-1)!;
         const readyBefore = logged((l) => l.msg === 'shard ready' && l.shard === 1).length;
         process.kill(started.shardPid, 'SIGKILL');
-        const died = await waitForLog((l) => l.msg === 'shard process died; respawning' && l.shard === 1, 20_000, 'the death');
+        const died = await waitForLog(
+          (l) => l.msg === 'shard process died; respawning' && l.shard === 1,
+          20_000,
+          'the death',
+        );
         expect(died).toMatchObject({ shardPid: started.shardPid, signal: 'SIGKILL' });
-        await waitForLog((l) => l.msg === 'shard ready' && l.shard === 1 && logged((x) => x.msg === 'shard ready' && x.shard === 1).length > readyBefore, 90_000, 'shard 1 ready again');
+        await waitForLog(
+          (l) =>
+            l.msg === 'shard ready' &&
+            l.shard === 1 &&
+            logged((x) => x.msg === 'shard ready' && x.shard === 1).length > readyBefore,
+          90_000,
+          'shard 1 ready again',
+        );
         const again = logged((l) => l.msg === 'shard process started' && l.shard === 1).at(-1)!;
         expect(again.shardPid).not.toBe(started.shardPid);
         const r = await shoeIn(1, BOB);
         expect(r.reply.message.attachments).toHaveLength(1);
         // Still registered once: only shard 0 registers.
-        expect(fake.requests.filter((q) => q.method === 'PUT' && /^\/applications\/\d+\/commands$/.test(q.route))).toHaveLength(1);
+        expect(
+          fake.requests.filter((q) => q.method === 'PUT' && /^\/applications\/\d+\/commands$/.test(q.route)),
+        ).toHaveLength(1);
       }, 120_000);
     }
 
     it('stops on SIGTERM: interactions in flight are answered, shards exit, then the managers exit 0', async () => {
       const pids = Object.values(
-        Object.fromEntries(logged((l) => l.msg === 'shard process started').map((l) => [l.shard, l.shardPid as number])),
+        Object.fromEntries(
+          logged((l) => l.msg === 'shard process started').map((l) => [l.shard, l.shardPid as number]),
+        ),
       ) as number[];
       const channelId = fake.guilds[0].channels[0].id;
       // Several requests queue up in shard 0; the stop arrives while they are being served.
       const users = ['100000000000000011', '100000000000000012', '100000000000000013', '100000000000000014'];
-      const its = users.map((user) => fake.sendCommand({ name: 'shoe', options: { count: 4 }, user, guildId: g[0], channelId }));
-      await fake.waitForRequest((r) => r.route === `/interactions/${its[0].id}/${its[0].token}/callback`, { timeoutMs: 30_000 });
+      const its = users.map((user) =>
+        fake.sendCommand({ name: 'shoe', options: { count: 4 }, user, guildId: g[0], channelId }),
+      );
+      await fake.waitForRequest((r) => r.route === `/interactions/${its[0].id}/${its[0].token}/callback`, {
+        timeoutMs: 30_000,
+      });
       stoppingOnPurpose = true;
       for (const m of managers) m.kill('SIGTERM');
       for (const it of its) {
@@ -287,14 +381,20 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
         expect(reply.message.attachments[0]?.content_type).toBe('image/png');
       }
       for (const exit of await Promise.all(exits)) expect(exit).toEqual({ code: 0, signal: null });
-      expect(logged((l) => l.msg === 'shard stopped').map((l) => [l.shard, l.exitCode]).sort()).toEqual([
+      expect(
+        logged((l) => l.msg === 'shard stopped')
+          .map((l) => [l.shard, l.exitCode])
+          .sort(),
+      ).toEqual([
         [0, 0],
         [1, 0],
       ]);
       expect(logged((l) => l.msg === 'shard manager stopped')).toHaveLength(managers.length);
       // At least one of them was still in flight when shard 0 was asked to stop.
       const stopAt = logged((l) => l.msg === 'stop requested by the shard manager' && l.shard === 0)[0]?.time;
-      const doneAt = logged((l) => l.msg === 'interaction handled' && its.some((it) => it.id === l.interaction)).map((l) => l.time as number);
+      const doneAt = logged((l) => l.msg === 'interaction handled' && its.some((it) => it.id === l.interaction)).map(
+        (l) => l.time as number,
+      );
       expect(stopAt).toBeTypeOf('number');
       expect(doneAt).toHaveLength(its.length);
       expect(Math.max(...doneAt)).toBeGreaterThan(stopAt);

@@ -6,7 +6,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeInteraction } from '../fake-discord/server.ts';
 import { voteEmojiFor } from '../../src/bot/votes.ts';
-import { ALICE, BOB, ADMIN_ID, buttonIds, expectNoUnhandled, numTensors, pngSize, startHarness, type Harness } from './harness.ts';
+import {
+  ALICE,
+  BOB,
+  ADMIN_ID,
+  buttonIds,
+  expectNoUnhandled,
+  numTensors,
+  pngSize,
+  startHarness,
+  type Harness,
+} from './harness.ts';
 
 let h: Harness;
 let clock = 1_000_000;
@@ -32,12 +42,16 @@ async function designReply(interaction: FakeInteraction) {
   const lastEmoji = (n: number) => voteEmojiFor(n).at(-1)!;
   // The number of designs is in the message: one "design #id" per design.
   const n = (reply.message.content.match(/(?:\d\uFE0F\u20E3|👍) design #\d+/gu) ?? []).length;
-  await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${lastEmoji(n)}/@me`));
+  await h.fake.waitForRequest(
+    (r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${lastEmoji(n)}/@me`),
+  );
   return { ...reply, designs: await h.bot.ctx.store.findDesignsByMessage(reply.message.id) };
 }
 
 const reactionPuts = (messageId: string, since: number) =>
-  h.fake.requests.filter((r) => r.seq >= since && r.method === 'PUT' && r.route.includes(`/messages/${messageId}/reactions/`)).map((r) => r.route.split('/')[6]);
+  h.fake.requests
+    .filter((r) => r.seq >= since && r.method === 'PUT' && r.route.includes(`/messages/${messageId}/reactions/`))
+    .map((r) => r.route.split('/')[6]);
 
 describe('/shoe', () => {
   it('registers the commands in the configured guild on start', () => {
@@ -82,7 +96,9 @@ describe('/shoe', () => {
     // The deferral came first (3-second window), then the edit with the file.
     const cb = h.fake.requests.find((r) => r.seq >= since && r.route.startsWith(`/interactions/${it1.id}/`));
     expect(cb?.body.type).toBe(5);
-    await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${msg.id}/reactions/2️⃣/@me`), { since });
+    await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${msg.id}/reactions/2️⃣/@me`), {
+      since,
+    });
     expect(reactionPuts(msg.id, since)).toEqual(['1️⃣', '2️⃣']);
   });
 
@@ -122,11 +138,15 @@ describe('/shoe', () => {
     const designs = orig.designs;
     const ids = buttonIds(orig.message.components);
 
-    const denied = await h.fake.waitForReply(h.fake.pressButton({ message: orig.message, customId: ids[0], user: BOB }));
+    const denied = await h.fake.waitForReply(
+      h.fake.pressButton({ message: orig.message, customId: ids[0], user: BOB }),
+    );
     expect(denied.ephemeral).toBe(true);
     expect(denied.message.content).toContain(`Only <@${ALICE}>`);
 
-    const vars = await designReply(h.fake.pressButton({ message: orig.message, customId: `shoe:var:${designs[1].id}:${ALICE}`, user: ALICE }));
+    const vars = await designReply(
+      h.fake.pressButton({ message: orig.message, customId: `shoe:var:${designs[1].id}:${ALICE}`, user: ALICE }),
+    );
     expect(vars.ephemeral).toBe(false);
     expect(vars.message.id).not.toBe(orig.message.id);
     expect(vars.message.content).toContain(`variations of design #${designs[1].id}`);
@@ -138,7 +158,9 @@ describe('/shoe', () => {
     expect(vars.message.content).not.toContain(' · seed `');
     expect(orig.message.content).toContain(' · seed `99`');
 
-    const up = await designReply(h.fake.pressButton({ message: orig.message, customId: `shoe:up:${designs[2].id}:${ALICE}`, user: ALICE }));
+    const up = await designReply(
+      h.fake.pressButton({ message: orig.message, customId: `shoe:up:${designs[2].id}:${ALICE}`, user: ALICE }),
+    );
     expect(up.message.content).toContain(`Design #${designs[2].id}, upscaled`);
     expect(pngSize(up.message.attachments[0].data)).toEqual({ width: 512, height: 512 });
     const upDesigns = up.designs;
@@ -150,22 +172,30 @@ describe('/shoe', () => {
     expect(upIds).toContain(`shoe:var:${upDesigns[0].id}:${ALICE}`);
     expect(upIds.some((id) => id.startsWith('shoe:up:'))).toBe(false);
     const count0 = await h.bot.ctx.store.db.design.count();
-    const again = await h.fake.waitForReply(h.fake.pressButton({ message: up.message, customId: `shoe:up:${upDesigns[0].id}:${ALICE}`, user: ALICE }));
+    const again = await h.fake.waitForReply(
+      h.fake.pressButton({ message: up.message, customId: `shoe:up:${upDesigns[0].id}:${ALICE}`, user: ALICE }),
+    );
     expect(again.ephemeral).toBe(true);
     expect(again.message.content).toContain('already upscaled');
     expect(await h.bot.ctx.store.db.design.count()).toBe(count0);
 
     clock += 120_000; // a new rate-limit window (3 per minute in this file)
-    const reroll = await designReply(h.fake.pressButton({ message: orig.message, customId: `shoe:reroll:3:${ALICE}`, user: ALICE }));
+    const reroll = await designReply(
+      h.fake.pressButton({ message: orig.message, customId: `shoe:reroll:3:${ALICE}`, user: ALICE }),
+    );
     const rerolled = reroll.designs;
     expect(reroll.message.content).toContain('3 sneaker designs');
     expect(rerolled).toHaveLength(3);
     expect(rerolled[0].seed).not.toBe(99);
 
-    const stale = await h.fake.waitForReply(h.fake.pressButton({ message: orig.message, customId: `shoe:var:999999:${ALICE}`, user: ALICE }));
+    const stale = await h.fake.waitForReply(
+      h.fake.pressButton({ message: orig.message, customId: `shoe:var:999999:${ALICE}`, user: ALICE }),
+    );
     expect(stale.ephemeral).toBe(true);
     expect(stale.message.content).toContain("I can't find design #999999 in this server");
-    const junk = await h.fake.waitForReply(h.fake.pressButton({ message: orig.message, customId: 'nonsense', user: ALICE }));
+    const junk = await h.fake.waitForReply(
+      h.fake.pressButton({ message: orig.message, customId: 'nonsense', user: ALICE }),
+    );
     expect(junk.ephemeral).toBe(true);
   });
 
@@ -189,16 +219,26 @@ describe('/shoe', () => {
   });
 
   it('answers concurrent requests from several users correctly and leaks no tensors', async () => {
-    const users = ['300000000000000001', '300000000000000002', '300000000000000003', '300000000000000004', '300000000000000005'];
+    const users = [
+      '300000000000000001',
+      '300000000000000002',
+      '300000000000000003',
+      '300000000000000004',
+      '300000000000000005',
+    ];
     const passes0 = h.bot.ctx.generation.stats.passes;
     const tensors0 = numTensors();
-    const its = users.map((u, i) => h.fake.sendCommand({ name: 'shoe', options: { count: 2, seed: 1000 + i }, user: u }));
+    const its = users.map((u, i) =>
+      h.fake.sendCommand({ name: 'shoe', options: { count: 2, seed: 1000 + i }, user: u }),
+    );
     const replies = await Promise.all(its.map((i) => h.fake.waitForReply(i)));
     expect(replies.every((r) => !r.ephemeral && r.message.attachments.length === 1)).toBe(true);
     expect(h.bot.ctx.generation.stats.passes - passes0).toBeLessThanOrEqual(users.length);
     expect(numTensors()).toBe(tensors0);
     // Batched images equal the ones drawn alone.
-    const alone = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 2, seed: 1003 }, user: users[0] }));
+    const alone = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'shoe', options: { count: 2, seed: 1003 }, user: users[0] }),
+    );
     expect(alone.message.attachments[0].data.equals(replies[3].message.attachments[0].data)).toBe(true);
   });
 
@@ -206,7 +246,9 @@ describe('/shoe', () => {
     const mark = h.fake.gatewayLog.length;
     h.fake.dropConnections();
     await h.fake.waitForGateway((g) => g.t === 'RESUMED', { since: mark });
-    const r1 = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 5 }, user: ALICE }));
+    const r1 = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 5 }, user: ALICE }),
+    );
     expect(r1.ephemeral).toBe(false);
 
     const identifies = h.fake.identifyCount;
@@ -215,7 +257,9 @@ describe('/shoe', () => {
     await h.fake.waitForGateway((g) => g.t === 'READY', { since: mark2, timeoutMs: 20_000 });
     expect(h.fake.identifyCount).toBe(identifies + 1);
     await h.fake.waitForGateway((g) => g.t === 'GUILD_CREATE', { since: mark2 });
-    const r2 = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 5 }, user: ALICE }));
+    const r2 = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 5 }, user: ALICE }),
+    );
     expect(r2.message.attachments[0].data.equals(r1.message.attachments[0].data)).toBe(true);
   });
 

@@ -24,7 +24,9 @@ function linesWith(h: Harness, msg: string): string[] {
 async function postShoe(h: Harness) {
   const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
   expect(reply.ephemeral, reply.message.content).toBe(false);
-  await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/👍/@me`));
+  await h.fake.waitForRequest(
+    (r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/👍/@me`),
+  );
   const [design] = await h.bot.ctx.store.findDesignsByMessage(reply.message.id);
   return { messageId: reply.message.id, designId: design.id };
 }
@@ -41,7 +43,9 @@ describe('a full database', () => {
   it('tells users and the operator (once), never claims a training run, and recovers intact when space is freed', async () => {
     const datasetDir = path.join(tempDir(), 'dataset');
     await makeDataset(datasetDir);
-    const h = await startHarness({ bot: { trainer: { schedule: false, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] } } });
+    const h = await startHarness({
+      bot: { trainer: { schedule: false, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] } },
+    });
     try {
       const db = h.bot.ctx.store.db;
       const before = await postShoe(h);
@@ -68,7 +72,9 @@ describe('a full database', () => {
       // Filler rows are no bigger than the bot's (timestamps 0, one-letter texts), so where a filler
       // row no longer fits, the bot's does not either.
       const latent = Buffer.alloc(16 * 4);
-      const insertDesign = raw.prepare(`INSERT INTO Design (seed, gridIndex, latent, checkpointVersion, channelId, requesterId, createdAt) VALUES (?, 0, ?, 'f', 'c', 'u', 0)`);
+      const insertDesign = raw.prepare(
+        `INSERT INTO Design (seed, gridIndex, latent, checkpointVersion, channelId, requesterId, createdAt) VALUES (?, 0, ?, 'f', 'c', 'u', 0)`,
+      );
       fillUntilFull((i) => insertDesign.run(i, latent));
       const insertVote = raw.prepare('INSERT INTO Vote (userId, designId, createdAt) VALUES (?, ?, 0)');
       const voter = (i: number) => String(400000000000000000n + BigInt(i));
@@ -87,13 +93,19 @@ describe('a full database', () => {
       expect(shoe.message.content).toContain("I can't store designs or votes right now: the bot's storage is full");
 
       // 20 votes meanwhile: none stored, none logged one by one at error level.
-      for (let k = 0; k < 20; k++) h.fake.addReaction({ messageId: before.messageId, emoji: '👍', user: h.fake.user(voter(votersFilled + k)) });
-      await waitUntil('20 votes were refused', () => linesWith(h, 'vote not recorded: storage unavailable').length === 20);
+      for (let k = 0; k < 20; k++)
+        h.fake.addReaction({ messageId: before.messageId, emoji: '👍', user: h.fake.user(voter(votersFilled + k)) });
+      await waitUntil(
+        '20 votes were refused',
+        () => linesWith(h, 'vote not recorded: storage unavailable').length === 20,
+      );
       expect(await db.vote.count()).toBe(votesWhenFull);
       expect(linesWith(h, '"msg":"vote not recorded"')).toEqual([]);
 
       // /train run: not "Training started", and no run row, no trainer child.
-      const train = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 2 }, user: ADMIN_ID }));
+      const train = await h.fake.waitForReply(
+        h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 2 }, user: ADMIN_ID }),
+      );
       expect(train.message.content).not.toContain('Training started');
       expect(train.message.content).toContain("Not started: the run could not be recorded (the bot's storage is full");
       expect(await db.trainingRun.count()).toBe(runsWhenFull);
@@ -110,7 +122,10 @@ describe('a full database', () => {
       await db.$queryRawUnsafe('PRAGMA max_page_count = 1073741823');
       const after = await postShoe(h);
       h.fake.addReaction({ messageId: after.messageId, emoji: '👍', user: ALICE });
-      await waitUntil('the vote is stored', async () => (await db.vote.count({ where: { designId: after.designId } })) === 1);
+      await waitUntil(
+        'the vote is stored',
+        async () => (await db.vote.count({ where: { designId: after.designId } })) === 1,
+      );
       expect(linesWith(h, 'the database storage accepts writes again')).toHaveLength(1);
       expect(await db.$queryRawUnsafe('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
     } finally {
@@ -129,11 +144,19 @@ describe('the database file deleted or replaced under the running bot', () => {
         for (const suffix of ['', '-wal', '-shm']) fs.rmSync(dbPath + suffix, { force: true });
         if (how === 'replaced') fs.writeFileSync(dbPath, ''); // e.g. a restore from the wrong backup, or a new empty file
 
-        const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
+        const shoe = await h.fake.waitForReply(
+          h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }),
+        );
         expect(shoe.ephemeral).toBe(true);
-        expect(shoe.message.content).toContain("I can't store designs or votes right now: the bot's database is unavailable");
-        for (let k = 0; k < 5; k++) h.fake.addReaction({ messageId: before.messageId, emoji: '👍', user: h.fake.user(`1000000000000002${k}0`) });
-        await waitUntil('5 votes were refused', () => linesWith(h, 'vote not recorded: storage unavailable').length === 5);
+        expect(shoe.message.content).toContain(
+          "I can't store designs or votes right now: the bot's database is unavailable",
+        );
+        for (let k = 0; k < 5; k++)
+          h.fake.addReaction({ messageId: before.messageId, emoji: '👍', user: h.fake.user(`1000000000000002${k}0`) });
+        await waitUntil(
+          '5 votes were refused',
+          () => linesWith(h, 'vote not recorded: storage unavailable').length === 5,
+        );
         const lines = linesWith(h, `the database file was ${how} while the bot was running`);
         expect(lines).toHaveLength(1);
         expect(JSON.parse(lines[0]).path).toBe(dbPath);

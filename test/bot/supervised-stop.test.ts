@@ -46,7 +46,8 @@ function npmStart(env: Record<string, string>): NpmStart {
     const t0 = performance.now();
     while (!out.includes(text)) {
       if (performance.now() - t0 > timeoutMs) throw new Error(`no "${text}" in the bot's log:\n${out}\n${err}`);
-      if (npm.exitCode !== null) throw new Error(`npm start exited (${npm.exitCode}) before "${text}":\n${out}\n${err}`);
+      if (npm.exitCode !== null)
+        throw new Error(`npm start exited (${npm.exitCode}) before "${text}":\n${out}\n${err}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };
@@ -165,7 +166,8 @@ describe('npm start under a supervisor', () => {
       fake.sendCommand({ name: 'shoe', user: ALICE });
       const t0 = performance.now();
       while (!relay.requestLines.some((l) => l.includes('/interactions/'))) {
-        if (performance.now() - t0 > 30_000) throw new Error(`the bot never tried to answer:\n${relay.requestLines.join('\n')}`);
+        if (performance.now() - t0 > 30_000)
+          throw new Error(`the bot never tried to answer:\n${relay.requestLines.join('\n')}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       // The log's reader goes away too (a supervisor's pipe closed).
@@ -175,7 +177,9 @@ describe('npm start under a supervisor', () => {
       const { code, at } = await run.exited;
       const tookMs = at - signalled;
       expect(code).toBe(1);
-      expect(run.stderr()).toContain('shutdown did not finish within 2000 ms (SHUTDOWN_TIMEOUT_MS); not finished: answer interactions in flight');
+      expect(run.stderr()).toContain(
+        'shutdown did not finish within 2000 ms (SHUTDOWN_TIMEOUT_MS); not finished: answer interactions in flight',
+      );
       // 2 s deadline plus generous slack for a loaded 2-core machine; without a deadline it takes 20 s or more.
       expect(tookMs).toBeGreaterThanOrEqual(1900);
       expect(tookMs).toBeLessThan(12_000);

@@ -18,11 +18,18 @@ describe('/train run with an unwritable MODELS_DIR', () => {
     await makeDataset(datasetDir);
     fs.writeFileSync(path.join(root, 'a-file'), 'x');
     const modelsDir = path.join(root, 'a-file', 'models');
-    const h = await startHarness({ env: { MODELS_DIR: modelsDir }, bot: { trainer: { schedule: false, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] } } });
+    const h = await startHarness({
+      env: { MODELS_DIR: modelsDir },
+      bot: { trainer: { schedule: false, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] } },
+    });
     try {
-      const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 2 }, user: ADMIN_ID }));
+      const r = await h.fake.waitForReply(
+        h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 2 }, user: ADMIN_ID }),
+      );
       expect(r.ephemeral).toBe(true);
-      expect(r.message.content).toContain(`Not started: MODELS_DIR ${modelsDir} is not writable (ENOTDIR: a part of that path is a file, not a folder)`);
+      expect(r.message.content).toContain(
+        `Not started: MODELS_DIR ${modelsDir} is not writable (ENOTDIR: a part of that path is a file, not a folder)`,
+      );
       expect(await h.bot.ctx.store.db.trainingRun.count()).toBe(0);
       expect(h.bot.scheduler!.state).toBe('idle');
     } finally {

@@ -19,7 +19,12 @@ const dataDir = tempDir('shoebot-lease-bots-');
 const datasetDir = path.join(dataDir, 'dataset');
 const host = os.hostname();
 
-const trainerOpts = () => ({ schedule: false, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS], requestPollMs: 300 });
+const trainerOpts = () => ({
+  schedule: false,
+  forwardStderr: false,
+  args: ['--dataset', datasetDir, ...TINY_FLAGS],
+  requestPollMs: 300,
+});
 
 beforeAll(async () => {
   await makeDataset(datasetDir);
@@ -44,7 +49,11 @@ describe.each(['sqlite', 'postgresql'] as const)('TRAINER_MODE=auto with two bot
       DATABASE_URL: provider === 'sqlite' ? `file:${path.join(dataDir, 'shared.db')}` : await freshPgDatabase(),
       MODELS_DIR: path.join(dataDir, `models-${provider}`),
     };
-    h1 = await startHarness({ env: { TRAINER_HEARTBEAT_SECONDS: '1', ...shared }, generator: null, bot: { generator: null, trainer: trainerOpts(), watchManifest: { debounceMs: 50, pollMs: 300 } } });
+    h1 = await startHarness({
+      env: { TRAINER_HEARTBEAT_SECONDS: '1', ...shared },
+      generator: null,
+      bot: { generator: null, trainer: trainerOpts(), watchManifest: { debounceMs: 50, pollMs: 300 } },
+    });
     h2 = await startHarness({
       env: { TRAINER_HEARTBEAT_SECONDS: '1', ...shared },
       bot: { generator: undefined, trainer: trainerOpts(), watchManifest: { debounceMs: 50, pollMs: 300 } },
@@ -58,15 +67,26 @@ describe.each(['sqlite', 'postgresql'] as const)('TRAINER_MODE=auto with two bot
   it('the first bot holds the lease; the second follows and goes through it', async () => {
     expect(h1!.bot.leaseService?.holding).toBe(true);
     expect(h2!.bot.leaseService?.holding).toBe(false);
-    const st = await h2!.fake.waitForReply(h2!.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
-    expect(st.message.content).toMatch(new RegExp(`Trainer: on \`${host}\` \\(TRAINER_MODE=auto\\) · snapshot \\d+ s old`));
+    const st = await h2!.fake.waitForReply(
+      h2!.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }),
+    );
+    expect(st.message.content).toMatch(
+      new RegExp(`Trainer: on \`${host}\` \\(TRAINER_MODE=auto\\) · snapshot \\d+ s old`),
+    );
     // The holder's own status has no remote line.
-    const own = await h1!.fake.waitForReply(h1!.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
+    const own = await h1!.fake.waitForReply(
+      h1!.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }),
+    );
     expect(own.message.content).not.toContain('Trainer: on');
     expect(own.message.content).toContain('State: **idle**');
 
-    const r = await h2!.fake.waitForReply(h2!.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }), { timeoutMs: 30_000 });
-    expect(r.message.content).toContain(`Training started (4 steps, continuing from \`scratch\`) on the trainer at \`${host}\``);
+    const r = await h2!.fake.waitForReply(
+      h2!.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }),
+      { timeoutMs: 30_000 },
+    );
+    expect(r.message.content).toContain(
+      `Training started (4 steps, continuing from \`scratch\`) on the trainer at \`${host}\``,
+    );
     await until('holder swapped', () => !!h1!.bot.ctx.generation.active);
     const v = h1!.bot.ctx.generation.active!.version;
     await until('follower swapped', () => h2!.bot.ctx.generation.active?.version === v);
@@ -81,8 +101,12 @@ describe.each(['sqlite', 'postgresql'] as const)('TRAINER_MODE=auto with two bot
     await until('second bot holds the lease', () => h2!.bot.leaseService!.holding, 15_000);
     console.log(`lease taken over ${Date.now() - t0} ms after the holder released it (heartbeat 1 s)`);
     const v = h2!.bot.ctx.generation.active!.version;
-    const r = await h2!.fake.waitForReply(h2!.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 2 }, user: ADMIN_ID }));
-    expect(r.message.content).toBe(`Training started (2 steps, continuing from \`${v}\`). Follow it with \`/train status\`.`);
+    const r = await h2!.fake.waitForReply(
+      h2!.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 2 }, user: ADMIN_ID }),
+    );
+    expect(r.message.content).toBe(
+      `Training started (2 steps, continuing from \`${v}\`). Follow it with \`/train status\`.`,
+    );
     await h2!.bot.scheduler!.waitIdle();
     expect(h2!.bot.scheduler!.lastRun?.status).toBe('succeeded');
     expect(h2!.bot.ctx.generation.active!.version).toBe(h2!.bot.scheduler!.lastRun?.checkpointVersion);

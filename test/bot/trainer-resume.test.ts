@@ -58,7 +58,11 @@ describe('corrupt active checkpoint: serving and training follow one choice', ()
 
     h = await startHarness({
       env: { MODELS_DIR: modelsDir, DATABASE_URL: dbUrl },
-      bot: { generator: undefined, trainer: { schedule: false, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] }, watchManifest: false },
+      bot: {
+        generator: undefined,
+        trainer: { schedule: false, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] },
+        watchManifest: false,
+      },
     });
     const trainer = h.bot.scheduler!;
     expect(h.bot.ctx.generation.active?.version).toBe(served);
@@ -70,7 +74,9 @@ describe('corrupt active checkpoint: serving and training follow one choice', ()
         if (e.type === 'run-finished') resolve(e.run);
       }),
     );
-    const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 2 }, user: ADMIN_ID }));
+    const r = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 2 }, user: ADMIN_ID }),
+    );
     expect(r.message.content).toContain(`continuing from \`${served}\``);
     const run = await finished;
     expect(run.status, run.error).toBe('succeeded');

@@ -28,7 +28,9 @@ afterAll(async () => {
 async function postShoe(count: number): Promise<{ id: string; designs: number }> {
   const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count }, user: ALICE }));
   const last = count === 1 ? '👍' : ['1️⃣', '2️⃣', '3️⃣', '4️⃣'][count - 1];
-  await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${last}/@me`));
+  await h.fake.waitForRequest(
+    (r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${last}/@me`),
+  );
   return { id: reply.message.id, designs: count };
 }
 
@@ -49,15 +51,30 @@ describe('a reaction storm', () => {
     seen = 0;
     const sent = await reactionStorm(h.fake, { seed: 11, messages, members: 50, events: 700 });
     await storedEvents(sent);
-    const expected = await expectedVotes(h.fake, bot.ctx.store, messages.map((m) => m.id));
+    const expected = await expectedVotes(
+      h.fake,
+      bot.ctx.store,
+      messages.map((m) => m.id),
+    );
     expect(expected.length).toBeGreaterThan(20); // the storm leaves votes, not only removals
-    expect(await storedVotes(bot.ctx.store, messages.map((m) => m.id))).toEqual(expected);
+    expect(
+      await storedVotes(
+        bot.ctx.store,
+        messages.map((m) => m.id),
+      ),
+    ).toEqual(expected);
     expectNoUnhandled();
   }, 120_000);
 
   it('after a restart too, where every message arrives uncached (partials)', async () => {
     await bot.stop();
-    bot = await startBot({ config: h.config, log: createLogger({ level: 'silent' }), generator: tinyGenerator(), trainer: false, onVote });
+    bot = await startBot({
+      config: h.config,
+      log: createLogger({ level: 'silent' }),
+      generator: tinyGenerator(),
+      trainer: false,
+      onVote,
+    });
     await bot.ready;
     await bot.votes.reconciler.idle(); // the start-up reconcile finds nothing to change
     expect(bot.votes.reconciler.reports.at(-1)).toMatchObject({ reason: 'start-up', added: 0, removed: 0 });
@@ -66,7 +83,18 @@ describe('a reaction storm', () => {
     seen = 0;
     const sent = await reactionStorm(h.fake, { seed: 12, messages, members: 50, events: 500, maxBurst: 80 });
     await storedEvents(sent);
-    expect(await storedVotes(bot.ctx.store, messages.map((m) => m.id))).toEqual(await expectedVotes(h.fake, bot.ctx.store, messages.map((m) => m.id)));
+    expect(
+      await storedVotes(
+        bot.ctx.store,
+        messages.map((m) => m.id),
+      ),
+    ).toEqual(
+      await expectedVotes(
+        h.fake,
+        bot.ctx.store,
+        messages.map((m) => m.id),
+      ),
+    );
     expectNoUnhandled();
   }, 120_000);
 });

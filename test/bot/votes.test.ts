@@ -40,11 +40,14 @@ afterEach(() => expectNoUnhandled());
 async function postShoe(count: number, user = ALICE) {
   const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count }, user }));
   const last = count === 1 ? '👍' : ['1️⃣', '2️⃣', '3️⃣', '4️⃣'][count - 1];
-  await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${last}/@me`));
+  await h.fake.waitForRequest(
+    (r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/${last}/@me`),
+  );
   return { message: reply.message, designs: await h.bot.ctx.store.findDesignsByMessage(reply.message.id) };
 }
 
-const votesFor = (designId: number) => h.bot.ctx.store.db.vote.findMany({ where: { designId }, orderBy: { userId: 'asc' } });
+const votesFor = (designId: number) =>
+  h.bot.ctx.store.db.vote.findMany({ where: { designId }, orderBy: { userId: 'asc' } });
 
 describe('votes from reactions', () => {
   it('/gallery before any vote says how to get one', async () => {
@@ -139,7 +142,8 @@ describe('votes from reactions', () => {
 
   it('/gallery shows the most-voted designs of the server with their counts', async () => {
     const { message, designs } = await postShoe(3, BOB);
-    for (const u of ['400000000000000001', '400000000000000002', '400000000000000003']) h.fake.addReaction({ messageId: message.id, emoji: '3️⃣', user: u });
+    for (const u of ['400000000000000001', '400000000000000002', '400000000000000003'])
+      h.fake.addReaction({ messageId: message.id, emoji: '3️⃣', user: u });
     await waitForVote((e) => e.userId === '400000000000000003' && e.designId === designs[2].id);
     await waitForVote((e) => e.userId === '400000000000000001' && e.designId === designs[2].id);
     await waitForVote((e) => e.userId === '400000000000000002' && e.designId === designs[2].id);
@@ -160,13 +164,25 @@ describe('votes from reactions', () => {
     const per = 64 * 64;
     const img = (n: number) => {
       const a = new Uint8Array(n * per);
-      for (let i = 0; i < n; i++) for (let y = 16; y < 48; y++) for (let x = 8; x < 56; x++) a[i * per + y * 64 + x] = 200;
+      for (let i = 0; i < n; i++)
+        for (let y = 16; y < 48; y++) for (let x = 8; x < 56; x++) a[i * per + y * 64 + x] = 200;
       return a;
     };
     const big = await runTraining({
       modelsDir: h.config.MODELS_DIR,
       dataset: {
-        meta: { name: 'big', source: 'test', height: 64, width: 64, channels: 1, trainCount: 4, heldoutCount: 2, fingerprint: 'big', background: 'black', formatVersion: 1 },
+        meta: {
+          name: 'big',
+          source: 'test',
+          height: 64,
+          width: 64,
+          channels: 1,
+          trainCount: 4,
+          heldoutCount: 2,
+          fingerprint: 'big',
+          background: 'black',
+          formatVersion: 1,
+        },
         train: img(4),
         heldout: img(2),
       },
@@ -177,7 +193,17 @@ describe('votes from reactions', () => {
       seed: 5,
     });
     const [design] = await h.bot.ctx.store.createDesigns([
-      { seed: 7, gridIndex: 0, latent: latentsForSeed(7, 1, 16), checkpointVersion: big.version!, kind: 'shoe', parentId: null, guildId: h.fake.guild.id, channelId: 'c', requesterId: ALICE },
+      {
+        seed: 7,
+        gridIndex: 0,
+        latent: latentsForSeed(7, 1, 16),
+        checkpointVersion: big.version!,
+        kind: 'shoe',
+        parentId: null,
+        guildId: h.fake.guild.id,
+        channelId: 'c',
+        requesterId: ALICE,
+      },
     ]);
     for (let i = 0; i < 5; i++) await h.bot.ctx.store.addVote(`50000000000000000${i}`, design.id);
     const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'gallery', options: { top: 4 }, user: ALICE }));

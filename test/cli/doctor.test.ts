@@ -40,13 +40,26 @@ async function install(): Promise<{ dir: string; env: Record<string, string> }> 
   const px = 32 * 32;
   const bytes = (n: number) => Uint8Array.from({ length: n * px }, (_, i) => (i * 37) % 256);
   await writeDataset(path.join(dir, 'data/datasets/fashion-mnist-sneakers'), {
-    name: 'fashion-mnist-sneakers', source: 'doctor test', height: 32, width: 32, channels: 1, background: 'black', train: bytes(8), heldout: bytes(4),
+    name: 'fashion-mnist-sneakers',
+    source: 'doctor test',
+    height: 32,
+    width: 32,
+    channels: 1,
+    background: 'black',
+    train: bytes(8),
+    heldout: bytes(4),
   });
   const dbUrl = `file:${path.join(dir, 'data/shoebot.db')}`;
   await migrate(dbUrl);
   return {
     dir,
-    env: { DISCORD_TOKEN: fake.token, DISCORD_API_BASE: fake.apiBase, DATABASE_URL: dbUrl, MODELS_DIR: models, DATA_DIR: path.join(dir, 'data') },
+    env: {
+      DISCORD_TOKEN: fake.token,
+      DISCORD_API_BASE: fake.apiBase,
+      DATABASE_URL: dbUrl,
+      MODELS_DIR: models,
+      DATA_DIR: path.join(dir, 'data'),
+    },
   };
 }
 
@@ -70,7 +83,8 @@ function doctor(env: Record<string, string>, opts: { args?: string[]; uid?: numb
 }
 
 /** The report line for one check (the line starting with its symbol and `prefix`). */
-const line = (r: Run, prefix: RegExp): string => r.stdout.split('\n').find((l) => prefix.test(l)) ?? `(no line matching ${prefix} in:\n${r.stdout}${r.stderr})`;
+const line = (r: Run, prefix: RegExp): string =>
+  r.stdout.split('\n').find((l) => prefix.test(l)) ?? `(no line matching ${prefix} in:\n${r.stdout}${r.stderr})`;
 
 /** A port on 127.0.0.1 that nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -96,10 +110,14 @@ describe('npm run doctor', () => {
     expect(text.code, text.stdout + text.stderr).toBe(0);
     expect(text.stdout).not.toMatch(/^[⚠✗]/m);
     // No native package can install here: WASM, with the reason.
-    expect(line(text, /^✓ TensorFlow\.js backend/)).toMatch(/WASM \(no native TensorFlow \(@tensorflow\/tfjs-node-gpu not installed/);
+    expect(line(text, /^✓ TensorFlow\.js backend/)).toMatch(
+      /WASM \(no native TensorFlow \(@tensorflow\/tfjs-node-gpu not installed/,
+    );
     expect(line(text, /^✓ Database/)).toMatch(/reachable, all \d+ migrations applied/);
     expect(line(text, /^✓ Active checkpoint/)).toMatch(/20261128-121616-s002146: verified \(step 2146, 32x32x1/);
-    expect(line(text, /^✓ Dataset/)).toMatch(/"fashion-mnist-sneakers" .*8 train \+ 4 held-out images, 32x32x1, fingerprint verified/);
+    expect(line(text, /^✓ Dataset/)).toMatch(
+      /"fashion-mnist-sneakers" .*8 train \+ 4 held-out images, 32x32x1, fingerprint verified/,
+    );
     expect(line(text, /^✓ MODELS_DIR/)).toMatch(/writable/);
     expect(line(text, /^✓ Disk/)).toMatch(/GB free/);
     expect(line(text, /^✓ Discord/)).toMatch(/reachable, token accepted for shoebot/);
@@ -107,7 +125,19 @@ describe('npm run doctor', () => {
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as { ok: boolean; checks: { id: string; status: string }[] };
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['node', 'backend', 'cuda', 'database', 'models-dir', 'checkpoint', 'dataset', 'disk', 'discord']));
+    expect(report.checks.map((c) => c.id)).toEqual(
+      expect.arrayContaining([
+        'node',
+        'backend',
+        'cuda',
+        'database',
+        'models-dir',
+        'checkpoint',
+        'dataset',
+        'disk',
+        'discord',
+      ]),
+    );
     // The doctor only reads: the install it checked is unchanged (no write-test file left behind).
     expect(fs.readdirSync(healthy.MODELS_DIR).filter((n) => n.startsWith('.doctor'))).toEqual([]);
   });
@@ -123,7 +153,9 @@ describe('npm run doctor', () => {
     expect(line(wrong, /^✗ Discord/)).toMatch(/reachable, but the token was refused \(401 Unauthorized\)/);
     expect(wrong.stdout + wrong.stderr).not.toContain(wrongToken);
     expect(unreachable.code).toBe(1);
-    expect(line(unreachable, /^✗ Discord/)).toMatch(new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}/api \\(ECONNREFUSED\\)`));
+    expect(line(unreachable, /^✗ Discord/)).toMatch(
+      new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}/api \\(ECONNREFUSED\\)`),
+    );
     expect(unreachable.stdout).toMatch(/fix: check DISCORD_API_BASE/);
   });
 
@@ -139,7 +171,9 @@ describe('npm run doctor', () => {
     // The other checks still ran with the rest of the configuration.
     expect(line(scheme, /^✓ Discord/)).toMatch(/token accepted/);
     expect(pg.code).toBe(1);
-    expect(line(pg, /^✗ Database/)).toMatch(new RegExp(`Cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+    expect(line(pg, /^✗ Database/)).toMatch(
+      new RegExp(`Cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+    );
     expect(pg.stdout + pg.stderr).not.toContain('s3cretPass');
   });
 
@@ -147,7 +181,9 @@ describe('npm run doctor', () => {
     const url = await freshPgDatabase();
     const fresh = await doctor({ ...healthy, DATABASE_URL: url });
     expect(fresh.code, fresh.stdout).toBe(0);
-    expect(line(fresh, /^⚠ Database/)).toMatch(/PostgreSQL postgresql:\/\/.*: reachable, (\d+) of \1 migration\(s\) pending/);
+    expect(line(fresh, /^⚠ Database/)).toMatch(
+      /PostgreSQL postgresql:\/\/.*: reachable, (\d+) of \1 migration\(s\) pending/,
+    );
     expect(fresh.stdout).toMatch(/fix: `npm start` applies them, or `npm run db:deploy` now/);
     await migrate(url);
     const migrated = await doctor({ ...healthy, DATABASE_URL: url });
@@ -161,11 +197,18 @@ describe('npm run doctor', () => {
     const bytes = fs.readFileSync(weights);
     bytes[100] ^= 0xff;
     fs.writeFileSync(weights, bytes);
-    const [bad, noData] = await Promise.all([doctor(corrupt.env), doctor({ ...healthy, DATA_DIR: tempDir('doctor-nodata-') })]);
+    const [bad, noData] = await Promise.all([
+      doctor(corrupt.env),
+      doctor({ ...healthy, DATA_DIR: tempDir('doctor-nodata-') }),
+    ]);
     expect(bad.code).toBe(1);
-    expect(line(bad, /^✗ Active checkpoint/)).toMatch(/generator\/weights\.bin does not match its sha256 checksum.*no other checkpoint verifies/);
+    expect(line(bad, /^✗ Active checkpoint/)).toMatch(
+      /generator\/weights\.bin does not match its sha256 checksum.*no other checkpoint verifies/,
+    );
     expect(noData.code, noData.stdout).toBe(0);
-    expect(line(noData, /^⚠ Dataset/)).toMatch(/"fashion-mnist-sneakers" for the next training run: not found under .*; the bot serves \/shoe but cannot train/);
+    expect(line(noData, /^⚠ Dataset/)).toMatch(
+      /"fashion-mnist-sneakers" for the next training run: not found under .*; the bot serves \/shoe but cannot train/,
+    );
     expect(noData.stdout).toMatch(/fix: create it on the bot host with `sudo apt-get install dataset-fashion-mnist`/);
   });
 
@@ -184,30 +227,56 @@ describe('npm run doctor', () => {
     fs.writeFileSync(src, 'int shoebot_doctor_stub(void) { return 0; }\n');
     const stub = path.join(dir, 'stub');
     fs.mkdirSync(stub);
-    execFileSync('gcc', ['-shared', '-fPIC', '-o', path.join(stub, 'libcudart.so.11.0'), '-Wl,-soname,libcudart.so.11.0', src]);
+    execFileSync('gcc', [
+      '-shared',
+      '-fPIC',
+      '-o',
+      path.join(stub, 'libcudart.so.11.0'),
+      '-Wl,-soname,libcudart.so.11.0',
+      src,
+    ]);
     const pkg = path.join(dir, 'node_modules/@tensorflow/tfjs-node-gpu');
     fs.mkdirSync(pkg, { recursive: true });
-    execFileSync('gcc', ['-shared', '-fPIC', '-o', path.join(pkg, 'tfjs_binding.node'), src, `-L${stub}`, '-Wl,--no-as-needed', '-l:libcudart.so.11.0']);
+    execFileSync('gcc', [
+      '-shared',
+      '-fPIC',
+      '-o',
+      path.join(pkg, 'tfjs_binding.node'),
+      src,
+      `-L${stub}`,
+      '-Wl,--no-as-needed',
+      '-l:libcudart.so.11.0',
+    ]);
     fs.rmSync(stub, { recursive: true }); // gone from the library path, as on a CUDA 12 host
-    fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-node-gpu', version: '4.22.0', main: 'index.js' }));
+    fs.writeFileSync(
+      path.join(pkg, 'package.json'),
+      JSON.stringify({ name: '@tensorflow/tfjs-node-gpu', version: '4.22.0', main: 'index.js' }),
+    );
     fs.writeFileSync(path.join(pkg, 'index.js'), "module.exports = require('./tfjs_binding.node');\n");
     // What a CUDA 12 host has: a newer runtime and cuDNN on LD_LIBRARY_PATH.
     const cuda12 = path.join(dir, 'cuda-12/lib64');
     fs.mkdirSync(cuda12, { recursive: true });
-    for (const f of ['libcudart.so.12', 'libcudart.so.12.4.127', 'libcudnn.so.9']) fs.writeFileSync(path.join(cuda12, f), '');
+    for (const f of ['libcudart.so.12', 'libcudart.so.12.4.127', 'libcudnn.so.9'])
+      fs.writeFileSync(path.join(cuda12, f), '');
 
     const env = { ...healthy, NODE_PATH: path.join(dir, 'node_modules'), LD_LIBRARY_PATH: cuda12 };
     const [r, forced] = await Promise.all([doctor(env), doctor({ ...env, TF_BACKEND: 'tensorflow' })]);
     // Forced to the native backend, the bot would refuse to start: blocking, with the loader's words.
     expect(forced.code).toBe(1);
-    expect(line(forced, /^✗ TensorFlow\.js backend/)).toMatch(/none \(TF_BACKEND=tensorflow but no native TensorFlow is usable .*libcudart\.so\.11\.0: cannot open shared object file/);
+    expect(line(forced, /^✗ TensorFlow\.js backend/)).toMatch(
+      /none \(TF_BACKEND=tensorflow but no native TensorFlow is usable .*libcudart\.so\.11\.0: cannot open shared object file/,
+    );
     expect(r.code, r.stdout + r.stderr).toBe(0); // it still serves, on WASM
     expect(line(r, /^⚠ TensorFlow\.js backend/)).toMatch(
       /WASM .*@tensorflow\/tfjs-node-gpu is installed but does not load \(missing libcudart\.so\.11\.0\)/,
     );
-    expect(r.stdout).toMatch(/@tensorflow\/tfjs-node-gpu: installed but does not load: .*libcudart\.so\.11\.0: cannot open shared object file/);
+    expect(r.stdout).toMatch(
+      /@tensorflow\/tfjs-node-gpu: installed but does not load: .*libcudart\.so\.11\.0: cannot open shared object file/,
+    );
     const cuda = line(r, /^⚠ CUDA\/cuDNN/);
-    expect(cuda).toMatch(/missing libcudart\.so\.11\.0, .*libcudnn\.so\.8 \(tfjs-node-gpu 4\.22 needs CUDA 11\.2 \+ cuDNN 8\.1/);
+    expect(cuda).toMatch(
+      /missing libcudart\.so\.11\.0, .*libcudnn\.so\.8 \(tfjs-node-gpu 4\.22 needs CUDA 11\.2 \+ cuDNN 8\.1/,
+    );
     expect(cuda).toMatch(/libcudart [^;]*12, 12\.4\.127/);
     expect(cuda).toMatch(/libcudnn 9/);
   });
@@ -224,7 +293,9 @@ describe('npm run doctor', () => {
     try {
       const [trains, serveOnly] = await Promise.all([doctor(env, opts), doctor({ ...env, TRAINER_MODE: 'off' }, opts)]);
       expect(trains.code, trains.stdout + trains.stderr).toBe(0);
-      expect(line(trains, /^⚠ MODELS_DIR/)).toMatch(/cannot write in .* \(EACCES\): training could not save checkpoints or publish them/);
+      expect(line(trains, /^⚠ MODELS_DIR/)).toMatch(
+        /cannot write in .* \(EACCES\): training could not save checkpoints or publish them/,
+      );
       expect(line(trains, /^✓ Active checkpoint/)).toMatch(/verified/);
       expect(line(serveOnly, /^✓ MODELS_DIR/)).toMatch(/\(EACCES\): fine for this serve-only bot \(TRAINER_MODE=off\)/);
     } finally {
@@ -241,7 +312,9 @@ describe('missingLibrariesIn', () => {
       "2024-05-06 00:05:33.767399: W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library 'libcudnn.so.8'; dlerror: libcudnn.so.8: cannot open shared object file: No such file or directory",
     ].join('\n');
     expect(missingLibrariesIn(stderr)).toEqual(['libcudart.so.11.0', 'libcudnn.so.8']);
-    expect(missingLibrariesIn('Error: libtensorflow.so.2: cannot open shared object file: No such file or directory')).toEqual(['libtensorflow.so.2']);
+    expect(
+      missingLibrariesIn('Error: libtensorflow.so.2: cannot open shared object file: No such file or directory'),
+    ).toEqual(['libtensorflow.so.2']);
     expect(missingLibrariesIn('Module did not self-register')).toEqual([]);
   });
 });

@@ -20,7 +20,10 @@ async function until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ env: { DATABASE_URL: await freshPgDatabase() }, bot: { onVote: (e) => void events.push(e) } });
+  h = await startHarness({
+    env: { DATABASE_URL: await freshPgDatabase() },
+    bot: { onVote: (e) => void events.push(e) },
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -31,7 +34,9 @@ describe('the bot on PostgreSQL', () => {
   it('stores designs and votes from reactions, and ranks them in /gallery', async () => {
     expect(providerOf(h.bot.ctx.store.db)).toBe('postgresql');
     const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 4 }, user: ALICE }));
-    await h.fake.waitForRequest((r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/4️⃣/@me`));
+    await h.fake.waitForRequest(
+      (r) => r.method === 'PUT' && r.route.endsWith(`/messages/${reply.message.id}/reactions/4️⃣/@me`),
+    );
     const designs = await h.bot.ctx.store.findDesignsByMessage(reply.message.id);
     expect(designs).toHaveLength(4);
 
@@ -41,11 +46,21 @@ describe('the bot on PostgreSQL', () => {
     h.fake.addReaction({ messageId: reply.message.id, emoji: '1️⃣', user: BOB });
     await until(() => events.filter((e) => e.kind === 'add').length === 4);
     // Events are handled concurrently: compare without order. Only the replay changed nothing.
-    const adds = events.filter((e) => e.kind === 'add').map((e) => `${e.userId === ALICE ? 'alice' : 'bob'} ${e.designId} ${e.changed}`);
+    const adds = events
+      .filter((e) => e.kind === 'add')
+      .map((e) => `${e.userId === ALICE ? 'alice' : 'bob'} ${e.designId} ${e.changed}`);
     expect(adds.sort()).toEqual(
-      [`alice ${designs[2].id} true`, `alice ${designs[2].id} false`, `bob ${designs[2].id} true`, `bob ${designs[0].id} true`].sort(),
+      [
+        `alice ${designs[2].id} true`,
+        `alice ${designs[2].id} false`,
+        `bob ${designs[2].id} true`,
+        `bob ${designs[0].id} true`,
+      ].sort(),
     );
-    const votes = await h.bot.ctx.store.db.vote.findMany({ where: { designId: designs[2].id }, orderBy: { userId: 'asc' } });
+    const votes = await h.bot.ctx.store.db.vote.findMany({
+      where: { designId: designs[2].id },
+      orderBy: { userId: 'asc' },
+    });
     expect(votes.map((v) => v.userId)).toEqual([ALICE, BOB]);
 
     h.fake.removeReaction({ messageId: reply.message.id, emoji: '1️⃣', user: BOB });
@@ -56,7 +71,9 @@ describe('the bot on PostgreSQL', () => {
     expect(gallery.message.content).toContain(`#${designs[2].id}`);
 
     // Community mode reads the votes through its own queries (src/db/steering.ts) on PostgreSQL too.
-    const community = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { mode: 'community' }, user: ALICE }));
+    const community = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'shoe', options: { mode: 'community' }, user: ALICE }),
+    );
     expect(community.message.content).toContain('This server has votes on 1 design so far');
   });
 });

@@ -33,11 +33,21 @@ import { tempDbUrl, tempDir } from './helpers.ts';
 
 type ProviderName = 'sqlite' | 'postgresql';
 /** A new, empty database of the provider (a SQLite file in a temp folder, or a fresh PG database). */
-const freshUrl = (provider: ProviderName): Promise<string> => (provider === 'sqlite' ? Promise.resolve(tempDbUrl()) : freshPgDatabase());
+const freshUrl = (provider: ProviderName): Promise<string> =>
+  provider === 'sqlite' ? Promise.resolve(tempDbUrl()) : freshPgDatabase();
 
 function design(i: number, extra: Partial<NewDesign> = {}): NewDesign {
   const latent = new Float32Array(100).map((_, k) => Math.sin(i * 100 + k) * 2);
-  return { seed: 1000 + i, gridIndex: i, latent, checkpointVersion: 'v0001', guildId: 'g1', channelId: 'c1', requesterId: 'r1', ...extra };
+  return {
+    seed: 1000 + i,
+    gridIndex: i,
+    latent,
+    checkpointVersion: 'v0001',
+    guildId: 'g1',
+    channelId: 'c1',
+    requesterId: 'r1',
+    ...extra,
+  };
 }
 
 describe('openDatabase', () => {
@@ -73,7 +83,9 @@ describe('openDatabase', () => {
     const url = tempDbUrl();
     const [a, b] = await Promise.all([openDatabase(url), openDatabase(url)]);
     open.push(a, b);
-    const names = await a.$queryRawUnsafe<{ migration_name: string }[]>('SELECT migration_name FROM _prisma_migrations');
+    const names = await a.$queryRawUnsafe<{ migration_name: string }[]>(
+      'SELECT migration_name FROM _prisma_migrations',
+    );
     expect(new Set(names.map((n) => n.migration_name)).size).toBe(names.length);
     await a.design.count();
     await b.design.count();
@@ -109,12 +121,20 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
     expect(Array.from(bytesToLatent(fetched!.latent))).toEqual(Array.from(input[2].latent as Float32Array));
     expect(await getDesign(db, 999_999)).toBeNull();
 
-    expect(await attachMessage(db, created.map((d) => d.id), 'm-1')).toBe(4);
+    expect(
+      await attachMessage(
+        db,
+        created.map((d) => d.id),
+        'm-1',
+      ),
+    ).toBe(4);
     const shown = await findDesignsByMessage(db, 'm-1');
     expect(shown.map((d) => d.id)).toEqual(created.map((d) => d.id));
     expect(await findDesignsByMessage(db, 'm-unknown')).toEqual([]);
 
-    const child = await createDesigns(db, [design(0, { kind: 'variation', parentId: created[0].id, latent: latentToBytes(new Float32Array([1.5, -2])) })]);
+    const child = await createDesigns(db, [
+      design(0, { kind: 'variation', parentId: created[0].id, latent: latentToBytes(new Float32Array([1.5, -2])) }),
+    ]);
     expect(child[0].parentId).toBe(created[0].id);
     expect(Array.from(bytesToLatent(child[0].latent))).toEqual([1.5, -2]);
   });
@@ -130,7 +150,13 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
     expect(await addVote(db, { userId: 'u2', designId: a.id })).toBe('added');
     expect(await addVote(db, { userId: 'u1', designId: b.id })).toBe('added');
     expect(await countVotes(db, a.id)).toBe(2);
-    expect(await countVotesFor(db, [a.id, b.id, 424242])).toEqual(new Map([[a.id, 2], [b.id, 1], [424242, 0]]));
+    expect(await countVotesFor(db, [a.id, b.id, 424242])).toEqual(
+      new Map([
+        [a.id, 2],
+        [b.id, 1],
+        [424242, 0],
+      ]),
+    );
     expect(await removeVote(db, { userId: 'u1', designId: a.id })).toBe('removed');
     expect(await removeVote(db, { userId: 'u1', designId: a.id })).toBe('absent');
     expect(await countVotes(db, a.id)).toBe(1);
@@ -157,13 +183,20 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
     await db.checkpoint.delete({ where: { version: 'dup-check' } }); // later tests list every checkpoint
   });
 
-  it('ranks a guild\'s designs by votes', async () => {
-    const [x, y, z] = await createDesigns(db, [design(20, { guildId: 'g-top' }), design(21, { guildId: 'g-top' }), design(22, { guildId: 'g-top' })]);
+  it("ranks a guild's designs by votes", async () => {
+    const [x, y, z] = await createDesigns(db, [
+      design(20, { guildId: 'g-top' }),
+      design(21, { guildId: 'g-top' }),
+      design(22, { guildId: 'g-top' }),
+    ]);
     await createDesigns(db, [design(23, { guildId: 'g-other' })]);
     for (const u of ['a', 'b', 'c']) await addVote(db, { userId: u, designId: y.id });
     await addVote(db, { userId: 'a', designId: x.id });
     const top = await topDesigns(db, 'g-top', 5);
-    expect(top.map((d) => [d.id, d.votes])).toEqual([[y.id, 3], [x.id, 1]]);
+    expect(top.map((d) => [d.id, d.votes])).toEqual([
+      [y.id, 3],
+      [x.id, 1],
+    ]);
     expect(top.some((d) => d.id === z.id)).toBe(false); // no votes, not listed
     expect(await topDesigns(db, 'g-top', 1)).toHaveLength(1);
   });
@@ -178,8 +211,21 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
   it('round-trips training runs and checkpoints', async () => {
     const run = await startTrainingRun(db, { trigger: 'admin', startStep: 500 });
     expect(run).toMatchObject({ status: 'running', trigger: 'admin', startStep: 500, steps: 0, endedAt: null });
-    const done = await finishTrainingRun(db, run.id, { steps: 200, lossD: 0.61, lossG: 1.25, freezeCount: 17, imagesPerSecond: 9.5, checkpointVersion: 'v0002' });
-    expect(done).toMatchObject({ status: 'succeeded', steps: 200, lossD: 0.61, freezeCount: 17, checkpointVersion: 'v0002' });
+    const done = await finishTrainingRun(db, run.id, {
+      steps: 200,
+      lossD: 0.61,
+      lossG: 1.25,
+      freezeCount: 17,
+      imagesPerSecond: 9.5,
+      checkpointVersion: 'v0002',
+    });
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      steps: 200,
+      lossD: 0.61,
+      freezeCount: 17,
+      checkpointVersion: 'v0002',
+    });
     expect(done.endedAt!.getTime()).toBeGreaterThanOrEqual(done.startedAt.getTime());
 
     const bad = await startTrainingRun(db);
@@ -191,7 +237,14 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
 
     await upsertCheckpoint(db, { version: 'v0001', step: 500 });
     const c2 = await upsertCheckpoint(db, { version: 'v0002', step: 700, kid: 0.12 });
-    const c2b = await upsertCheckpoint(db, { version: 'v0002', step: 700, kid: 0.1, fid: 55.5, sneakerShare: 0.8, note: 'metrics' });
+    const c2b = await upsertCheckpoint(db, {
+      version: 'v0002',
+      step: 700,
+      kid: 0.1,
+      fid: 55.5,
+      sneakerShare: 0.8,
+      note: 'metrics',
+    });
     expect(c2b).toMatchObject({ id: c2.id, kid: 0.1, fid: 55.5, sneakerShare: 0.8, status: 'candidate' });
     await setCheckpointStatus(db, 'v0001', 'active');
     await setCheckpointStatus(db, 'v0002', 'active');
@@ -204,7 +257,9 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
 
   it('keeps exactly one vote under concurrent duplicates, from one client and from two', async () => {
     const [d] = await createDesigns(db, [design(40)]);
-    const results = await Promise.all(Array.from({ length: 50 }, () => addVote(db, { userId: 'racer', designId: d.id })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => addVote(db, { userId: 'racer', designId: d.id })),
+    );
     expect(results.filter((r) => r === 'added')).toHaveLength(1);
     expect(results.filter((r) => r === 'duplicate')).toHaveLength(49);
 
@@ -231,7 +286,9 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
     });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
     const printed: string[] = [];
     const lines = createInterface({ input: child.stdout });
     await new Promise<void>((resolve, reject) => {
@@ -261,7 +318,8 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
       expect(missing).toEqual([]);
       expect(stored.size).toBeGreaterThanOrEqual(printed.length);
       if (provider === 'sqlite') {
-        const [{ integrity_check }] = await reopened.$queryRawUnsafe<{ integrity_check: string }[]>('PRAGMA integrity_check');
+        const [{ integrity_check }] =
+          await reopened.$queryRawUnsafe<{ integrity_check: string }[]>('PRAGMA integrity_check');
         expect(integrity_check).toBe('ok');
         expect(sqlitePathFromUrl(url)).toMatch(/test\.db$/);
       }
@@ -275,11 +333,15 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
     const designIds = `${d1.id},${d2.id}`;
     const runVoter = (order: string) =>
       new Promise<{ added: number; duplicate: number }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'test/db/dup-voter.ts', url, designIds, '150', order], {
-          cwd: PROJECT_ROOT,
-          env: { ...process.env, LOG_LEVEL: 'silent' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'test/db/dup-voter.ts', url, designIds, '150', order],
+          {
+            cwd: PROJECT_ROOT,
+            env: { ...process.env, LOG_LEVEL: 'silent' },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
         let out = '';
         let err = '';
         child.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -295,7 +357,11 @@ describe.each(['sqlite', 'postgresql'] as const)('repositories on a real %s data
     expect(a.added + b.added).toBe(300);
     expect(a.duplicate + b.duplicate).toBe(300);
     expect(await db.vote.count({ where: { designId: { in: [d1.id, d2.id] } } })).toBe(300);
-    const perKey = await db.vote.groupBy({ by: ['userId', 'designId'], where: { designId: { in: [d1.id, d2.id] } }, _count: { _all: true } });
+    const perKey = await db.vote.groupBy({
+      by: ['userId', 'designId'],
+      where: { designId: { in: [d1.id, d2.id] } },
+      _count: { _all: true },
+    });
     expect(perKey.every((g) => g._count._all === 1)).toBe(true);
   });
 });

@@ -12,8 +12,14 @@ import { freshPgDatabase } from '../setup/pg-url.ts';
 import { tempDbUrl } from './helpers.ts';
 
 const design = (i: number, extra: Partial<NewDesign> = {}): NewDesign => ({
-  seed: i, gridIndex: i % 4, latent: new Float32Array(100).map((_, k) => Math.cos(i + k)), checkpointVersion: 'v0001',
-  guildId: 'g', channelId: 'c', requesterId: 'r', ...extra,
+  seed: i,
+  gridIndex: i % 4,
+  latent: new Float32Array(100).map((_, k) => Math.cos(i + k)),
+  checkpointVersion: 'v0001',
+  guildId: 'g',
+  channelId: 'c',
+  requesterId: 'r',
+  ...extra,
 });
 
 describe('db:copy', () => {
@@ -30,10 +36,21 @@ describe('db:copy', () => {
   it('copies designs, votes, checkpoints and runs from SQLite to PostgreSQL, ids and bytes intact', async () => {
     const src = tempDbUrl();
     const a = await openDatabase(src);
-    const made = await createDesigns(a, Array.from({ length: 23 }, (_, i) => design(i)));
+    const made = await createDesigns(
+      a,
+      Array.from({ length: 23 }, (_, i) => design(i)),
+    );
     await a.design.deleteMany({ where: { id: made[3].id } }); // a gap in the ids must survive
-    const [child] = await createDesigns(a, [design(99, { kind: 'blend', parentId: made[0].id, secondParentId: made[1].id, steering: 0.5 })]);
-    for (const [u, d] of [['u1', 0], ['u2', 0], ['u1', 5], ['u3', 22]] as const) await addVote(a, { userId: u, designId: made[d].id });
+    const [child] = await createDesigns(a, [
+      design(99, { kind: 'blend', parentId: made[0].id, secondParentId: made[1].id, steering: 0.5 }),
+    ]);
+    for (const [u, d] of [
+      ['u1', 0],
+      ['u2', 0],
+      ['u1', 5],
+      ['u3', 22],
+    ] as const)
+      await addVote(a, { userId: u, designId: made[d].id });
     await upsertCheckpoint(a, { version: 'v0001', step: 100, kid: 0.5, status: 'active' });
     const run = await startTrainingRun(a, { trigger: 'admin' });
     await finishTrainingRun(a, run.id, { steps: 10, lossD: 0.7, lossG: 1.1, checkpointVersion: 'v0001' });
@@ -48,7 +65,10 @@ describe('db:copy', () => {
 
     const dst = await freshPgDatabase();
     const progress: string[] = [];
-    const counts = await copyDatabase(src, dst, { batchSize: 7, onProgress: (t, done, total) => progress.push(`${t} ${done}/${total}`) });
+    const counts = await copyDatabase(src, dst, {
+      batchSize: 7,
+      onProgress: (t, done, total) => progress.push(`${t} ${done}/${total}`),
+    });
     expect(counts).toEqual({ design: 23, vote: 4, checkpoint: 1, trainingRun: 1 });
     expect(progress).toContain('design 7/23');
     expect(progress).toContain('design 23/23');
@@ -62,7 +82,11 @@ describe('db:copy', () => {
       expect(after.votes).toEqual(before.votes);
       expect(after.checkpoints).toEqual(before.checkpoints);
       expect(after.runs).toEqual(before.runs);
-      expect(after.designs.find((d) => d.id === child.id)).toMatchObject({ kind: 'blend', secondParentId: made[1].id, steering: 0.5 });
+      expect(after.designs.find((d) => d.id === child.id)).toMatchObject({
+        kind: 'blend',
+        secondParentId: made[1].id,
+        steering: 0.5,
+      });
       // New rows continue after the copied ids (the sequences were moved on).
       const [next] = await createDesigns(b, [design(200)]);
       expect(next.id).toBe(child.id + 1);

@@ -9,7 +9,9 @@ import { addVote } from '../../src/db/votes.ts';
 
 const [url, ids, n, order] = process.argv.slice(2);
 const db = await openDatabase(url, { migrate: false });
-const keys = ids.split(',').flatMap((id) => Array.from({ length: Number(n) }, (_, i) => ({ userId: `u${i}`, designId: Number(id) })));
+const keys = ids
+  .split(',')
+  .flatMap((id) => Array.from({ length: Number(n) }, (_, i) => ({ userId: `u${i}`, designId: Number(id) })));
 if (order === 'backward') keys.reverse();
 const results = await Promise.all(keys.map((k) => addVote(db, k)));
 await db.$disconnect();

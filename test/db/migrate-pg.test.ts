@@ -52,7 +52,8 @@ async function query<T>(url: string, sql: string): Promise<T[]> {
   }
 }
 
-const rows = (url: string) => query<MigrationRow>(url, 'SELECT * FROM _prisma_migrations ORDER BY started_at, migration_name');
+const rows = (url: string) =>
+  query<MigrationRow>(url, 'SELECT * FROM _prisma_migrations ORDER BY started_at, migration_name');
 
 /** A URL like `url` with another password (or user/database). */
 function withCredentials(url: string, change: { password?: string; database?: string }): string {
@@ -65,10 +66,16 @@ function withCredentials(url: string, change: { password?: string; database?: st
 describe('PostgreSQL migration history', () => {
   it('has one init migration creating a table for every model of the schema, provider postgresql', () => {
     expect(committed[0]).toMatch(/^\d{14}_init$/);
-    expect(fs.readFileSync(path.join(PG_MIGRATIONS_DIR, 'migration_lock.toml'), 'utf8')).toMatch(/^provider = "postgresql"$/m);
-    const sql = committed.map((m) => fs.readFileSync(path.join(PG_MIGRATIONS_DIR, m, 'migration.sql'), 'utf8')).join('\n');
+    expect(fs.readFileSync(path.join(PG_MIGRATIONS_DIR, 'migration_lock.toml'), 'utf8')).toMatch(
+      /^provider = "postgresql"$/m,
+    );
+    const sql = committed
+      .map((m) => fs.readFileSync(path.join(PG_MIGRATIONS_DIR, m, 'migration.sql'), 'utf8'))
+      .join('\n');
     const models = [...fs.readFileSync(SCHEMA_PATH, 'utf8').matchAll(/^model (\w+) \{/gm)].map((m) => m[1]);
-    expect(models).toEqual(expect.arrayContaining(['Design', 'Vote', 'Checkpoint', 'TrainingRun', 'TrainerLease', 'TrainerRequest']));
+    expect(models).toEqual(
+      expect.arrayContaining(['Design', 'Vote', 'Checkpoint', 'TrainingRun', 'TrainerLease', 'TrainerRequest']),
+    );
     for (const m of models) expect(sql).toContain(`CREATE TABLE "${m}"`);
     expect(sql).toMatch(/"secondParentId" INTEGER/);
     expect(sql).toMatch(/"steering" DOUBLE PRECISION/);
@@ -98,9 +105,20 @@ describe('PostgreSQL migration history', () => {
     const second = await migrate(url);
     expect(second.applied).toEqual([]);
     expect(await rows(url)).toEqual(recorded);
-    const tables = await query<{ tablename: string }>(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
+    const tables = await query<{ tablename: string }>(
+      url,
+      "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+    );
     expect(tables.map((t) => t.tablename)).toEqual(
-      expect.arrayContaining(['Design', 'Vote', 'Checkpoint', 'TrainingRun', 'TrainerLease', 'TrainerRequest', '_prisma_migrations']),
+      expect.arrayContaining([
+        'Design',
+        'Vote',
+        'Checkpoint',
+        'TrainingRun',
+        'TrainerLease',
+        'TrainerRequest',
+        '_prisma_migrations',
+      ]),
     );
     // No engine connection left behind (its advisory lock would live as long as its session).
     const dbName = new URL(url).pathname.slice(1);
@@ -150,7 +168,10 @@ describe('PostgreSQL migration history', () => {
   it('records a failing migration and then refuses to continue, naming it', async () => {
     const migrationsDir = copyMigrations();
     fs.mkdirSync(path.join(migrationsDir, '29990101000000_broken'));
-    fs.writeFileSync(path.join(migrationsDir, '29990101000000_broken', 'migration.sql'), 'ALTER TABLE "Nope" ADD x INT;\n');
+    fs.writeFileSync(
+      path.join(migrationsDir, '29990101000000_broken', 'migration.sql'),
+      'ALTER TABLE "Nope" ADD x INT;\n',
+    );
     const url = await freshPgDatabase();
     const first = await migrate(url, { migrationsDir }).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(MigrationError);
@@ -165,7 +186,12 @@ describe('PostgreSQL migration history', () => {
   it('finds no difference between the PostgreSQL schema and its committed migrations', async () => {
     // Fails when prisma/schema.prisma changed without `npm run db:migrate` making the PG migration.
     const migrationsDir = copyMigrations();
-    const result = await createMigration({ name: 'drift_check', provider: 'postgresql', migrationsDir, serverUrl: pgAdminUrl() });
+    const result = await createMigration({
+      name: 'drift_check',
+      provider: 'postgresql',
+      migrationsDir,
+      serverUrl: pgAdminUrl(),
+    });
     expect(result.name).toBeUndefined();
     expect(fs.readdirSync(migrationsDir).sort()).toEqual([...committed, 'migration_lock.toml'].sort());
     // The scratch and shadow databases it used are gone.
@@ -181,16 +207,34 @@ describe('PostgreSQL migration history', () => {
     const migrationsDir = path.join(work, 'migrations');
     fs.cpSync(PG_MIGRATIONS_DIR, migrationsDir, { recursive: true });
     const schemaPath = path.join(work, 'schema.prisma');
-    const changed = fs.readFileSync(SCHEMA_PATH, 'utf8').replace(/(model Design \{\n)/, '$1  title             String?\n');
+    const changed = fs
+      .readFileSync(SCHEMA_PATH, 'utf8')
+      .replace(/(model Design \{\n)/, '$1  title             String?\n');
     fs.writeFileSync(schemaPath, derivePgSchema(changed));
     const url = await freshPgDatabase();
     await migrate(url, { migrationsDir });
 
     const cli = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'src/bin/db-migrate.ts', '--name', 'Add design title', '--provider', 'postgresql',
-        '--schema', schemaPath, '--migrations', migrationsDir, '--no-generate'],
-      { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn', SHOEBOT_MIGRATE_PG_URL: pgAdminUrl() } },
+      [
+        '--import',
+        'tsx',
+        'src/bin/db-migrate.ts',
+        '--name',
+        'Add design title',
+        '--provider',
+        'postgresql',
+        '--schema',
+        schemaPath,
+        '--migrations',
+        migrationsDir,
+        '--no-generate',
+      ],
+      {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, LOG_LEVEL: 'warn', SHOEBOT_MIGRATE_PG_URL: pgAdminUrl() },
+      },
     );
     expect(cli.stderr).toBe('');
     expect(cli.status).toBe(0);
@@ -201,7 +245,10 @@ describe('PostgreSQL migration history', () => {
       /ALTER TABLE "Design" ADD COLUMN\s+"title" TEXT/,
     );
     expect((await migrate(url, { migrationsDir })).applied).toEqual(created);
-    const cols = await query<{ column_name: string }>(url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'Design'");
+    const cols = await query<{ column_name: string }>(
+      url,
+      "SELECT column_name FROM information_schema.columns WHERE table_name = 'Design'",
+    );
     expect(cols.map((c) => c.column_name)).toContain('title');
   });
 });
@@ -225,7 +272,9 @@ describe('PostgreSQL connection errors: one clear line, never the password', () 
     } finally {
       await db.$disconnect();
     }
-    const wrong = await openDatabase(url.replace(encodeURIComponent(password), encodeURIComponent(`${password}x`))).catch((e: unknown) => e);
+    const wrong = await openDatabase(
+      url.replace(encodeURIComponent(password), encodeURIComponent(`${password}x`)),
+    ).catch((e: unknown) => e);
     expect((wrong as Error).message).toContain(`refused the password for user "${role}"`);
     expect((wrong as Error).message).not.toContain('p@ss');
     // Roles are server-wide: leave none behind on a server given by SHOEBOT_TEST_PG_URL.
@@ -237,7 +286,9 @@ describe('PostgreSQL connection errors: one clear line, never the password', () 
     const port = await freePort(); // nothing listens there
     const err = await openDatabase(`postgresql://bot:${secret}@127.0.0.1:${port}/shoebot`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatabaseConnectionError);
-    expect((err as Error).message).toMatch(new RegExp(`^Cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^Cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+    );
     expect((err as Error).message).not.toContain(secret);
     expect((err as Error).message).not.toContain('\n');
   });
@@ -269,11 +320,15 @@ describe('PostgreSQL connection errors: one clear line, never the password', () 
     expect(cli.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(cli.stderr + cli.stdout).not.toContain(new URL(url).password);
 
-    const created = spawnSync(process.execPath, ['--import', 'tsx', 'src/bin/db-deploy.ts', '--url', url, '--create-db'], {
-      cwd: PROJECT_ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, LOG_LEVEL: 'info' },
-    });
+    const created = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/bin/db-deploy.ts', '--url', url, '--create-db'],
+      {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, LOG_LEVEL: 'info' },
+      },
+    );
     expect(created.stderr).toBe('');
     expect(created.status).toBe(0);
     expect(created.stdout).toContain(`Created database postgresql://${new URL(url).username}@`);

@@ -8,7 +8,14 @@ import { createMigration } from '../../src/db/create-migration.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { MigrationError } from '../../src/db/migration-error.ts';
 import { migrationSlug } from '../../src/db/migration-files.ts';
-import { MIGRATIONS_DIR, parseDatabaseUrl, PROJECT_ROOT, redactUrl, SCHEMA_PATH, sqlitePathFromUrl } from '../../src/db/paths.ts';
+import {
+  MIGRATIONS_DIR,
+  parseDatabaseUrl,
+  PROJECT_ROOT,
+  redactUrl,
+  SCHEMA_PATH,
+  sqlitePathFromUrl,
+} from '../../src/db/paths.ts';
 import { tempDbUrl, tempDir } from './helpers.ts';
 
 const committed = fs
@@ -109,7 +116,10 @@ describe('migrate (WebAssembly schema engine)', () => {
   it('records a failing migration and then refuses to continue, naming it', async () => {
     const migrationsDir = copyMigrations();
     fs.mkdirSync(path.join(migrationsDir, '29990101000000_broken'));
-    fs.writeFileSync(path.join(migrationsDir, '29990101000000_broken', 'migration.sql'), 'ALTER TABLE "Nope" ADD x INT;\n');
+    fs.writeFileSync(
+      path.join(migrationsDir, '29990101000000_broken', 'migration.sql'),
+      'ALTER TABLE "Nope" ADD x INT;\n',
+    );
     const url = tempDbUrl();
     const first = await migrate(url, { migrationsDir }).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(MigrationError);
@@ -143,8 +153,20 @@ describe('migrate (WebAssembly schema engine)', () => {
 
     const cli = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'src/bin/db-migrate.ts', '--name', 'Add design title', '--provider', 'sqlite', '--schema', schemaPath,
-        '--migrations', migrationsDir, '--no-generate'],
+      [
+        '--import',
+        'tsx',
+        'src/bin/db-migrate.ts',
+        '--name',
+        'Add design title',
+        '--provider',
+        'sqlite',
+        '--schema',
+        schemaPath,
+        '--migrations',
+        migrationsDir,
+        '--no-generate',
+      ],
       { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'warn' } },
     );
     expect(cli.stderr).toBe('');
@@ -194,7 +216,14 @@ describe('migrate (WebAssembly schema engine)', () => {
     expect(() => sqlitePathFromUrl('mysql://u:secret@db/shoebot')).toThrow(/"mysql:" is not supported/);
     expect(() => sqlitePathFromUrl('mysql://u:secret@db/shoebot')).not.toThrow(/secret/);
     const pgTarget = parseDatabaseUrl('postgres://bot:p%40ss@db.example:6543/shoe%20bot?sslmode=require');
-    expect(pgTarget).toMatchObject({ provider: 'postgresql', host: 'db.example', port: 6543, user: 'bot', database: 'shoe bot', password: 'p@ss' });
+    expect(pgTarget).toMatchObject({
+      provider: 'postgresql',
+      host: 'db.example',
+      port: 6543,
+      user: 'bot',
+      database: 'shoe bot',
+      password: 'p@ss',
+    });
     expect(pgTarget.display).toBe('postgresql://bot@db.example:6543/shoe%20bot');
     expect(redactUrl('postgresql://bot:s3cret@db:5432/x')).toBe('postgresql://bot:***@db:5432/x');
     expect(() => sqlitePathFromUrl('file::memory:')).toThrow(/in-memory/);
@@ -204,7 +233,10 @@ describe('migrate (WebAssembly schema engine)', () => {
 
   it('the db CLIs explain themselves with --help', () => {
     for (const script of ['src/bin/db-migrate.ts', 'src/bin/db-deploy.ts', 'src/bin/db-copy.ts']) {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--help'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script, '--help'], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+      });
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^Usage: npm run db:/m);
     }

@@ -12,7 +12,10 @@ describe('prisma/postgresql/schema.prisma', () => {
     // Fails when someone edits one schema without the other: change prisma/schema.prisma and run
     // `npm run db:migrate -- --name <change>` (or `node scripts/pg-schema.mjs`).
     expect(fs.readFileSync(PG_SCHEMA_PATH, 'utf8')).toBe(derivePgSchema(fs.readFileSync(SCHEMA_PATH, 'utf8')));
-    const check = spawnSync(process.execPath, ['scripts/pg-schema.mjs', '--check'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+    const check = spawnSync(process.execPath, ['scripts/pg-schema.mjs', '--check'], {
+      cwd: PROJECT_ROOT,
+      encoding: 'utf8',
+    });
     expect(check.status).toBe(0);
   });
 
@@ -22,12 +25,18 @@ describe('prisma/postgresql/schema.prisma', () => {
     expect(twin).toMatch(/provider = "postgresql"/);
     expect(twin).toMatch(/output\s+= "\.\.\/\.\.\/src\/db\/generated-pg"/);
     const strip = (s: string) =>
-      s.replace(/^\/\/.*\n/gm, '').replace(/"sqlite"|"postgresql"/, 'P').replace(/"\.\.\/src\/db\/generated"|"\.\.\/\.\.\/src\/db\/generated-pg"/, 'O').trim();
+      s
+        .replace(/^\/\/.*\n/gm, '')
+        .replace(/"sqlite"|"postgresql"/, 'P')
+        .replace(/"\.\.\/src\/db\/generated"|"\.\.\/\.\.\/src\/db\/generated-pg"/, 'O')
+        .trim();
     expect(strip(twin)).toBe(strip(sqlite));
   });
 
   it('refuses to derive from a schema it does not recognise, rather than writing a wrong twin', () => {
-    expect(() => derivePgSchema('datasource db {\n  provider = "mysql"\n}\n')).toThrow(/cannot find datasource provider "sqlite"/);
+    expect(() => derivePgSchema('datasource db {\n  provider = "mysql"\n}\n')).toThrow(
+      /cannot find datasource provider "sqlite"/,
+    );
   });
 
   it('--check fails on a stale twin (a copy of the project with an edited schema)', () => {
@@ -44,7 +53,9 @@ describe('prisma/postgresql/schema.prisma', () => {
       expect(check.stderr).toMatch(/out of date/);
       const write = spawnSync(process.execPath, ['scripts/pg-schema.mjs'], { cwd: dir, encoding: 'utf8' });
       expect(write.status).toBe(0);
-      expect(fs.readFileSync(path.join(dir, 'prisma', 'postgresql', 'schema.prisma'), 'utf8')).toContain('weight Int @default(1)');
+      expect(fs.readFileSync(path.join(dir, 'prisma', 'postgresql', 'schema.prisma'), 'utf8')).toContain(
+        'weight Int @default(1)',
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

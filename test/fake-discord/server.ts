@@ -56,7 +56,17 @@ const EVENT_INTENT: Record<string, number | undefined> = {
   MESSAGE_REACTION_REMOVE_EMOJI: Intents.GuildMessageReactions,
 };
 
-const OptionType = { Subcommand: 1, SubcommandGroup: 2, String: 3, Integer: 4, Boolean: 5, User: 6, Channel: 7, Role: 8, Number: 10 } as const;
+const OptionType = {
+  Subcommand: 1,
+  SubcommandGroup: 2,
+  String: 3,
+  Integer: 4,
+  Boolean: 5,
+  User: 6,
+  Channel: 7,
+  Role: 8,
+  Number: 10,
+} as const;
 const InteractionType = { ApplicationCommand: 2, MessageComponent: 3 } as const;
 const CallbackType = {
   ChannelMessageWithSource: 4,
@@ -77,7 +87,9 @@ export interface FakeUser {
 }
 
 /** An ordinary member's permissions: view, send, embed, attach, history, react, external emoji, use commands. */
-export const MEMBER_PERMISSIONS = String((1n << 10n) | (1n << 11n) | (1n << 14n) | (1n << 15n) | (1n << 16n) | (1n << 6n) | (1n << 18n) | (1n << 31n));
+export const MEMBER_PERMISSIONS = String(
+  (1n << 10n) | (1n << 11n) | (1n << 14n) | (1n << 15n) | (1n << 16n) | (1n << 6n) | (1n << 18n) | (1n << 31n),
+);
 /** A server administrator (the Administrator bit implies every other). */
 export const ADMINISTRATOR_PERMISSIONS = String(1n << 3n);
 
@@ -310,7 +322,11 @@ export class FakeDiscord {
   private constructor(opts: FakeDiscordOptions) {
     this.token = opts.token ?? `fake.${randomBytes(12).toString('hex')}`;
     this.applicationId = opts.applicationId ?? snowflake();
-    this.botUser = { id: opts.botUser?.id ?? this.applicationId, username: opts.botUser?.username ?? 'shoebot', bot: true };
+    this.botUser = {
+      id: opts.botUser?.id ?? this.applicationId,
+      username: opts.botUser?.username ?? 'shoebot',
+      bot: true,
+    };
     this.users.set(this.botUser.id, this.botUser);
     const inits = opts.guilds ?? [{}];
     this.guilds = inits.map((g, i) => ({
@@ -396,7 +412,11 @@ export class FakeDiscord {
   }
 
   // ------------------------------------------------------------------ gateway
-  private sendFrame(ws: WebSocket | undefined, payload: { op: number; d: unknown; s?: number | null; t?: string | null }, sessionId?: string): void {
+  private sendFrame(
+    ws: WebSocket | undefined,
+    payload: { op: number; d: unknown; s?: number | null; t?: string | null },
+    sessionId?: string,
+  ): void {
     this.recordGateway({ dir: 'out', op: payload.op, t: payload.t ?? null, d: payload.d, sessionId });
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ s: null, t: null, ...payload }));
   }
@@ -417,7 +437,12 @@ export class FakeDiscord {
         ws.close(4002, 'Decode error');
         return;
       }
-      this.recordGateway({ dir: 'in', op: frame.op, d: frame.op === 2 || frame.op === 6 ? { ...frame.d, token: '[token]' } : frame.d, sessionId: session?.id });
+      this.recordGateway({
+        dir: 'in',
+        op: frame.op,
+        d: frame.op === 2 || frame.op === 6 ? { ...frame.d, token: '[token]' } : frame.d,
+        sessionId: session?.id,
+      });
       switch (frame.op) {
         case 1: // heartbeat
           this.sendFrame(ws, { op: 11, d: null }, session?.id);
@@ -429,7 +454,14 @@ export class FakeDiscord {
             return;
           }
           const shard = frame.d.shard ?? [0, 1];
-          if (!Array.isArray(shard) || shard.length !== 2 || !shard.every(Number.isInteger) || shard[1] < 1 || shard[0] < 0 || shard[0] >= shard[1]) {
+          if (
+            !Array.isArray(shard) ||
+            shard.length !== 2 ||
+            !shard.every(Number.isInteger) ||
+            shard[1] < 1 ||
+            shard[0] < 0 ||
+            shard[0] >= shard[1]
+          ) {
             ws.close(4010, 'Invalid shard.');
             return;
           }
@@ -508,7 +540,12 @@ export class FakeDiscord {
   dispatch(t: string, d: unknown): number {
     const need = EVENT_INTENT[t];
     const body = d as { guild_id?: unknown; id?: unknown } | null;
-    const guildId = typeof body?.guild_id === 'string' ? body.guild_id : t.startsWith('GUILD_') && typeof body?.id === 'string' ? body.id : undefined;
+    const guildId =
+      typeof body?.guild_id === 'string'
+        ? body.guild_id
+        : t.startsWith('GUILD_') && typeof body?.id === 'string'
+          ? body.id
+          : undefined;
     let n = 0;
     for (const s of this.sessions.values()) {
       if (need !== undefined && (s.intents & need) === 0) continue;
@@ -545,7 +582,11 @@ export class FakeDiscord {
 
   /** Sessions by shard: which shards have identified, and whether their socket is open. */
   shardSessions(): { sessionId: string; shard: [number, number]; connected: boolean }[] {
-    return [...this.sessions.values()].map((s) => ({ sessionId: s.id, shard: s.shard, connected: s.ws?.readyState === WebSocket.OPEN }));
+    return [...this.sessions.values()].map((s) => ({
+      sessionId: s.id,
+      shard: s.shard,
+      connected: s.ws?.readyState === WebSocket.OPEN,
+    }));
   }
 
   /** Number of sessions with an open socket. */
@@ -576,14 +617,40 @@ export class FakeDiscord {
       preferred_locale: 'en-US',
       system_channel_flags: 0,
       roles: [
-        { id: g.id, name: '@everyone', permissions: '2251799813685247', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 },
+        {
+          id: g.id,
+          name: '@everyone',
+          permissions: '2251799813685247',
+          position: 0,
+          color: 0,
+          hoist: false,
+          managed: false,
+          mentionable: false,
+          flags: 0,
+        },
       ],
       emojis: [],
       stickers: [],
-      channels: g.channels.map((c, i) => ({ id: c.id, type: 0, name: c.name, guild_id: g.id, position: i, permission_overwrites: [], nsfw: false, parent_id: null })),
+      channels: g.channels.map((c, i) => ({
+        id: c.id,
+        type: 0,
+        name: c.name,
+        guild_id: g.id,
+        position: i,
+        permission_overwrites: [],
+        nsfw: false,
+        parent_id: null,
+      })),
       threads: [],
       members: [
-        { user: userPayload(this.botUser), roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 },
+        {
+          user: userPayload(this.botUser),
+          roles: [],
+          joined_at: new Date().toISOString(),
+          deaf: false,
+          mute: false,
+          flags: 0,
+        },
       ],
       presences: [],
       voice_states: [],
@@ -609,7 +676,13 @@ export class FakeDiscord {
     }
   }
 
-  private wait<T>(list: Waiter<T>[], existing: T[], pred: (x: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  private wait<T>(
+    list: Waiter<T>[],
+    existing: T[],
+    pred: (x: T) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<T> {
     const found = existing.find(pred);
     if (found) return Promise.resolve(found);
     return new Promise<T>((resolve, reject) => {
@@ -635,20 +708,41 @@ export class FakeDiscord {
   }
 
   /** Resolves with the first recorded REST request (at or after `since`) matching `pred`. */
-  waitForRequest(pred: (r: RecordedRequest) => boolean, opts: { since?: number; timeoutMs?: number } = {}): Promise<RecordedRequest> {
+  waitForRequest(
+    pred: (r: RecordedRequest) => boolean,
+    opts: { since?: number; timeoutMs?: number } = {},
+  ): Promise<RecordedRequest> {
     const since = opts.since ?? 0;
-    return this.wait(this.requestWaiters, this.requests.slice(since), (r) => r.seq >= since && pred(r), opts.timeoutMs ?? 10_000, 'a REST request');
+    return this.wait(
+      this.requestWaiters,
+      this.requests.slice(since),
+      (r) => r.seq >= since && pred(r),
+      opts.timeoutMs ?? 10_000,
+      'a REST request',
+    );
   }
 
   /** Alias of waitForRequest: `await fake.waitFor((r) => r.method === 'PUT' && …)`. */
-  waitFor(pred: (r: RecordedRequest) => boolean, opts: { since?: number; timeoutMs?: number } = {}): Promise<RecordedRequest> {
+  waitFor(
+    pred: (r: RecordedRequest) => boolean,
+    opts: { since?: number; timeoutMs?: number } = {},
+  ): Promise<RecordedRequest> {
     return this.waitForRequest(pred, opts);
   }
 
   /** Resolves with the first gateway frame (at or after `since`) matching `pred`. */
-  waitForGateway(pred: (r: GatewayRecord) => boolean, opts: { since?: number; timeoutMs?: number } = {}): Promise<GatewayRecord> {
+  waitForGateway(
+    pred: (r: GatewayRecord) => boolean,
+    opts: { since?: number; timeoutMs?: number } = {},
+  ): Promise<GatewayRecord> {
     const since = opts.since ?? 0;
-    return this.wait(this.gatewayWaiters, this.gatewayLog.slice(since), (r) => r.seq >= since && pred(r), opts.timeoutMs ?? 10_000, 'a gateway frame');
+    return this.wait(
+      this.gatewayWaiters,
+      this.gatewayLog.slice(since),
+      (r) => r.seq >= since && pred(r),
+      opts.timeoutMs ?? 10_000,
+      'a gateway frame',
+    );
   }
 
   /**
@@ -656,7 +750,10 @@ export class FakeDiscord {
    * first edit of a deferred reply (loading state skipped). Acknowledgements
    * without content (defer) are not answers.
    */
-  async waitForReply(interaction: FakeInteraction | string, opts: { timeoutMs?: number; index?: number } = {}): Promise<InteractionReply> {
+  async waitForReply(
+    interaction: FakeInteraction | string,
+    opts: { timeoutMs?: number; index?: number } = {},
+  ): Promise<InteractionReply> {
     const token = typeof interaction === 'string' ? interaction : interaction.token;
     const index = opts.index ?? 0;
     const final = (r: InteractionReply) => (r.message.flags & FLAG_LOADING) === 0;
@@ -677,7 +774,14 @@ export class FakeDiscord {
   private pushReply(token: string, reply: InteractionReply): void {
     const list = this.replies.get(token) ?? [];
     // Snapshot so later edits don't rewrite what the test already saw.
-    const snap: InteractionReply = { ...reply, message: { ...reply.message, attachments: [...reply.message.attachments], reactions: new Map(reply.message.reactions) } };
+    const snap: InteractionReply = {
+      ...reply,
+      message: {
+        ...reply.message,
+        attachments: [...reply.message.attachments],
+        reactions: new Map(reply.message.reactions),
+      },
+    };
     list.push(snap);
     this.replies.set(token, list);
     this.notify(this.replyWaiters, { token, reply: snap });
@@ -736,7 +840,15 @@ export class FakeDiscord {
       token,
       version: 1,
       channel_id: channelId,
-      channel: { id: channelId, type: guildId ? 0 : 1, guild_id: guildId, name: 'general', permissions: '2251799813685247', flags: 0, nsfw: false },
+      channel: {
+        id: channelId,
+        type: guildId ? 0 : 1,
+        guild_id: guildId,
+        name: 'general',
+        permissions: '2251799813685247',
+        flags: 0,
+        nsfw: false,
+      },
       locale: 'en-US',
       app_permissions: '2251799813685247',
       entitlements: [],
@@ -756,7 +868,10 @@ export class FakeDiscord {
   }
 
   private findCommand(name: string, guildId?: string): RegisteredCommand | undefined {
-    return (guildId ? this.commands.guild.get(guildId)?.find((c) => c.name === name) : undefined) ?? this.commands.global.find((c) => c.name === name);
+    return (
+      (guildId ? this.commands.guild.get(guildId)?.find((c) => c.name === name) : undefined) ??
+      this.commands.global.find((c) => c.name === name)
+    );
   }
 
   /**
@@ -780,7 +895,8 @@ export class FakeDiscord {
     /** Option types to send instead of the registered ones (a client sending the wrong type). */
     optionTypes?: Record<string, number>;
   }): FakeInteraction {
-    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+    const user =
+      typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
     const guildId = opts.guildId === null ? undefined : (opts.guildId ?? this.guild.id);
     const channelId = opts.channelId ?? this.channelId;
     const cmd = this.findCommand(opts.name, guildId);
@@ -789,10 +905,21 @@ export class FakeDiscord {
       if (forced !== undefined) return forced;
       const def = defs?.find((o) => o.name === key);
       if (def) return def.type;
-      return typeof value === 'number' ? (Number.isInteger(value) ? OptionType.Integer : OptionType.Number) : typeof value === 'boolean' ? OptionType.Boolean : OptionType.String;
+      return typeof value === 'number'
+        ? Number.isInteger(value)
+          ? OptionType.Integer
+          : OptionType.Number
+        : typeof value === 'boolean'
+          ? OptionType.Boolean
+          : OptionType.String;
     };
     const leaf = (defs: CommandOptionDef[] | undefined) =>
-      Object.entries(opts.options ?? {}).map(([name, value]) => ({ name, type: typeOf(defs, name, value), value, ...(name === opts.focused ? { focused: true } : {}) }));
+      Object.entries(opts.options ?? {}).map(([name, value]) => ({
+        name,
+        type: typeOf(defs, name, value),
+        value,
+        ...(name === opts.focused ? { focused: true } : {}),
+      }));
     let options: unknown[];
     if (opts.subcommand) {
       const sub = cmd?.options?.find((o) => o.name === opts.subcommand);
@@ -800,8 +927,19 @@ export class FakeDiscord {
     } else {
       options = leaf(cmd?.options);
     }
-    const payload = this.baseInteraction(opts.focused ? 4 : InteractionType.ApplicationCommand, user, guildId, channelId);
-    payload.data = { id: cmd?.id ?? snowflake(), name: opts.name, type: 1, options, ...(guildId && cmd?.guild_id ? { guild_id: guildId } : {}) };
+    const payload = this.baseInteraction(
+      opts.focused ? 4 : InteractionType.ApplicationCommand,
+      user,
+      guildId,
+      channelId,
+    );
+    payload.data = {
+      id: cmd?.id ?? snowflake(),
+      name: opts.name,
+      type: 1,
+      options,
+      ...(guildId && cmd?.guild_id ? { guild_id: guildId } : {}),
+    };
     return this.deliverInteraction(payload, user, guildId, channelId);
   }
 
@@ -809,7 +947,8 @@ export class FakeDiscord {
   pressButton(opts: { message: FakeMessage | string; customId: string; user?: FakeUser | string }): FakeInteraction {
     const msg = typeof opts.message === 'string' ? this.messages.get(opts.message) : opts.message;
     if (!msg) throw new Error(`fake discord: no message ${String(opts.message)}`);
-    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+    const user =
+      typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
     const payload = this.baseInteraction(InteractionType.MessageComponent, user, msg.guild_id, msg.channel_id);
     payload.message = this.messagePayload(msg);
     payload.data = { custom_id: opts.customId, component_type: 2 };
@@ -817,23 +956,43 @@ export class FakeDiscord {
   }
 
   /** A member uses a context-menu command (`target` 'user': on a user; 'message': on a message of the channel). */
-  sendContextMenu(opts: { name: string; target: 'user' | 'message'; targetId: string; user?: FakeUser | string }): FakeInteraction {
-    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+  sendContextMenu(opts: {
+    name: string;
+    target: 'user' | 'message';
+    targetId: string;
+    user?: FakeUser | string;
+  }): FakeInteraction {
+    const user =
+      typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
     const msg = opts.target === 'message' ? this.messages.get(opts.targetId) : undefined;
     if (opts.target === 'message' && !msg) throw new Error(`fake discord: no message ${opts.targetId}`);
     const guildId = msg?.guild_id ?? this.guild.id;
     const channelId = msg?.channel_id ?? this.channelId;
     const payload = this.baseInteraction(InteractionType.ApplicationCommand, user, guildId, channelId);
-    const resolved = msg ? { messages: { [msg.id]: this.messagePayload(msg) } } : { users: { [opts.targetId]: userPayload(this.user(opts.targetId)) } };
-    payload.data = { id: snowflake(), name: opts.name, type: opts.target === 'user' ? 2 : 3, target_id: opts.targetId, resolved };
+    const resolved = msg
+      ? { messages: { [msg.id]: this.messagePayload(msg) } }
+      : { users: { [opts.targetId]: userPayload(this.user(opts.targetId)) } };
+    payload.data = {
+      id: snowflake(),
+      name: opts.name,
+      type: opts.target === 'user' ? 2 : 3,
+      target_id: opts.targetId,
+      resolved,
+    };
     return this.deliverInteraction(payload, user, guildId, channelId);
   }
 
   /** A member picks `values` in a string select menu on a message. */
-  chooseInSelectMenu(opts: { message: FakeMessage | string; customId: string; values: string[]; user?: FakeUser | string }): FakeInteraction {
+  chooseInSelectMenu(opts: {
+    message: FakeMessage | string;
+    customId: string;
+    values: string[];
+    user?: FakeUser | string;
+  }): FakeInteraction {
     const msg = typeof opts.message === 'string' ? this.messages.get(opts.message) : opts.message;
     if (!msg) throw new Error(`fake discord: no message ${String(opts.message)}`);
-    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+    const user =
+      typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
     const payload = this.baseInteraction(InteractionType.MessageComponent, user, msg.guild_id, msg.channel_id);
     payload.message = this.messagePayload(msg);
     payload.data = { custom_id: opts.customId, component_type: 3, values: opts.values };
@@ -842,17 +1001,36 @@ export class FakeDiscord {
 
   /** A member submits a modal (`fields`: text input custom_id -> value). */
   submitModal(opts: { customId: string; fields?: Record<string, string>; user?: FakeUser | string }): FakeInteraction {
-    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+    const user =
+      typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
     const payload = this.baseInteraction(5, user, this.guild.id, this.channelId);
-    const rows = Object.entries(opts.fields ?? {}).map(([id, value]) => ({ type: 1, components: [{ type: 4, custom_id: id, value }] }));
+    const rows = Object.entries(opts.fields ?? {}).map(([id, value]) => ({
+      type: 1,
+      components: [{ type: 4, custom_id: id, value }],
+    }));
     payload.data = { custom_id: opts.customId, components: rows };
     return this.deliverInteraction(payload, user, this.guild.id, this.channelId);
   }
 
-  private deliverInteraction(payload: any, user: FakeUser, guildId: string | undefined, channelId: string): FakeInteraction {
-    const it: FakeInteraction = { id: payload.id, token: payload.token, type: payload.type, userId: user.id, channelId, guildId, payload };
+  private deliverInteraction(
+    payload: any,
+    user: FakeUser,
+    guildId: string | undefined,
+    channelId: string,
+  ): FakeInteraction {
+    const it: FakeInteraction = {
+      id: payload.id,
+      token: payload.token,
+      type: payload.type,
+      userId: user.id,
+      channelId,
+      guildId,
+      payload,
+    };
     this.interactions.set(it.token, it);
-    this.log(`interaction ${payload.type === 2 || payload.type === 4 ? '/' + payload.data.name : (payload.type === 5 ? 'modal ' : 'component ') + payload.data.custom_id} by ${user.username}`);
+    this.log(
+      `interaction ${payload.type === 2 || payload.type === 4 ? '/' + payload.data.name : (payload.type === 5 ? 'modal ' : 'component ') + payload.data.custom_id} by ${user.username}`,
+    );
     this.dispatch('INTERACTION_CREATE', payload);
     return it;
   }
@@ -868,8 +1046,16 @@ export class FakeDiscord {
    * default channel. Set `record: false` to replay an event without changing
    * the fake's state (duplicate delivery).
    */
-  addReaction(opts: { messageId: string; emoji: string; user?: FakeUser | string; channelId?: string; guildId?: string; record?: boolean }): void {
-    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+  addReaction(opts: {
+    messageId: string;
+    emoji: string;
+    user?: FakeUser | string;
+    channelId?: string;
+    guildId?: string;
+    record?: boolean;
+  }): void {
+    const user =
+      typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
     const msg = this.messages.get(opts.messageId);
     const channelId = opts.channelId ?? msg?.channel_id ?? this.channelId;
     const guildId = opts.guildId ?? msg?.guild_id ?? this.guild.id;
@@ -893,8 +1079,15 @@ export class FakeDiscord {
   }
 
   /** A user removes a reaction. */
-  removeReaction(opts: { messageId: string; emoji: string; user?: FakeUser | string; channelId?: string; guildId?: string }): void {
-    const user = typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
+  removeReaction(opts: {
+    messageId: string;
+    emoji: string;
+    user?: FakeUser | string;
+    channelId?: string;
+    guildId?: string;
+  }): void {
+    const user =
+      typeof opts.user === 'string' ? this.user(opts.user) : (opts.user ?? this.user('100000000000000001', 'alice'));
     const msg = this.messages.get(opts.messageId);
     msg?.reactions.get(opts.emoji)?.delete(user.id);
     this.dispatch('MESSAGE_REACTION_REMOVE', {
@@ -944,7 +1137,12 @@ export class FakeDiscord {
       application_id: m.interaction ? this.applicationId : undefined,
       ...(m.interaction
         ? {
-            interaction_metadata: { id: m.interaction.id, type: 2, user: userPayload(this.user(m.interaction.userId)), authorizing_integration_owners: {} },
+            interaction_metadata: {
+              id: m.interaction.id,
+              type: 2,
+              user: userPayload(this.user(m.interaction.userId)),
+              authorizing_integration_owners: {},
+            },
           }
         : {}),
     };
@@ -1007,7 +1205,12 @@ export class FakeDiscord {
     }
   }
 
-  private createMessage(channelId: string, guildId: string | undefined, author: FakeUser, interaction?: FakeMessage['interaction']): FakeMessage {
+  private createMessage(
+    channelId: string,
+    guildId: string | undefined,
+    author: FakeUser,
+    interaction?: FakeMessage['interaction'],
+  ): FakeMessage {
     const m: FakeMessage = {
       id: snowflake(),
       channel_id: channelId,
@@ -1050,7 +1253,12 @@ export class FakeDiscord {
       for (const [field, value] of form.entries()) {
         if (field === 'payload_json') body = JSON.parse(String(value));
         else if (typeof value !== 'string') {
-          files.push({ field, filename: value.name, contentType: value.type || 'application/octet-stream', data: Buffer.from(await value.arrayBuffer()) });
+          files.push({
+            field,
+            filename: value.name,
+            contentType: value.type || 'application/octet-stream',
+            data: Buffer.from(await value.arrayBuffer()),
+          });
         }
       }
       return { body, files };
@@ -1097,7 +1305,8 @@ export class FakeDiscord {
     // Interaction and webhook routes carry no Authorization header; everything else must.
     const unauthenticated = /^\/(interactions|webhooks)\//.test(route);
     if (!unauthenticated) {
-      if (req.headers.authorization !== `Bot ${this.token}`) return send(401, { message: '401: Unauthorized', code: 0 });
+      if (req.headers.authorization !== `Bot ${this.token}`)
+        return send(401, { message: '401: Unauthorized', code: 0 });
     }
 
     const m = (re: RegExp) => re.exec(route);
@@ -1118,7 +1327,15 @@ export class FakeDiscord {
     }
     if (method === 'GET' && (route === '/applications/@me' || route === `/oauth2/applications/@me`)) {
       if (this.application.fail) return send(403, { message: 'Missing Access', code: 50001 });
-      return send(200, { id: this.applicationId, name: this.botUser.username, flags: 0, bot: userPayload(this.botUser), description: '', icon: null, ...this.applicationOwnerPayload() });
+      return send(200, {
+        id: this.applicationId,
+        name: this.botUser.username,
+        flags: 0,
+        bot: userPayload(this.botUser),
+        description: '',
+        icon: null,
+        ...this.applicationOwnerPayload(),
+      });
     }
 
     // Command registration
@@ -1131,15 +1348,29 @@ export class FakeDiscord {
         if (!Array.isArray(body)) return send(400, { message: 'Invalid Form Body', code: 50035 });
         const list: RegisteredCommand[] = body.map((c: any) => {
           const prev = current().find((p) => p.name === c.name);
-          return { ...c, id: prev?.id ?? snowflake(), application_id: this.applicationId, type: c.type ?? 1, version: snowflake(), ...(guildId ? { guild_id: guildId } : {}) };
+          return {
+            ...c,
+            id: prev?.id ?? snowflake(),
+            application_id: this.applicationId,
+            type: c.type ?? 1,
+            version: snowflake(),
+            ...(guildId ? { guild_id: guildId } : {}),
+          };
         });
         if (guildId) this.commands.guild.set(guildId, list);
         else this.commands.global = list;
         return send(200, list);
       }
       if (method === 'POST') {
-        const cmd: RegisteredCommand = { ...body, id: snowflake(), application_id: this.applicationId, type: body?.type ?? 1 };
-        const list = current().filter((c) => c.name !== cmd.name).concat(cmd);
+        const cmd: RegisteredCommand = {
+          ...body,
+          id: snowflake(),
+          application_id: this.applicationId,
+          type: body?.type ?? 1,
+        };
+        const list = current()
+          .filter((c) => c.name !== cmd.name)
+          .concat(cmd);
         if (guildId) this.commands.guild.set(guildId, list);
         else this.commands.global = list;
         return send(201, cmd);
@@ -1156,7 +1387,11 @@ export class FakeDiscord {
       const data = body?.data ?? {};
       let msg: FakeMessage | undefined;
       if (type === CallbackType.ChannelMessageWithSource || type === CallbackType.DeferredChannelMessageWithSource) {
-        msg = this.createMessage(it.channelId, it.guildId, this.botUser, { id: it.id, token: it.token, userId: it.userId });
+        msg = this.createMessage(it.channelId, it.guildId, this.botUser, {
+          id: it.id,
+          token: it.token,
+          userId: it.userId,
+        });
         (msg as any).original = true;
         if ((data.flags ?? 0) & FLAG_EPHEMERAL) msg.flags |= FLAG_EPHEMERAL;
         if (type === CallbackType.DeferredChannelMessageWithSource) msg.flags |= FLAG_LOADING;
@@ -1175,7 +1410,14 @@ export class FakeDiscord {
       }
       if (rec.query.with_response === 'true') {
         return send(200, {
-          interaction: { id: it.id, type: it.type, activity_instance_id: null, response_message_id: msg?.id ?? null, response_message_loading: type === 5, response_message_ephemeral: msg ? (msg.flags & FLAG_EPHEMERAL) !== 0 : false },
+          interaction: {
+            id: it.id,
+            type: it.type,
+            activity_instance_id: null,
+            response_message_id: msg?.id ?? null,
+            response_message_loading: type === 5,
+            response_message_ephemeral: msg ? (msg.flags & FLAG_EPHEMERAL) !== 0 : false,
+          },
           resource: msg ? { type, message: this.messagePayload(msg) } : { type },
         });
       }
@@ -1188,7 +1430,11 @@ export class FakeDiscord {
       const it = this.interactions.get(token);
       if (appId !== this.applicationId || !it) return notFound(10015, 'Unknown Webhook');
       if (!which && method === 'POST') {
-        const msg = this.createMessage(it.channelId, it.guildId, this.botUser, { id: it.id, token: it.token, userId: it.userId });
+        const msg = this.createMessage(it.channelId, it.guildId, this.botUser, {
+          id: it.id,
+          token: it.token,
+          userId: it.userId,
+        });
         if ((body?.flags ?? 0) & FLAG_EPHEMERAL) msg.flags |= FLAG_EPHEMERAL;
         this.applyMessageBody(msg, body, files, true);
         this.pushReply(it.token, { callbackType: 0, ephemeral: (msg.flags & FLAG_EPHEMERAL) !== 0, message: msg });
@@ -1203,7 +1449,11 @@ export class FakeDiscord {
           msg.flags &= ~FLAG_LOADING;
           this.applyMessageBody(msg, body, files, false);
           msg.edited_timestamp = wasLoading ? null : new Date().toISOString();
-          this.pushReply(it.token, { callbackType: wasLoading ? CallbackType.DeferredChannelMessageWithSource : 0, ephemeral: (msg.flags & FLAG_EPHEMERAL) !== 0, message: msg });
+          this.pushReply(it.token, {
+            callbackType: wasLoading ? CallbackType.DeferredChannelMessageWithSource : 0,
+            ephemeral: (msg.flags & FLAG_EPHEMERAL) !== 0,
+            message: msg,
+          });
           return send(200, this.messagePayload(msg));
         }
         if (method === 'DELETE') {
@@ -1219,17 +1469,28 @@ export class FakeDiscord {
       const msg = this.messages.get(messageId);
       if (!msg || msg.channel_id !== channelId || msg.flags & FLAG_EPHEMERAL) return notFound(10008, 'Unknown Message');
       const limit = rec.query.limit === undefined ? 25 : Number(rec.query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 100) return send(400, { message: 'Invalid Form Body', code: 50035 });
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+        return send(400, { message: 'Invalid Form Body', code: 50035 });
       if (this.reactionReadLimit && ++this.reactionReads % this.reactionReadLimit.every === 0) {
         const retryAfter = this.reactionReadLimit.retryAfterSeconds;
-        const headers = { 'retry-after': String(retryAfter), 'x-ratelimit-scope': 'user', 'x-ratelimit-bucket': 'reactions' };
+        const headers = {
+          'retry-after': String(retryAfter),
+          'x-ratelimit-scope': 'user',
+          'x-ratelimit-bucket': 'reactions',
+        };
         return send(429, { message: 'You are being rate limited.', retry_after: retryAfter, global: false }, headers);
       }
-      if (rec.query.after !== undefined && !/^\d{1,20}$/.test(rec.query.after)) return send(400, { message: 'Invalid Form Body', code: 50035 });
+      if (rec.query.after !== undefined && !/^\d{1,20}$/.test(rec.query.after))
+        return send(400, { message: 'Invalid Form Body', code: 50035 });
       const after = rec.query.after === undefined ? -1n : BigInt(rec.query.after);
       const ids = [...(msg.reactions.get(emoji) ?? [])].map(BigInt).filter((id) => id > after);
       ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      return send(200, ids.slice(0, limit).map((id) => userPayload(id === BigInt(this.botUser.id) ? this.botUser : this.user(String(id)))));
+      return send(
+        200,
+        ids
+          .slice(0, limit)
+          .map((id) => userPayload(id === BigInt(this.botUser.id) ? this.botUser : this.user(String(id)))),
+      );
     }
 
     // Reactions by the bot
@@ -1262,7 +1523,15 @@ export class FakeDiscord {
     if (method === 'GET' && (g = m(/^\/channels\/(\d+)$/))) {
       for (const guild of this.guilds) {
         const c = guild.channels.find((x) => x.id === g![1]);
-        if (c) return send(200, { id: c.id, type: 0, name: c.name, guild_id: guild.id, position: 0, permission_overwrites: [] });
+        if (c)
+          return send(200, {
+            id: c.id,
+            type: 0,
+            name: c.name,
+            guild_id: guild.id,
+            position: 0,
+            permission_overwrites: [],
+          });
       }
       return notFound(10003, 'Unknown Channel');
     }
@@ -1300,12 +1569,16 @@ export class FakeDiscord {
 
   /** A read-only view of the default channel for people watching a demo. */
   private renderHtml(): string {
-    const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+    const esc = (s: string) =>
+      s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
     const items = this.channelMessages()
       .slice(-30)
       .reverse()
       .map((m) => {
-        const imgs = m.attachments.filter((a) => a.content_type.startsWith('image/')).map((a) => `<img src="${a.url}" style="max-width:512px;display:block">`).join('');
+        const imgs = m.attachments
+          .filter((a) => a.content_type.startsWith('image/'))
+          .map((a) => `<img src="${a.url}" style="max-width:512px;display:block">`)
+          .join('');
         const buttons = (m.components as any[])
           .flatMap((row) => row.components ?? [])
           .map((c: any) => `<code>[${esc(String(c.label ?? c.custom_id))}] ${esc(String(c.custom_id ?? ''))}</code>`)

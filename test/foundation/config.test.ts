@@ -31,7 +31,13 @@ describe('configuration', () => {
     let err: unknown;
     try {
       loadConfig(
-        { TF_BACKEND: 'cuda', TRAIN_CRON: 'every night', DISCORD_GUILD_ID: 'abc', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' },
+        {
+          TF_BACKEND: 'cuda',
+          TRAIN_CRON: 'every night',
+          DISCORD_GUILD_ID: 'abc',
+          DATABASE_URL: 'mysql://x',
+          LOG_LEVEL: 'loud',
+        },
         { dotenv: false },
       );
     } catch (e) {
@@ -39,15 +45,22 @@ describe('configuration', () => {
     }
     expect(err).toBeInstanceOf(ConfigError);
     const msg = (err as Error).message;
-    for (const name of ['TF_BACKEND', 'TRAIN_CRON', 'DISCORD_GUILD_ID', 'DATABASE_URL', 'LOG_LEVEL']) expect(msg).toContain(name);
+    for (const name of ['TF_BACKEND', 'TRAIN_CRON', 'DISCORD_GUILD_ID', 'DATABASE_URL', 'LOG_LEVEL'])
+      expect(msg).toContain(name);
     expect((err as ConfigError).problems).toHaveLength(5);
   });
 
   it('explains unsupported and non-numeric values in words', () => {
-    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@localhost/db' }, { dotenv: false }).DATABASE_URL).toBe('postgresql://u:p@localhost/db');
-    expect(() => loadConfig({ DATABASE_URL: 'postgresql://u:s3cret@' }, { dotenv: false })).toThrow(/DATABASE_URL is not a valid PostgreSQL URL/);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@localhost/db' }, { dotenv: false }).DATABASE_URL).toBe(
+      'postgresql://u:p@localhost/db',
+    );
+    expect(() => loadConfig({ DATABASE_URL: 'postgresql://u:s3cret@' }, { dotenv: false })).toThrow(
+      /DATABASE_URL is not a valid PostgreSQL URL/,
+    );
     expect(() => loadConfig({ DATABASE_URL: 'postgresql://u:s3cret@' }, { dotenv: false })).not.toThrow(/s3cret/);
-    expect(() => loadConfig({ TRAIN_STEPS: 'abc' }, { dotenv: false })).toThrow(/TRAIN_STEPS must be a whole number of steps/);
+    expect(() => loadConfig({ TRAIN_STEPS: 'abc' }, { dotenv: false })).toThrow(
+      /TRAIN_STEPS must be a whole number of steps/,
+    );
   });
 
   it('never echoes the token in an error', () => {
@@ -79,6 +92,10 @@ describe('configuration', () => {
   it('parses dotenv quoting', () => {
     expect(parseDotEnv("A='x y'\nB=z\n  \nnot a line\n")).toEqual({ A: 'x y', B: 'z' });
     // A quoted value followed by a comment keeps neither the quotes nor the comment.
-    expect(parseDotEnv('T="tok en"  # my token\nU="a#b"\nV=plain # note')).toEqual({ T: 'tok en', U: 'a#b', V: 'plain' });
+    expect(parseDotEnv('T="tok en"  # my token\nU="a#b"\nV=plain # note')).toEqual({
+      T: 'tok en',
+      U: 'a#b',
+      V: 'plain',
+    });
   });
 });

@@ -19,7 +19,8 @@ afterAll(async () => {
 });
 
 /** The random draws as augment.ts makes them: an integer in [lo, hi] inclusive. */
-const intIn = (r: Rng, lo: number, hi: number): number => lo + Math.min(hi - lo, Math.floor(r.uniform() * (hi - lo + 1)));
+const intIn = (r: Rng, lo: number, hi: number): number =>
+  lo + Math.min(hi - lo, Math.floor(r.uniform() * (hi - lo + 1)));
 
 /**
  * The former translation, kept here as the reference: x [B, H, W, C] ->
@@ -31,7 +32,12 @@ function referenceTranslation(x: tf.Tensor4D, seed: number, ratio = 0.125): tf.T
   const [b, h, w, c] = x.shape;
   const sy = Math.round(h * ratio);
   const sx = Math.round(w * ratio);
-  const padded = tf.pad(x, [[0, 0], [sy, sy], [sx, sx], [0, 0]]);
+  const padded = tf.pad(x, [
+    [0, 0],
+    [sy, sy],
+    [sx, sx],
+    [0, 0],
+  ]);
   const parts: tf.Tensor4D[] = [];
   for (let i = 0; i < b; i++) {
     const dy = intIn(rng, -sy, sy);
@@ -60,7 +66,11 @@ function firstBitDifference(a: Float32Array, b: Float32Array): number {
  * Forward and gradient of sum(w * f(x)) for an input and weights both
  * containing -0: [forward values, gradient wrt x], as plain arrays.
  */
-function forwardAndGradient(f: (x: tf.Tensor4D) => tf.Tensor4D, shape: Shape, seed: number): [Float32Array, Float32Array] {
+function forwardAndGradient(
+  f: (x: tf.Tensor4D) => tf.Tensor4D,
+  shape: Shape,
+  seed: number,
+): [Float32Array, Float32Array] {
   const n = shape.reduce((p, q) => p * q);
   const [y, g] = tf.tidy(() => {
     const x = tf.tensor4d(values(n, seed, 0.05), shape);
@@ -101,7 +111,10 @@ describe.each(['wasm', 'cpu'] as const)('translation on %s', (backend) => {
     const shape: Shape = [5, 8, 8, 3];
     const [b, h, w, c] = shape;
     // Distinct positive values name their source element, so each output value says where it came from.
-    const x = tf.tensor4d(Float32Array.from({ length: b * h * w * c }, (_, k) => k + 1), shape);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: b * h * w * c }, (_, k) => k + 1),
+      shape,
+    );
     const out = tf.tidy(() => diffAugment(x, ['translation'], 4));
     const got = out.dataSync();
     tf.dispose([x, out]);
@@ -138,7 +151,8 @@ describe.each(['wasm', 'cpu'] as const)('translation on %s', (backend) => {
       tf.dispose(info.result as tf.Tensor);
       return info.kernels.length;
     };
-    const loss = (policy: AugmentOp[]) => () => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(diffAugment(t as tf.Tensor4D, policy, 5), w)))(x);
+    const loss = (policy: AugmentOp[]) => () =>
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(diffAugment(t as tf.Tensor4D, policy, 5), w)))(x);
     expect(await kernels(() => diffAugment(x, ['translation'], 5))).toBe(1);
     expect((await kernels(loss(['translation']))) - (await kernels(loss([])))).toBe(2);
     tf.dispose([x, w]);

@@ -28,7 +28,9 @@ function run(steps: number): { results: StepResult[]; weights: Float32Array[] } 
     results.push(trainStep(st, real, z));
     tf.dispose([real, z]);
   }
-  const weights = [...st.generator.getWeights(), ...st.discriminator.getWeights()].map((t) => t.dataSync() as Float32Array);
+  const weights = [...st.generator.getWeights(), ...st.discriminator.getWeights()].map(
+    (t) => t.dataSync() as Float32Array,
+  );
   st.dispose();
   st.generator.dispose();
   st.discriminator.dispose();

@@ -4,15 +4,49 @@ import { parseTrainArgs, TRAIN_HELP } from '../../src/bin/train-args.ts';
 describe('npm run train flags', () => {
   it('parses the run, model and technique switches', () => {
     const a = parseTrainArgs([
-      '--steps', '500', '--resume', '--dataset', 'zappos', '--image-size', '64', '--channels', '3', '--ngf', '64',
-      '--batch-size', '32', '--no-freezing', '--no-label-smoothing', '--wd-mode', 'decoupled', '--saturating', '--max-minutes', '1.5',
+      '--steps',
+      '500',
+      '--resume',
+      '--dataset',
+      'zappos',
+      '--image-size',
+      '64',
+      '--channels',
+      '3',
+      '--ngf',
+      '64',
+      '--batch-size',
+      '32',
+      '--no-freezing',
+      '--no-label-smoothing',
+      '--wd-mode',
+      'decoupled',
+      '--saturating',
+      '--max-minutes',
+      '1.5',
     ]);
-    expect(a).toMatchObject({ steps: 500, resume: true, dataset: 'zappos', maxMinutes: 1.5, activate: true, evaluate: true });
+    expect(a).toMatchObject({
+      steps: 500,
+      resume: true,
+      dataset: 'zappos',
+      maxMinutes: 1.5,
+      activate: true,
+      evaluate: true,
+    });
     expect(a.config).toEqual({ imageSize: 64, channels: 3, ngf: 64 });
-    expect(a.trainOptions).toEqual({ batchSize: 32, freezing: false, labelSmoothing: false, weightDecayMode: 'decoupled', nonSaturating: false });
+    expect(a.trainOptions).toEqual({
+      batchSize: 32,
+      freezing: false,
+      labelSmoothing: false,
+      weightDecayMode: 'decoupled',
+      nonSaturating: false,
+    });
     expect(parseTrainArgs(['--resume', '20261128-120000-s000100']).resume).toBe('20261128-120000-s000100');
     expect(parseTrainArgs([]).resume).toBe(false);
-    expect(parseTrainArgs(['--freeze-ratio', '0.5', '--real-label', '0.8']).trainOptions).toEqual({ freezeRatio: 0.5, realLabel: 0.8 });
+    expect(parseTrainArgs(['--freeze-ratio', '0.5', '--real-label', '0.8']).trainOptions).toEqual({
+      freezeRatio: 0.5,
+      realLabel: 0.8,
+    });
     expect(parseTrainArgs(['--threads', '2']).threads).toBe(2);
   });
 

@@ -22,7 +22,9 @@ beforeAll(async () => {
 
 async function generatorBytes(modelsDir: string, version: string): Promise<Buffer> {
   const ck = await loadTrainingCheckpoint(modelsDir, version);
-  const out = Buffer.concat(ck.generator.getWeights().map((t) => Buffer.from((t.dataSync() as Float32Array).slice().buffer)));
+  const out = Buffer.concat(
+    ck.generator.getWeights().map((t) => Buffer.from((t.dataSync() as Float32Array).slice().buffer)),
+  );
   ck.generator.dispose();
   ck.discriminator.dispose();
   return out;
@@ -39,7 +41,14 @@ describe('fresh randomness for bot runs, exact CLI resume', () => {
   const data = syntheticDataset(24);
   it('two reseeded runs from one checkpoint differ; plain resumes are identical', async () => {
     const dir = newDir();
-    const base = await runTraining({ modelsDir: dir, dataset: data, steps: 3, config: TINY, trainOptions: TINY_TRAIN, seed: 2 });
+    const base = await runTraining({
+      modelsDir: dir,
+      dataset: data,
+      steps: 3,
+      config: TINY,
+      trainOptions: TINY_TRAIN,
+      seed: 2,
+    });
     const run = async (extra: { reseed?: number }) => {
       let started: { runSeed?: number; resumedFrom?: string } | undefined;
       const r = await runTraining({
@@ -75,7 +84,14 @@ describe('fresh randomness for bot runs, exact CLI resume', () => {
 
   it('falls back from a corrupted active checkpoint to the newest valid one, else from scratch', async () => {
     const dir = newDir();
-    const a = await runTraining({ modelsDir: dir, dataset: data, steps: 2, config: TINY, trainOptions: TINY_TRAIN, seed: 3 });
+    const a = await runTraining({
+      modelsDir: dir,
+      dataset: data,
+      steps: 2,
+      config: TINY,
+      trainOptions: TINY_TRAIN,
+      seed: 3,
+    });
     const b = await runTraining({ modelsDir: dir, dataset: data, steps: 1, resume: true });
     expect(await chooseResumeCheckpoint(dir)).toEqual({ version: b.version });
     expect(await newestValidCheckpoint(dir)).toBe(b.version);
@@ -86,7 +102,9 @@ describe('fresh randomness for bot runs, exact CLI resume', () => {
     const choice = await chooseResumeCheckpoint(dir);
     expect(choice.version).toBe(a.version);
     expect(choice.skipped).toBe(b.version);
-    expect(choice.warning).toMatch(new RegExp(`checkpoint ${b.version} is corrupted.*newest valid checkpoint ${a.version}`));
+    expect(choice.warning).toMatch(
+      new RegExp(`checkpoint ${b.version} is corrupted.*newest valid checkpoint ${a.version}`),
+    );
     const r = await runTraining({ modelsDir: dir, dataset: data, steps: 1, resume: choice.version!, reseed: 7 });
     expect(r.step).toBe(3);
 
@@ -104,23 +122,34 @@ describe('fresh randomness for bot runs, exact CLI resume', () => {
 describe('resuming on another dataset', () => {
   it('gives only the size error (no warning first) when the dataset does not fit', async () => {
     const dir = newDir();
-    await runTraining({ modelsDir: dir, dataset: syntheticDataset(24), steps: 1, config: TINY, trainOptions: TINY_TRAIN });
+    await runTraining({
+      modelsDir: dir,
+      dataset: syntheticDataset(24),
+      steps: 1,
+      config: TINY,
+      trainOptions: TINY_TRAIN,
+    });
     const d = syntheticDataset(24);
     const rgb = { ...d, meta: { ...d.meta, name: 'rgb', channels: 3 as const, fingerprint: 'other' } };
     const warnings: string[] = [];
-    await expect(runTraining({ modelsDir: dir, dataset: rgb, steps: 1, resume: true, onWarning: (m) => warnings.push(m) })).rejects.toThrow(
-      /dataset rgb has 32x32x3 images but the model is 32x32x1/,
-    );
+    await expect(
+      runTraining({ modelsDir: dir, dataset: rgb, steps: 1, resume: true, onWarning: (m) => warnings.push(m) }),
+    ).rejects.toThrow(/dataset rgb has 32x32x3 images but the model is 32x32x1/);
     expect(warnings).toEqual([]);
     const other = { ...d, meta: { ...d.meta, name: 'other', fingerprint: 'other' } };
     await runTraining({ modelsDir: dir, dataset: other, steps: 1, resume: true, onWarning: (m) => warnings.push(m) });
-    expect(warnings).toEqual([expect.stringMatching(/^dataset other differs from the one checkpoint \S+ was trained on/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^dataset other differs from the one checkpoint \S+ was trained on/),
+    ]);
   });
 });
 
 describe('CLI quality gate and flags', () => {
   it('compares KID, then FID, then sneaker share with a relative margin', () => {
-    expect(compareQuality({ kid: 65 }, { kid: 0.6, fid: 1 }, 0.1)).toMatchObject({ worse: true, reason: expect.stringMatching(/KID 65.*active 0.6/) });
+    expect(compareQuality({ kid: 65 }, { kid: 0.6, fid: 1 }, 0.1)).toMatchObject({
+      worse: true,
+      reason: expect.stringMatching(/KID 65.*active 0.6/),
+    });
     expect(compareQuality({ kid: 0.65 }, { kid: 0.6 }, 0.1).worse).toBe(false);
     expect(compareQuality({ fid: 3 }, { kid: 0.6, fid: 1.5 }, 0.1).worse).toBe(true);
     expect(compareQuality({ sneakerShare: 0.5 }, { sneakerShare: 0.9 }, 0.1).worse).toBe(true);
@@ -137,7 +166,11 @@ describe('CLI quality gate and flags', () => {
   });
 
   it('reads negative numbers as values and range-checks them', () => {
-    expect(joinNegativeValues(['--seed', '-3', '--resume', '--lr', '-.5'], ['seed', 'lr'])).toEqual(['--seed=-3', '--resume', '--lr=-.5']);
+    expect(joinNegativeValues(['--seed', '-3', '--resume', '--lr', '-.5'], ['seed', 'lr'])).toEqual([
+      '--seed=-3',
+      '--resume',
+      '--lr=-.5',
+    ]);
     expect(() => parseTrainArgs(['--seed', '-3'])).toThrow('--seed must be >= 0, got -3');
     expect(() => parseTrainArgs(['--lr', '-1'])).toThrow('--lr must be >= 0, got -1');
     expect(parseTrainArgs(['--force-activate']).forceActivate).toBe(true);

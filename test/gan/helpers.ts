@@ -17,7 +17,8 @@ export function syntheticDataset(count = 24, heldout = 8, name = 'synthetic'): D
       const y0 = 8 + rng.int(8);
       const w = 10 + rng.int(10);
       const h = 6 + rng.int(6);
-      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) out[i * 1024 + y * 32 + x] = 180 + rng.int(70);
+      for (let y = y0; y < y0 + h; y++)
+        for (let x = x0; x < x0 + w; x++) out[i * 1024 + y * 32 + x] = 180 + rng.int(70);
     }
     return out;
   };

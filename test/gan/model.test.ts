@@ -61,7 +61,9 @@ describe('DCGAN architecture', () => {
   });
 
   it('rejects impossible configurations with a readable message', () => {
-    expect(() => validateGanConfig({ imageSize: 48 as 32, channels: 1, nz: 100, ngf: 8, ndf: 8 })).toThrow(/imageSize must be 32, 64 or 128/);
+    expect(() => validateGanConfig({ imageSize: 48 as 32, channels: 1, nz: 100, ngf: 8, ndf: 8 })).toThrow(
+      /imageSize must be 32, 64 or 128/,
+    );
     expect(() => validateGanConfig({ imageSize: 32, channels: 2 as 1, nz: 0, ngf: 8, ndf: 8 })).toThrow(/channels.*nz/);
   });
 });

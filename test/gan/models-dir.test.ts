@@ -36,7 +36,9 @@ function underAFile(): string {
 
 /** The pid of a process that has exited (for a temporary folder whose writer is gone). */
 function deadPid(): number {
-  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  return Number(
+    spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout,
+  );
 }
 
 function makeTmp(modelsDir: string, name: string, ageMs: number): string {
@@ -44,7 +46,8 @@ function makeTmp(modelsDir: string, name: string, ageMs: number): string {
   fs.mkdirSync(path.join(dir, 'generator'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'generator', 'weights.bin'), 'partial');
   const t = new Date(Date.now() - ageMs);
-  for (const p of [path.join(dir, 'generator', 'weights.bin'), path.join(dir, 'generator'), dir]) fs.utimesSync(p, t, t);
+  for (const p of [path.join(dir, 'generator', 'weights.bin'), path.join(dir, 'generator'), dir])
+    fs.utimesSync(p, t, t);
   return dir;
 }
 
@@ -52,7 +55,11 @@ describe('MODELS_DIR writability', () => {
   it('names the real cause, and is quiet for a writable folder', () => {
     expect(modelsDirProblem(newDir())).toBeUndefined();
     const bad = underAFile();
-    expect(modelsDirProblem(bad)).toMatch(new RegExp(`^MODELS_DIR ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not writable \\(ENOTDIR: a part of that path is a file, not a folder\\)`));
+    expect(modelsDirProblem(bad)).toMatch(
+      new RegExp(
+        `^MODELS_DIR ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not writable \\(ENOTDIR: a part of that path is a file, not a folder\\)`,
+      ),
+    );
   });
 
   it.skipIf(process.getuid?.() === 0)('names missing permissions (not as root: root writes anyway)', () => {
@@ -60,7 +67,9 @@ describe('MODELS_DIR writability', () => {
     fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
     fs.chmodSync(dir, 0o555);
     try {
-      expect(modelsDirProblem(dir)).toMatch(/is not writable \((EACCES|EPERM): this process \(uid \d+\) may not write there\)/);
+      expect(modelsDirProblem(dir)).toMatch(
+        /is not writable \((EACCES|EPERM): this process \(uid \d+\) may not write there\)/,
+      );
     } finally {
       fs.chmodSync(dir, 0o755);
     }
@@ -71,7 +80,15 @@ describe('MODELS_DIR writability', () => {
     const t0 = performance.now();
     const bad = underAFile();
     await expect(
-      runTraining({ modelsDir: bad, dataset: data, steps: 50, config: TINY, trainOptions: TINY_TRAIN, seed: 1, onStarted: () => (started = true) }),
+      runTraining({
+        modelsDir: bad,
+        dataset: data,
+        steps: 50,
+        config: TINY,
+        trainOptions: TINY_TRAIN,
+        seed: 1,
+        onStarted: () => (started = true),
+      }),
     ).rejects.toThrow(/is not writable \(ENOTDIR/);
     expect(started).toBe(false);
     expect(performance.now() - t0).toBeLessThan(5000);
@@ -103,9 +120,22 @@ describe('stale temporary checkpoint folders', () => {
 describe('a run stopped before its first step', () => {
   it('publishes nothing: no new checkpoint, the active one stays', async () => {
     const dir = newDir();
-    const first = await runTraining({ modelsDir: dir, dataset: data, steps: 2, config: TINY, trainOptions: TINY_TRAIN, seed: 1 });
+    const first = await runTraining({
+      modelsDir: dir,
+      dataset: data,
+      steps: 2,
+      config: TINY,
+      trainOptions: TINY_TRAIN,
+      seed: 1,
+    });
     const before = (await listCheckpoints(dir)).map((c) => c.version);
-    const stopped = await runTraining({ modelsDir: dir, dataset: data, steps: 5, resume: true, shouldStop: () => true });
+    const stopped = await runTraining({
+      modelsDir: dir,
+      dataset: data,
+      steps: 5,
+      resume: true,
+      shouldStop: () => true,
+    });
     expect(stopped).toMatchObject({ stopped: true, steps: 0, version: undefined });
     expect((await listCheckpoints(dir)).map((c) => c.version)).toEqual(before);
     expect((await readManifest(dir)).active).toBe(first.version);
@@ -113,7 +143,15 @@ describe('a run stopped before its first step', () => {
 
   it('from scratch: no checkpoint and no manifest at all', async () => {
     const dir = newDir();
-    const stopped = await runTraining({ modelsDir: dir, dataset: data, steps: 5, config: TINY, trainOptions: TINY_TRAIN, seed: 1, shouldStop: () => true });
+    const stopped = await runTraining({
+      modelsDir: dir,
+      dataset: data,
+      steps: 5,
+      config: TINY,
+      trainOptions: TINY_TRAIN,
+      seed: 1,
+      shouldStop: () => true,
+    });
     expect(stopped.version).toBeUndefined();
     expect(await listCheckpoints(dir)).toEqual([]);
     expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);

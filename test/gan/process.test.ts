@@ -23,13 +23,25 @@ beforeAll(async () => {
   work = tmpModelsDir();
   const d = syntheticDataset(24);
   await writeDataset(path.join(work, 'data', 'datasets', 'tiny'), { ...d.meta, train: d.train, heldout: d.heldout });
-  env = { ...process.env, MODELS_DIR: path.join(work, 'models'), DATA_DIR: path.join(work, 'data'), TF_BACKEND: 'wasm', LOG_LEVEL: 'warn' };
+  env = {
+    ...process.env,
+    MODELS_DIR: path.join(work, 'models'),
+    DATA_DIR: path.join(work, 'data'),
+    TF_BACKEND: 'wasm',
+    LOG_LEVEL: 'warn',
+  };
 });
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function startTrainer(args: string[], onMessage?: (m: TrainerToBot, send: (m: unknown) => void) => void) {
   const messages: TrainerToBot[] = [];
-  const child = fork(ENTRY, args, { execArgv: ['--import', 'tsx'], env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', cwd: ROOT });
+  const child = fork(ENTRY, args, {
+    execArgv: ['--import', 'tsx'],
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'advanced',
+    cwd: ROOT,
+  });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   child.on('message', (m) => {
@@ -88,7 +100,10 @@ describe('trainer process (forked by the bot)', () => {
     const { readManifest } = await import('../../src/gan/manifest.ts');
     const { listCheckpoints } = await import('../../src/gan/catalogue.ts');
     const active = (await readManifest(env.MODELS_DIR!)).active!;
-    const fallback = (await listCheckpoints(env.MODELS_DIR!)).map((c) => c.version).filter((v) => v !== active).at(-1)!;
+    const fallback = (await listCheckpoints(env.MODELS_DIR!))
+      .map((c) => c.version)
+      .filter((v) => v !== active)
+      .at(-1)!;
     const file = path.join(env.MODELS_DIR!, 'checkpoints', active, 'generator', 'weights.bin');
     const good = fs.readFileSync(file);
     const bad = Buffer.from(good);
@@ -119,7 +134,22 @@ describe('npm run train', () => {
     const cli = path.join(ROOT, 'src/bin/train.ts');
     const models = path.join(work, 'models-cli');
     const e = { ...env, MODELS_DIR: models };
-    const train = (...a: string[]) => run(process.execPath, ['--import', 'tsx', cli, '--steps', '2', '--dataset', 'tiny', ...TINY_FLAGS.filter((f) => f !== '--no-eval'), ...a], { env: e, cwd: ROOT });
+    const train = (...a: string[]) =>
+      run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          cli,
+          '--steps',
+          '2',
+          '--dataset',
+          'tiny',
+          ...TINY_FLAGS.filter((f) => f !== '--no-eval'),
+          ...a,
+        ],
+        { env: e, cwd: ROOT },
+      );
     const ck = { ...(await import('../../src/gan/manifest.ts')), ...(await import('../../src/gan/checkpoint.ts')) };
     await train();
     const first = (await ck.readManifest(models)).active!;
@@ -128,7 +158,11 @@ describe('npm run train', () => {
     await ck.updateCheckpointMetrics(models, first, { kid: 1e-4, fid: 1e-3 });
     const r = await train();
     expect(r.stderr).toContain(`starting from scratch; use --resume to continue ${first}`);
-    expect(r.stderr).toMatch(new RegExp(`kept (\\S+) as a candidate, NOT active: KID .* vs active 0\\.000100 .*\\n.*npm run train -- --activate \\1`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `kept (\\S+) as a candidate, NOT active: KID .* vs active 0\\.000100 .*\\n.*npm run train -- --activate \\1`,
+      ),
+    );
     expect((await ck.readManifest(models)).active).toBe(first);
     const forced = await train('--resume', '--force-activate');
     expect(forced.stderr).not.toMatch(/NOT active/);
@@ -146,7 +180,25 @@ describe('npm run generate', () => {
     // so two seeds could round to the same PNG bytes.
     const shipped = path.join(ROOT, 'models');
     const gen = (seed: string, file: string) =>
-      run(process.execPath, ['--import', 'tsx', cli, '--count', '4', '--seed', seed, '--out', file, '--tile', '32', '--models-dir', shipped], { env, cwd: ROOT });
+      run(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          cli,
+          '--count',
+          '4',
+          '--seed',
+          seed,
+          '--out',
+          file,
+          '--tile',
+          '32',
+          '--models-dir',
+          shipped,
+        ],
+        { env, cwd: ROOT },
+      );
     const r = await gen('42', out('a.png'));
     expect(r.stdout).toMatch(/4 design\(s\), seed 42, checkpoint /);
     await gen('42', out('b.png'));
@@ -155,11 +207,15 @@ describe('npm run generate', () => {
     expect(a.subarray(1, 4).toString()).toBe('PNG');
     expect(fs.readFileSync(out('b.png')).equals(a)).toBe(true);
     expect(fs.readFileSync(out('c.png')).equals(a)).toBe(false);
-    await expect(run(process.execPath, ['--import', 'tsx', cli, '--count', '0'], { env, cwd: ROOT })).rejects.toMatchObject({
+    await expect(
+      run(process.execPath, ['--import', 'tsx', cli, '--count', '0'], { env, cwd: ROOT }),
+    ).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/--count must be between 1 and 64/),
     });
-    await expect(run(process.execPath, ['--import', 'tsx', cli, '--seed', '-3'], { env, cwd: ROOT })).rejects.toMatchObject({
+    await expect(
+      run(process.execPath, ['--import', 'tsx', cli, '--seed', '-3'], { env, cwd: ROOT }),
+    ).rejects.toMatchObject({
       code: 2,
       stderr: 'generate: seed must be an integer from 0 to 2147483647, got "-3"\n',
     });

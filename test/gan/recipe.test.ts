@@ -30,14 +30,18 @@ describe('sample-space FID and KID', () => {
     const n = 40;
     const C = randomRows(n, 7, 1);
     const G = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < 7; k++) G[i * n + j] += C[i * 7 + k] * C[j * 7 + k];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) for (let k = 0; k < 7; k++) G[i * n + j] += C[i * 7 + k] * C[j * 7 + k];
     const a = [...symmetricEigen(G, n).values].sort((x, y) => x - y);
     const b = [...symmetricEigenvalues(G, n)].sort((x, y) => x - y);
     for (let i = 0; i < n; i++) expect(b[i]).toBeCloseTo(a[i], 8);
   });
 
   it('equals the covariance-space FID, whether n < d or n > d', () => {
-    for (const [nx, ny, d] of [[60, 50, 12], [20, 30, 50]]) {
+    for (const [nx, ny, d] of [
+      [60, 50, 12],
+      [20, 30, 50],
+    ]) {
       const X = randomRows(nx, d, 2);
       const Y = randomRows(ny, d, 3, 1.3, 0.2);
       const ref = fidFromFeatures(X, nx, Y, ny, d);
@@ -76,7 +80,11 @@ describe('DiffAugment', () => {
     expect(gd.every(Number.isFinite)).toBe(true);
     expect(gd.some((v) => v !== 0)).toBe(true);
     // Cutout alone zeroes a square of every image: those pixels get no gradient.
-    const gc = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(diffAugment(t as tf.Tensor4D, ['cutout'], 3)))(input).dataSync());
+    const gc = tf.tidy(() =>
+      tf
+        .grad((t: tf.Tensor) => tf.sum(diffAugment(t as tf.Tensor4D, ['cutout'], 3)))(input)
+        .dataSync(),
+    );
     expect(gc.filter((v) => v === 0).length).toBeGreaterThanOrEqual(4 * 8 * 8 * 3 * 0.25);
     tf.dispose([a, b, c, g]);
     expect(tf.memory().numTensors).toBe(before);
@@ -99,7 +107,12 @@ describe('the shoebot recipe in training', () => {
   });
 
   it('serves the average, keeps the raw generator for training and resumes exactly', async () => {
-    const trainOptions = { ...TINY_TRAIN, augment: parseAugmentPolicy('color,translation,cutout'), ema: true, flip: true };
+    const trainOptions = {
+      ...TINY_TRAIN,
+      augment: parseAugmentPolicy('color,translation,cutout'),
+      ema: true,
+      flip: true,
+    };
     const straight = newDir();
     await runTraining({ modelsDir: straight, dataset: data, steps: 9, config: TINY, trainOptions, seed: 3 });
     const split = newDir();
@@ -109,14 +122,22 @@ describe('the shoebot recipe in training', () => {
     const a = await loadTrainingCheckpoint(straight);
     const b = await loadTrainingCheckpoint(split);
     expect(a.ema).toBeDefined();
-    const flat = (ck: typeof a) => [...ck.generator.getWeights(), ...ck.ema!.getWeights(), ...ck.discriminator.getWeights()].map((t) => t.dataSync() as Float32Array);
+    const flat = (ck: typeof a) =>
+      [...ck.generator.getWeights(), ...ck.ema!.getWeights(), ...ck.discriminator.getWeights()].map(
+        (t) => t.dataSync() as Float32Array,
+      );
     const fa = flat(a);
     const fb = flat(b);
     for (let i = 0; i < fa.length; i++) expect(Buffer.from(fb[i].buffer).equals(Buffer.from(fa[i].buffer))).toBe(true);
     // The served generator is the average, not the raw weights.
     const served = await loadGeneratorCheckpoint(straight);
     const raw = await loadGeneratorCheckpoint(straight, undefined, { weights: 'training' });
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(served.model.trainableWeights[0].read(), raw.model.trainableWeights[0].read()))).dataSync()[0]);
+    const diff = tf.tidy(
+      () =>
+        tf
+          .max(tf.abs(tf.sub(served.model.trainableWeights[0].read(), raw.model.trainableWeights[0].read())))
+          .dataSync()[0],
+    );
     expect(diff).toBeGreaterThan(0);
     for (const ck of [a, b]) {
       ck.generator.dispose();
@@ -128,11 +149,28 @@ describe('the shoebot recipe in training', () => {
   });
 
   it('DiffAugment changes the training trajectory; the seed recipe has none of it', async () => {
-    const plain = await runTraining({ modelsDir: newDir(), dataset: data, steps: 3, config: TINY, trainOptions: TINY_TRAIN, seed: 3 });
-    const aug = await runTraining({ modelsDir: newDir(), dataset: data, steps: 3, config: TINY, trainOptions: { ...TINY_TRAIN, augment: ['translation'] }, seed: 3 });
+    const plain = await runTraining({
+      modelsDir: newDir(),
+      dataset: data,
+      steps: 3,
+      config: TINY,
+      trainOptions: TINY_TRAIN,
+      seed: 3,
+    });
+    const aug = await runTraining({
+      modelsDir: newDir(),
+      dataset: data,
+      steps: 3,
+      config: TINY,
+      trainOptions: { ...TINY_TRAIN, augment: ['translation'] },
+      seed: 3,
+    });
     expect(aug.lossD).not.toBe(plain.lossD);
     expect(parseTrainArgs(['--recipe', 'seed']).trainOptions).toEqual({});
-    expect(parseTrainArgs(['--recipe', 'shoebot']).trainOptions).toMatchObject({ augment: ['color', 'translation', 'cutout'], ema: true });
+    expect(parseTrainArgs(['--recipe', 'shoebot']).trainOptions).toMatchObject({
+      augment: ['color', 'translation', 'cutout'],
+      ema: true,
+    });
     expect(parseTrainArgs(['--recipe', 'shoebot', '--no-ema']).trainOptions.ema).toBe(false);
     expect(() => parseTrainArgs(['--recipe', 'fancy'])).toThrow(/--recipe must be seed or shoebot/);
   });

@@ -14,7 +14,8 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return s;
 };
 const norm = (a: ArrayLike<number>) => Math.sqrt(dot(a, a));
-const angle = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.acos(Math.max(-1, Math.min(1, dot(a, b) / (norm(a) * norm(b)))));
+const angle = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Math.acos(Math.max(-1, Math.min(1, dot(a, b) / (norm(a) * norm(b)))));
 
 describe('slerpLatent', () => {
   const nz = 100;
@@ -37,7 +38,11 @@ describe('slerpLatent', () => {
     expect(angle(m, b)).toBeCloseTo(omega / 2, 5);
     expect(norm(m)).toBeCloseTo((norm(a) + norm(b)) / 2, 4);
     // In the plane of a and b: the residual after projecting onto span(a, b) is ~0.
-    const aa = dot(a, a), bb = dot(b, b), ab = dot(a, b), ma = dot(m, a), mb = dot(m, b);
+    const aa = dot(a, a),
+      bb = dot(b, b),
+      ab = dot(a, b),
+      ma = dot(m, a),
+      mb = dot(m, b);
     const det = aa * bb - ab * ab;
     const x = (ma * bb - mb * ab) / det;
     const y = (mb * aa - ma * ab) / det;

@@ -50,14 +50,24 @@ describe('fitTasteDirection', () => {
     const signals: number[] = [];
     for (let t = 0; t < 40; t++) {
       const rng = new Rng(100 + t);
-      signals.push(fitTasteDirection(shown(200, 300 + t, () => (rng.uniform() < 0.3 ? 1 + rng.int(3) : 0)), NZ).signal);
+      signals.push(
+        fitTasteDirection(
+          shown(200, 300 + t, () => (rng.uniform() < 0.3 ? 1 + rng.int(3) : 0)),
+          NZ,
+        ).signal,
+      );
     }
     const mean = signals.reduce((s, x) => s + x, 0) / signals.length;
     expect(mean).toBeGreaterThan(0.85);
     expect(mean).toBeLessThan(1.15);
     // With a planted taste and the same amount of data, clearly more.
     const b = unit(7);
-    expect(fitTasteDirection(shown(200, 9, (z) => (dot(z, b) > 0.5 ? 2 : 0)), NZ).signal).toBeGreaterThan(2);
+    expect(
+      fitTasteDirection(
+        shown(200, 9, (z) => (dot(z, b) > 0.5 ? 2 : 0)),
+        NZ,
+      ).signal,
+    ).toBeGreaterThan(2);
   });
 
   it('contrasts with what was shown: a voter who upvotes everything adds nothing', () => {
@@ -108,7 +118,11 @@ describe('fitTasteDirection', () => {
     expect(fit.preferred).toBe(60);
     // Steered grids (every design 2σ along `bias`) just posted, nobody voted yet; a single-design
     // message with votes; a grid where a member upvoted everything.
-    const steered = shown(40, 44, () => 0).map((s, i) => ({ ...s, latent: s.latent.map((x, j) => x + 2 * bias[j]), group: `s${Math.floor(i / 4)}` }));
+    const steered = shown(40, 44, () => 0).map((s, i) => ({
+      ...s,
+      latent: s.latent.map((x, j) => x + 2 * bias[j]),
+      group: `s${Math.floor(i / 4)}`,
+    }));
     const single = shown(1, 45, () => 3).map((s) => ({ ...s, group: 'single' }));
     const all = shown(4, 46, () => 1).map((s) => ({ ...s, group: 'everything' }));
     const more = fitTasteDirection([...plain, ...steered, ...single, ...all], NZ);
@@ -129,7 +143,11 @@ describe('fitTasteDirection', () => {
     const good = shown(200, 6, (z) => (dot(z, b) > 0.5 ? 1 : 0));
     const fit = fitTasteDirection(good, NZ);
     const noisy = fitTasteDirection(
-      [...good, { latent: new Float32Array(64).fill(5), votes: 9, weight: 1 }, { latent: new Float32Array(NZ).fill(5), votes: 9, weight: 0 }],
+      [
+        ...good,
+        { latent: new Float32Array(64).fill(5), votes: 9, weight: 1 },
+        { latent: new Float32Array(NZ).fill(5), votes: 9, weight: 0 },
+      ],
       NZ,
     );
     expect(Array.from(noisy.direction)).toEqual(Array.from(fit.direction));

@@ -38,10 +38,24 @@ describe('training + checkpoints', () => {
 
   it('resumes exactly: N steps + save + load + M steps == N+M steps (bitwise)', async () => {
     const straightDir = newDir();
-    const straight = await runTraining({ modelsDir: straightDir, dataset: data, steps: 11, config: TINY, trainOptions, seed: 5 });
+    const straight = await runTraining({
+      modelsDir: straightDir,
+      dataset: data,
+      steps: 11,
+      config: TINY,
+      trainOptions,
+      seed: 5,
+    });
     expect(straight.step).toBe(11);
     const resumedDir = newDir();
-    const first = await runTraining({ modelsDir: resumedDir, dataset: data, steps: 4, config: TINY, trainOptions, seed: 5 });
+    const first = await runTraining({
+      modelsDir: resumedDir,
+      dataset: data,
+      steps: 4,
+      config: TINY,
+      trainOptions,
+      seed: 5,
+    });
     expect((await readManifest(resumedDir)).active).toBe(first.version);
     // Crosses an epoch boundary (step 6) after the resume.
     const second = await runTraining({ modelsDir: resumedDir, dataset: data, steps: 7, resume: true });
@@ -134,9 +148,9 @@ describe('training + checkpoints', () => {
   it('refuses to resume a checkpoint with a different architecture', async () => {
     const dir = newDir();
     await runTraining({ modelsDir: dir, dataset: data, steps: 1, config: TINY, trainOptions, seed: 3 });
-    await expect(runTraining({ modelsDir: dir, dataset: data, steps: 1, resume: true, config: { ngf: 8 } })).rejects.toThrow(
-      /is ngf=4, not ngf=8: a resumed run keeps its architecture/,
-    );
+    await expect(
+      runTraining({ modelsDir: dir, dataset: data, steps: 1, resume: true, config: { ngf: 8 } }),
+    ).rejects.toThrow(/is ngf=4, not ngf=8: a resumed run keeps its architecture/);
   });
 
   it('trains data-parallel with --threads 2 (worker replica) and writes a loadable checkpoint', async () => {

@@ -28,14 +28,30 @@ describe('channel reductions on wasm', () => {
   });
 
   it.each([
-    [[32, 16, 16, 24], [0, 1, 2]],
-    [[3, 5, 7, 3], [0, 1, 2]], // 3 channels: stock kernel
+    [
+      [32, 16, 16, 24],
+      [0, 1, 2],
+    ],
+    [
+      [3, 5, 7, 3],
+      [0, 1, 2],
+    ], // 3 channels: stock kernel
     [[9, 12], [0]],
     [[9, 10], [0]],
-    [[2, 3, 4, 5], [1, 2]], // not the pattern: stock kernel
+    [
+      [2, 3, 4, 5],
+      [1, 2],
+    ], // not the pattern: stock kernel
     [[2, 3, 4, 5], [-1]],
   ] as const)('%j over %j matches the stock kernels (sum and mean, keepDims or not)', (shape, axes) => {
-    const x = tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1), 0.3, 2), shape as unknown as number[]);
+    const x = tf.tensor(
+      rng.normalArray(
+        shape.reduce((a, b) => a * b, 1),
+        0.3,
+        2,
+      ),
+      shape as unknown as number[],
+    );
     for (const keepDims of [false, true]) {
       for (const op of [tf.sum, tf.mean]) {
         const ref = withKernels(false, () => op(x, axes as unknown as number[], keepDims));

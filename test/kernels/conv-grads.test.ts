@@ -28,26 +28,75 @@ const CASES: Case[] = [
   { name: 'D middle layer', x: [2, 8, 8, 8], f: [4, 4, 8, 16], s: 2, pad: 'same' },
   { name: 'D last layer 4x4 valid -> 1x1', x: [2, 4, 4, 16], f: [4, 4, 16, 1], s: 1, pad: 'valid' },
   { name: 'G first layer (1x1 -> 4x4 transposed)', x: [3, 4, 4, 8], f: [4, 4, 8, 10], s: 1, pad: 'valid' },
-  { name: 'explicit pads 1,1 stride 2', x: [2, 8, 8, 3], f: [4, 4, 3, 5], s: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
-  { name: 'asymmetric explicit pads', x: [2, 8, 8, 3], f: [4, 4, 3, 5], s: 2, pad: [[0, 0], [2, 1], [0, 3], [0, 0]] },
+  {
+    name: 'explicit pads 1,1 stride 2',
+    x: [2, 8, 8, 3],
+    f: [4, 4, 3, 5],
+    s: 2,
+    pad: [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  },
+  {
+    name: 'asymmetric explicit pads',
+    x: [2, 8, 8, 3],
+    f: [4, 4, 3, 5],
+    s: 2,
+    pad: [
+      [0, 0],
+      [2, 1],
+      [0, 3],
+      [0, 0],
+    ],
+  },
   { name: 'odd sizes stride 2 same', x: [2, 9, 7, 2], f: [4, 4, 2, 3], s: 2, pad: 'same' },
   { name: 'stride 2 valid', x: [2, 9, 9, 3], f: [4, 4, 3, 4], s: 2, pad: 'valid' },
   { name: 'stride 1 same', x: [2, 6, 6, 3], f: [4, 4, 3, 4], s: 1, pad: 'same' },
   // Wider layers take the per-phase path (few-channel ones the combined convolution).
   { name: 'G middle layer, per-phase path', x: [2, 8, 8, 12], f: [4, 4, 12, 6], s: 2, pad: 'same' },
-  { name: 'per-phase path, odd sizes, explicit pads', x: [3, 9, 7, 10], f: [4, 4, 10, 4], s: 2, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] },
+  {
+    name: 'per-phase path, odd sizes, explicit pads',
+    x: [3, 9, 7, 10],
+    f: [4, 4, 10, 4],
+    s: 2,
+    pad: [
+      [0, 0],
+      [1, 2],
+      [2, 1],
+      [0, 0],
+    ],
+  },
 ];
 
 const rng = new Rng(1234);
 function data(shape: number[]): Float32Array {
-  return rng.normalArray(shape.reduce((a, b) => a * b, 1), 0, 1);
+  return rng.normalArray(
+    shape.reduce((a, b) => a * b, 1),
+    0,
+    1,
+  );
 }
 
 function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, c: Case): tf.Tensor {
-  return tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f }) as tf.Tensor;
+  return tf
+    .engine()
+    .runKernel(
+      'Conv2DBackpropFilter',
+      { x, dy },
+      { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.f },
+    ) as tf.Tensor;
 }
 function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, c: Case): tf.Tensor {
-  return tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x }) as tf.Tensor;
+  return tf
+    .engine()
+    .runKernel(
+      'Conv2DBackpropInput',
+      { dy, filter: w },
+      { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x },
+    ) as tf.Tensor;
 }
 /** conv2dTranspose with tf.conv2d's pad notation ('same'/'valid'/explicit). */
 function tconv(x: tf.Tensor4D, w: tf.Tensor4D, c: Case): tf.Tensor4D {
@@ -72,7 +121,9 @@ interface Outputs {
 }
 
 function inputsFor(c: Case): Inputs {
-  const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.s, c.pad).shape);
+  const dyShape = tf.tidy(
+    () => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.s, c.pad).shape,
+  );
   return { x: data(c.x), w: data(c.f), dy: data(dyShape), dyShape, r: data(c.x) };
 }
 
@@ -84,8 +135,12 @@ function compute(c: Case, d: Inputs): Outputs {
     const dy = tf.tensor4d(d.dy, d.dyShape);
     const r = tf.tensor4d(d.r, c.x);
     const read = (t: tf.Tensor) => t.dataSync() as Float32Array;
-    const gradConv = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), dy)))([x, w]);
-    const gradTconv = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tconv(a as tf.Tensor4D, b as tf.Tensor4D, c), r)))([dy, w]);
+    const gradConv = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), dy)),
+    )([x, w]);
+    const gradTconv = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tconv(a as tf.Tensor4D, b as tf.Tensor4D, c), r)),
+    )([dy, w]);
     return {
       conv: read(tf.conv2d(x, w, c.s, c.pad)),
       dW: read(filterGrad(x, dy, c)),
@@ -144,7 +199,8 @@ describe.each(['cpu', 'wasm'] as const)('fast kernels on %s', (backend) => {
     const w = tf.tensor4d(d.w, c.f);
     const dy = tf.tensor4d(d.dy, d.dyShape);
     const before = tf.memory().numTensors;
-    for (const out of [filterGrad(x, dy, c), inputGrad(dy, w, c), tconv(dy, w, c), tf.tile(w, [2, 1, 3, 1])]) out.dispose();
+    for (const out of [filterGrad(x, dy, c), inputGrad(dy, w, c), tconv(dy, w, c), tf.tile(w, [2, 1, 3, 1])])
+      out.dispose();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, w, dy]);
   });
@@ -173,7 +229,12 @@ describe.each(['cpu', 'wasm'] as const)('fast kernels on %s', (backend) => {
     // An optimiser-style update gives the variable new data: new filters, the old set is freed.
     tf.tidy(() => w.assign(tf.mul(w, 2)));
     const c2 = tconv(dy, w, c);
-    expect(relErr(c2.dataSync() as Float32Array, Float32Array.from(a.dataSync(), (v) => 2 * v))).toBeLessThan(1e-5);
+    expect(
+      relErr(
+        c2.dataSync() as Float32Array,
+        Float32Array.from(a.dataSync(), (v) => 2 * v),
+      ),
+    ).toBeLessThan(1e-5);
     expect(phaseFilterCacheSize()).toBe(1);
     w.dispose();
     const w2 = tf.tensor4d(d.w, c.f);
@@ -187,10 +248,19 @@ describe.each(['cpu', 'wasm'] as const)('fast kernels on %s', (backend) => {
 
   it('tiles like the stock kernel (float32 and int32, the BN-gradient pattern)', () => {
     const cases: Array<[number[], number[]]> = [
-      [[1, 1, 1, 5], [3, 4, 2, 1]],
-      [[2, 3], [2, 2]],
+      [
+        [1, 1, 1, 5],
+        [3, 4, 2, 1],
+      ],
+      [
+        [2, 3],
+        [2, 2],
+      ],
       [[3], [4]],
-      [[2, 1, 3], [1, 5, 2]],
+      [
+        [2, 1, 3],
+        [1, 5, 2],
+      ],
     ];
     for (const [shape, reps] of cases) {
       const size = shape.reduce((a, b) => a * b, 1);
@@ -201,7 +271,10 @@ describe.each(['cpu', 'wasm'] as const)('fast kernels on %s', (backend) => {
         const expected = tf.tidy(() => {
           let t = tf.tensor(vals, shape, dtype);
           reps.forEach((r, axis) => {
-            t = tf.concat(Array.from({ length: r }, () => t), axis);
+            t = tf.concat(
+              Array.from({ length: r }, () => t),
+              axis,
+            );
           });
           return t.arraySync();
         });
@@ -223,7 +296,9 @@ describe('registration', () => {
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeUndefined();
     const c = CASES[2];
     const d = inputs.get(c.name)!;
-    const dx = tf.tidy(() => inputGrad(tf.tensor4d(d.dy, d.dyShape), tf.tensor4d(d.w, c.f), c).dataSync() as Float32Array);
+    const dx = tf.tidy(
+      () => inputGrad(tf.tensor4d(d.dy, d.dyShape), tf.tensor4d(d.w, c.f), c).dataSync() as Float32Array,
+    );
     expect(relErr(dx, reference.get(c.name)!.dX)).toBeLessThan(1e-4);
     registerFastKernels('wasm');
     expect(fastKernelsActive('wasm')).toBe(true);

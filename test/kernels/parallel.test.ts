@@ -18,7 +18,10 @@ const CFG: GanConfig = { imageSize: 32, channels: 1, nz: 8, ngf: 4, ndf: 4 };
 const HALF = 3;
 
 function newState(): GanTrainState {
-  return new GanTrainState(buildGenerator(CFG, 21), buildDiscriminator(CFG, 22), { ...DEFAULT_TRAIN_OPTIONS, batchSize: 2 * HALF });
+  return new GanTrainState(buildGenerator(CFG, 21), buildDiscriminator(CFG, 22), {
+    ...DEFAULT_TRAIN_OPTIONS,
+    batchSize: 2 * HALF,
+  });
 }
 function disposeState(s: GanTrainState): void {
   s.dispose();
@@ -35,7 +38,9 @@ function doubled(t: tf.Tensor): tf.Tensor {
   return tf.concat([t, t], 0);
 }
 function trainable(s: GanTrainState): Float32Array[] {
-  return [...s.generator.trainableWeights, ...s.discriminator.trainableWeights].map((w) => w.read().dataSync() as Float32Array);
+  return [...s.generator.trainableWeights, ...s.discriminator.trainableWeights].map(
+    (w) => w.read().dataSync() as Float32Array,
+  );
 }
 
 let state: GanTrainState;

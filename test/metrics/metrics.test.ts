@@ -4,7 +4,13 @@ import { initTf, tf } from '../../src/tf/index.ts';
 import { loadFashionMnist } from '../../src/data/fashion-mnist.ts';
 import { Rng } from '../../src/gan/latent.ts';
 import { buildGenerator } from '../../src/gan/model.ts';
-import { classShare, extractFeatures, loadFeatureExtractor, toClassifierInput, type ImageSet } from '../../src/gan/classifier.ts';
+import {
+  classShare,
+  extractFeatures,
+  loadFeatureExtractor,
+  toClassifierInput,
+  type ImageSet,
+} from '../../src/gan/classifier.ts';
 import { compareToReal, evaluateGenerator, type HeldoutImages } from '../../src/gan/metrics.ts';
 import { fidFromFeatures, frechetDistance, kernelInceptionDistance, meanCov } from '../../src/gan/distances.ts';
 import { sqrtmPsd, symmetricEigen } from '../../src/gan/linalg.ts';
@@ -13,7 +19,8 @@ const FIX = path.resolve(import.meta.dirname, '../fixtures/fashion-mnist-mini');
 
 function matmul(A: Float64Array, B: Float64Array, n: number): Float64Array {
   const C = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) for (let j = 0; j < n; j++) C[i * n + j] += A[i * n + k] * B[k * n + j];
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < n; k++) for (let j = 0; j < n; j++) C[i * n + j] += A[i * n + k] * B[k * n + j];
   return C;
 }
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
@@ -26,7 +33,8 @@ function randomPsd(n: number, r: number, seed: number): Float64Array {
   const rng = new Rng(seed);
   const B = Float64Array.from({ length: n * r }, () => rng.normal());
   const A = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < r; k++) A[i * n + j] += B[i * r + k] * B[j * r + k];
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) for (let k = 0; k < r; k++) A[i * n + j] += B[i * r + k] * B[j * r + k];
   return A;
 }
 /** n rows of d-dim Gaussian features with the given mean shift. */
@@ -55,10 +63,14 @@ describe('linear algebra behind FID', () => {
     expect([...sqrtmPsd(Float64Array.from([4, 0, 0, 9]), 2)].map((v) => +v.toFixed(12))).toEqual([2, 0, 0, 3]);
     // [[2,1],[1,2]] has eigenvalues 3 and 1: sqrt = [[(√3+1)/2, (√3-1)/2], [(√3-1)/2, (√3+1)/2]].
     const s = sqrtmPsd(Float64Array.from([2, 1, 1, 2]), 2);
-    const a = (Math.sqrt(3) + 1) / 2, b = (Math.sqrt(3) - 1) / 2;
+    const a = (Math.sqrt(3) + 1) / 2,
+      b = (Math.sqrt(3) - 1) / 2;
     expect(maxAbsDiff(s, [a, b, b, a])).toBeLessThan(1e-12);
     // Rank-deficient PSD (rank 3 of 8) and a full-rank 40x40: sqrt(A)^2 = A.
-    for (const [n, r] of [[8, 3], [40, 60]]) {
+    for (const [n, r] of [
+      [8, 3],
+      [40, 60],
+    ]) {
       const A = randomPsd(n, r, n);
       const R = sqrtmPsd(A, n);
       expect(maxAbsDiff(matmul(R, R, n), A) / Math.max(...A.map(Math.abs))).toBeLessThan(1e-8);
@@ -67,7 +79,9 @@ describe('linear algebra behind FID', () => {
 
   it('frechetDistance matches closed forms', () => {
     // 1-D: (mu1 - mu2)^2 + (s1 - s2)^2.
-    expect(frechetDistance(Float64Array.of(1), Float64Array.of(4), Float64Array.of(3), Float64Array.of(9), 1)).toBeCloseTo(4 + 1, 10);
+    expect(
+      frechetDistance(Float64Array.of(1), Float64Array.of(4), Float64Array.of(3), Float64Array.of(9), 1),
+    ).toBeCloseTo(4 + 1, 10);
     // Diagonal covariances commute: sum (sqrt(a) - sqrt(b))^2.
     const d = 3;
     const S1 = Float64Array.from([1, 0, 0, 0, 4, 0, 0, 0, 9]);
@@ -143,11 +157,19 @@ describe('quality metric with the shipped classifier', () => {
   });
 
   it('KID/FID are ~0 for identical sets, small for real vs real and large for noise', async () => {
-    const asReal: HeldoutImages = { images: Uint8Array.from(sneakers.pixels, (v) => Math.round((v + 1) * 127.5)), height: 32, width: 32, channels: 1 };
+    const asReal: HeldoutImages = {
+      images: Uint8Array.from(sneakers.pixels, (v) => Math.round((v + 1) * 127.5)),
+      height: 32,
+      width: 32,
+      channels: 1,
+    };
     const same = await compareToReal(sneakers, asReal, { subsets: 20, subsetSize: 32 });
     const real = await compareToReal(sneakers, realHeld, { subsets: 20, subsetSize: 32 });
     const rng = new Rng(9);
-    const noise: ImageSet = { pixels: Float32Array.from({ length: 64 * 1024 }, () => rng.uniform() * 2 - 1), shape: { n: 64, h: 32, w: 32, c: 1 } };
+    const noise: ImageSet = {
+      pixels: Float32Array.from({ length: 64 * 1024 }, () => rng.uniform() * 2 - 1),
+      shape: { n: 64, h: 32, w: 32, c: 1 },
+    };
     const bad = await compareToReal(noise, realHeld, { subsets: 20, subsetSize: 32 });
     expect(same.fid).toBeLessThan(1e-6);
     expect(Math.abs(same.kid)).toBeLessThan(0.05 * bad.kid);

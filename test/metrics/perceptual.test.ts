@@ -66,7 +66,10 @@ describe('evaluateGenerator on colour models', () => {
   it('scores KID/FID on the perceptual metric (grey models keep the classifier), no leaks', async () => {
     const cfg = { imageSize: 64 as const, channels: 3 as const, nz: 100, ngf: 8, ndf: 8 };
     const G = buildGenerator(cfg, 5);
-    const heldout = { meta: { height: 64, width: 64, channels: 3, background: 'white' as const }, heldout: shoes(60, 7) };
+    const heldout = {
+      meta: { height: 64, width: 64, channels: 3, background: 'white' as const },
+      heldout: shoes(60, 7),
+    };
     await evaluateGenerator(G, cfg, heldout, { n: 20 }); // loads and caches both feature networks
     const before = tf.memory().numTensors;
     const colour = await evaluateGenerator(G, cfg, heldout, { n: 40 });

@@ -24,7 +24,11 @@ function ramp(n: number, h = 32, w = 32, c = 1): Float32Array {
 /** Mean brightness of each frame of an animation, decoded by sharp. */
 async function frameMeans(buf: Buffer): Promise<number[]> {
   const meta = await sharp(buf, { animated: true }).metadata();
-  const { data, info } = await sharp(buf, { animated: true }).removeAlpha().toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(buf, { animated: true })
+    .removeAlpha()
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const per = info.width * meta.pageHeight! * info.channels;
   return Array.from({ length: meta.pages! }, (_, f) => {
     let s = 0;
@@ -88,8 +92,16 @@ describe('renderAnimation', () => {
       noisy[i] = (s / 2 ** 32) * 2 - 1;
     }
     const seq = pingPong(17);
-    const webp = await renderAnimation(noisy, { n: 17, h: 32, w: 32, c: 1 }, { format: 'webp', size: 256, sequence: seq });
-    const gif = await renderAnimation(noisy, { n: 17, h: 32, w: 32, c: 1 }, { format: 'gif', size: 256, sequence: seq });
+    const webp = await renderAnimation(
+      noisy,
+      { n: 17, h: 32, w: 32, c: 1 },
+      { format: 'webp', size: 256, sequence: seq },
+    );
+    const gif = await renderAnimation(
+      noisy,
+      { n: 17, h: 32, w: 32, c: 1 },
+      { format: 'gif', size: 256, sequence: seq },
+    );
     expect(webp.length).toBeLessThan(8 * 1024 * 1024);
     expect(gif.length).toBeLessThan(8 * 1024 * 1024);
     expect(webp.length).toBeLessThan(gif.length);

@@ -26,10 +26,14 @@ describe('renderGrid', () => {
     expect(meta.width).toBe(3 * 64 + 4 * 4);
     expect(meta.height).toBe(2 * 64 + 3 * 4);
     expect(meta.channels).toBe(1);
-    expect(Buffer.compare(png, await renderGrid(px, { n: 6, h: 32, w: 32, c: 1 }, { cols: 3, tile: 64, gap: 4 }))).toBe(0);
+    expect(Buffer.compare(png, await renderGrid(px, { n: 6, h: 32, w: 32, c: 1 }, { cols: 3, tile: 64, gap: 4 }))).toBe(
+      0,
+    );
     const other = px.slice();
     other[100] = -other[100];
-    expect(Buffer.compare(png, await renderGrid(other, { n: 6, h: 32, w: 32, c: 1 }, { cols: 3, tile: 64, gap: 4 }))).not.toBe(0);
+    expect(
+      Buffer.compare(png, await renderGrid(other, { n: 6, h: 32, w: 32, c: 1 }, { cols: 3, tile: 64, gap: 4 })),
+    ).not.toBe(0);
   });
 
   it('nearest upscaling reproduces each source pixel as a block, gaps are white', async () => {
@@ -40,8 +44,13 @@ describe('renderGrid', () => {
     const u8 = toUint8(px);
     // Design 3 (bottom right), source pixel (x=5, y=2), channel 1 -> block at tile offset (20..23, 8..11).
     const want = u8[((3 * 8 + 2) * 8 + 5) * 3 + 1];
-    const X0 = 2 + 32 + 2, Y0 = 2 + 32 + 2;
-    for (const [dx, dy] of [[20, 8], [23, 11]]) expect(data[((Y0 + dy) * info.width + X0 + dx) * 3 + 1]).toBe(want);
+    const X0 = 2 + 32 + 2,
+      Y0 = 2 + 32 + 2;
+    for (const [dx, dy] of [
+      [20, 8],
+      [23, 11],
+    ])
+      expect(data[((Y0 + dy) * info.width + X0 + dx) * 3 + 1]).toBe(want);
     expect([...data.subarray(0, 3)]).toEqual([255, 255, 255]);
   });
 
@@ -55,14 +64,17 @@ describe('renderGrid', () => {
     const { data, info } = await decode(labelled);
     // Some dark text pixels in the label strip below the first tile.
     let dark = 0;
-    for (let y = 4 + 128; y < 4 + 128 + 20; y++) for (let x = 4; x < 4 + 128; x++) if (data[y * info.width + x] < 100) dark++;
+    for (let y = 4 + 128; y < 4 + 128 + 20; y++)
+      for (let x = 4; x < 4 + 128; x++) if (data[y * info.width + x] < 100) dark++;
     expect(dark).toBeGreaterThan(20);
   });
 
   it('rejects inconsistent input', async () => {
     await expect(renderGrid(new Float32Array(10), { n: 1, h: 4, w: 4, c: 1 })).rejects.toThrow(/needs 16/);
     await expect(renderGrid(new Float32Array(32), { n: 2, h: 4, w: 4, c: 2 })).rejects.toThrow(/bad image shape/);
-    await expect(renderGrid(new Float32Array(16), { n: 1, h: 4, w: 4, c: 1 }, { labels: ['a', 'b'] })).rejects.toThrow(/labels/);
+    await expect(renderGrid(new Float32Array(16), { n: 1, h: 4, w: 4, c: 1 }, { labels: ['a', 'b'] })).rejects.toThrow(
+      /labels/,
+    );
   });
 });
 
@@ -82,7 +94,7 @@ describe('renderSingle and resizeImage', () => {
     const up = resizeImage(ramp, 16, 16, 1, 64, 'lanczos3');
     for (let x = 4; x < 60; x++) expect(up[10 * 64 + x + 1]).toBeGreaterThanOrEqual(up[10 * 64 + x]);
     // Downscaling a fine checkerboard averages it to grey instead of aliasing.
-    const checker = Uint8Array.from({ length: 32 * 32 }, (_, i) => ((i % 32) + Math.floor(i / 32)) % 2 ? 255 : 0);
+    const checker = Uint8Array.from({ length: 32 * 32 }, (_, i) => (((i % 32) + Math.floor(i / 32)) % 2 ? 255 : 0));
     const down = resizeImage(checker, 32, 32, 1, 8, 'lanczos3');
     for (const v of down.subarray(16, 48)) expect(Math.abs(v - 128)).toBeLessThan(20);
   });
@@ -90,11 +102,16 @@ describe('renderSingle and resizeImage', () => {
 
 describe('renderLossPlot', () => {
   it('plots both curves in their colours and handles an empty history', async () => {
-    const series = Array.from({ length: 500 }, (_, i) => ({ step: i * 10, lossD: 1.4 - i / 1000, lossG: 0.7 + i / 500 }));
+    const series = Array.from({ length: 500 }, (_, i) => ({
+      step: i * 10,
+      lossD: 1.4 - i / 1000,
+      lossG: 0.7 + i / 500,
+    }));
     const png = await renderLossPlot(series, { title: 'run v1' });
     const { data, info } = await decode(png);
     expect([info.width, info.height, info.channels]).toEqual([640, 320, 3]);
-    let blue = 0, orange = 0;
+    let blue = 0,
+      orange = 0;
     for (let p = 0; p < info.width * info.height; p++) {
       const [r, g, b] = [data[p * 3], data[p * 3 + 1], data[p * 3 + 2]];
       if (r === 31 && g === 119 && b === 180) blue++;

@@ -17,7 +17,10 @@ const made: string[] = [];
 /** Admin URL of the test server; throws the reason when there is none. */
 export function pgAdminUrl(): string {
   const url = inject('pgAdminUrl');
-  if (!url) throw new Error(`No PostgreSQL server for the tests: ${inject('pgUnavailable') || 'test/setup/postgres.ts did not run'}`);
+  if (!url)
+    throw new Error(
+      `No PostgreSQL server for the tests: ${inject('pgUnavailable') || 'test/setup/postgres.ts did not run'}`,
+    );
   return url;
 }
 

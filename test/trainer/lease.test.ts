@@ -28,12 +28,17 @@ afterAll(() => {
 /** Starts `n` racer processes, releases them at the same instant, returns their outputs when all have ended. */
 async function race(n: number, env: Record<string, string> = {}): Promise<string[]> {
   const go = path.join(root, `go-${Date.now()}-${Math.random()}`);
-  const racers = Array.from({ length: n }, () => runTs('test/trainer/lease-racer.ts', [], { DB_URL: dbUrl, GO_FILE: go, ...env }));
+  const racers = Array.from({ length: n }, () =>
+    runTs('test/trainer/lease-racer.ts', [], { DB_URL: dbUrl, GO_FILE: go, ...env }),
+  );
   procs.push(...racers);
   await Promise.all(racers.map((r) => r.waitFor(/READY/, 60_000)));
   fs.writeFileSync(go, '');
   const exits = await Promise.all(racers.map((r) => r.exited));
-  expect(exits.map((e) => e.code), racers.map((r) => r.out()).join('\n')).toEqual(racers.map(() => 0));
+  expect(
+    exits.map((e) => e.code),
+    racers.map((r) => r.out()).join('\n'),
+  ).toEqual(racers.map(() => 0));
   return racers.map((r) => r.out());
 }
 
@@ -75,7 +80,12 @@ describe.each(['sqlite', 'postgresql'] as const)('trainer lease (%s, real proces
     await me.release();
     const go = path.join(root, `go-holder-${provider}`);
     fs.writeFileSync(go, '');
-    const holder = runTs('test/trainer/lease-racer.ts', [], { DB_URL: dbUrl, GO_FILE: go, DURATION: '600000', HEARTBEAT: '200' });
+    const holder = runTs('test/trainer/lease-racer.ts', [], {
+      DB_URL: dbUrl,
+      GO_FILE: go,
+      DURATION: '600000',
+      HEARTBEAT: '200',
+    });
     procs.push(holder);
     await holder.waitFor(/WON/, 60_000);
 

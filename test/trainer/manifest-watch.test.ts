@@ -29,11 +29,21 @@ describe('manifest watcher', () => {
     const lines: string[] = [];
     const log = createLogger({ level: 'debug', destination: { write: (l: string) => void lines.push(l) } });
     let busy = true;
-    const w = watchManifest({ modelsDir, generation: new GenerationService(), log, isBusy: () => busy, debounceMs: 20, pollMs: 100 });
+    const w = watchManifest({
+      modelsDir,
+      generation: new GenerationService(),
+      log,
+      isBusy: () => busy,
+      debounceMs: 20,
+      pollMs: 100,
+    });
     try {
       expect(lines.some((l) => l.includes('cannot fs.watch the models directory'))).toBe(true);
       fs.mkdirSync(modelsDir);
-      fs.writeFileSync(path.join(modelsDir, 'manifest.json'), JSON.stringify({ active: 'missing-version', updatedAt: '' }));
+      fs.writeFileSync(
+        path.join(modelsDir, 'manifest.json'),
+        JSON.stringify({ active: 'missing-version', updatedAt: '' }),
+      );
       await sleep(600);
       expect(lines.some((l) => l.includes('does not load'))).toBe(false); // busy: postponed
       busy = false;
@@ -66,7 +76,10 @@ describe('manifest watcher: what a shared models directory can show a bot', () =
     return { finish: () => fs.cpSync(src, dst, { recursive: true }) };
   }
   const writeManifest = (active: string) =>
-    fs.writeFileSync(path.join(modelsDir, 'manifest.json'), JSON.stringify({ active, updatedAt: new Date().toISOString() }));
+    fs.writeFileSync(
+      path.join(modelsDir, 'manifest.json'),
+      JSON.stringify({ active, updatedAt: new Date().toISOString() }),
+    );
 
   beforeAll(async () => {
     const datasetDir = path.join(dir, 'dataset');
@@ -89,7 +102,15 @@ describe('manifest watcher: what a shared models directory can show a bot', () =
     await generation.swap(await loadGeneratorCheckpoint(modelsDir, a));
     const before = numTensors();
     const served = (): string | undefined => generation.active?.version;
-    const w = watchManifest({ modelsDir, generation, log, gate: (v, m) => gateRefusal(db, v, m.updatedAt), debounceMs: 20, pollMs: 100, retryMs: 200 });
+    const w = watchManifest({
+      modelsDir,
+      generation,
+      log,
+      gate: (v, m) => gateRefusal(db, v, m.updatedAt),
+      debounceMs: 20,
+      pollMs: 100,
+      retryMs: 200,
+    });
     try {
       const copy = halfCopy(b, 'copied-b');
       writeManifest('copied-b');
@@ -105,11 +126,25 @@ describe('manifest watcher: what a shared models directory can show a bot', () =
       }
 
       // A checkpoint the gate rejected, named by a manifest written before the gate decided: refused.
-      fs.cpSync(path.join(modelsDir, 'checkpoints', b), path.join(modelsDir, 'checkpoints', 'rejected-b'), { recursive: true });
-      await upsertCheckpoint(db, { version: 'rejected-b', step: 4, status: 'rejected', note: 'KID 2.0 vs active 1.0 (worse by more than 10%)' });
+      fs.cpSync(path.join(modelsDir, 'checkpoints', b), path.join(modelsDir, 'checkpoints', 'rejected-b'), {
+        recursive: true,
+      });
+      await upsertCheckpoint(db, {
+        version: 'rejected-b',
+        step: 4,
+        status: 'rejected',
+        note: 'KID 2.0 vs active 1.0 (worse by more than 10%)',
+      });
       writeManifest('rejected-b');
       await sleep(5);
-      const run = await db.trainingRun.create({ data: { trigger: 'cron', status: 'succeeded', endedAt: new Date(Date.now() + 5), checkpointVersion: 'rejected-b' } });
+      const run = await db.trainingRun.create({
+        data: {
+          trigger: 'cron',
+          status: 'succeeded',
+          endedAt: new Date(Date.now() + 5),
+          checkpointVersion: 'rejected-b',
+        },
+      });
       await waitFor(lines, 'the quality gate rejected it (KID 2.0 vs active 1.0');
       await sleep(500);
       expect(generation.active?.version).toBe('copied-b');

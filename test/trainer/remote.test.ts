@@ -48,13 +48,19 @@ async function until<T>(what: string, f: () => T | Promise<T>, timeoutMs = 60_00
   for (;;) {
     const v = await f();
     if (v) return v as NonNullable<T>;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out: ${what}\ntrainer output:\n${trainers.map((t) => t.out().slice(-3000)).join('\n---\n')}`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(
+        `timed out: ${what}\ntrainer output:\n${trainers.map((t) => t.out().slice(-3000)).join('\n---\n')}`,
+      );
     await sleep(100);
   }
 }
 
 const train = (subcommand: string, options?: Record<string, unknown>) =>
-  h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand, user: ADMIN_ID, ...(options ? { options } : {}) }), { timeoutMs: 30_000 });
+  h.fake.waitForReply(
+    h.fake.sendCommand({ name: 'train', subcommand, user: ADMIN_ID, ...(options ? { options } : {}) }),
+    { timeoutMs: 30_000 },
+  );
 
 beforeAll(async () => {
   await makeDataset(datasetDir);
@@ -72,7 +78,10 @@ describe('standalone trainer + bot with TRAINER_MODE=off', () => {
     const trainer = startTrainer();
     await trainer.waitFor(/holding the trainer lease/, 60_000);
     // No shared models directory yet (a share not mounted looks the same): said on the terminal.
-    await trainer.waitFor(/trainer: warning: no checkpoint to continue from in \S+ \(the directory does not exist\): the first run trains from scratch/, 10_000);
+    await trainer.waitFor(
+      /trainer: warning: no checkpoint to continue from in \S+ \(the directory does not exist\): the first run trains from scratch/,
+      10_000,
+    );
     h = await startHarness({
       env: { DATABASE_URL: dbUrl, MODELS_DIR: modelsDir, TRAINER_MODE: 'off', TRAINER_HEARTBEAT_SECONDS: '1' },
       bot: { generator: undefined, trainer: {}, watchManifest: { debounceMs: 50, pollMs: 300, retryMs: 500 } },
@@ -83,7 +92,9 @@ describe('standalone trainer + bot with TRAINER_MODE=off', () => {
     const st = await train('status');
     expect(st.ephemeral).toBe(true);
     expect(st.message.content).toContain('State: **idle**');
-    expect(st.message.content).toMatch(new RegExp(`Trainer: on \`${host}\` \\(TRAINER_MODE=local\\) · snapshot \\d+ s old`));
+    expect(st.message.content).toMatch(
+      new RegExp(`Trainer: on \`${host}\` \\(TRAINER_MODE=local\\) · snapshot \\d+ s old`),
+    );
     expect(st.message.content).toContain('Trainer backend: WASM');
     expect(st.message.content).toContain('Active checkpoint: none');
     expect(st.message.attachments[0].filename).toBe('losses.png');
@@ -92,7 +103,9 @@ describe('standalone trainer + bot with TRAINER_MODE=off', () => {
   it('/train run from the bot is carried out by the trainer; the bot hot-swaps to the published checkpoint', async () => {
     const r = await train('run', { steps: 4 });
     expect(r.ephemeral).toBe(true);
-    expect(r.message.content).toContain(`Training started (4 steps, continuing from \`scratch\`) on the trainer at \`${host}\``);
+    expect(r.message.content).toContain(
+      `Training started (4 steps, continuing from \`scratch\`) on the trainer at \`${host}\``,
+    );
     const v1 = await until('bot hot-swap', () => h.bot.ctx.generation.active?.version);
     expect((await readManifest(modelsDir)).active).toBe(v1);
     expect(trainers[0].out()).toContain(`published ${v1}`);
@@ -153,24 +166,36 @@ describe('standalone trainer + bot with TRAINER_MODE=off', () => {
     bytes[7] ^= 0xff;
     fs.writeFileSync(w, bytes);
     const lines0 = h.logLines.length;
-    fs.writeFileSync(path.join(modelsDir, 'manifest.json'), JSON.stringify({ active: bad, updatedAt: new Date().toISOString() }));
-    await until('warning', () => h.logLines.slice(lines0).some((l) => l.includes('does not load') && l.includes('sha256')));
+    fs.writeFileSync(
+      path.join(modelsDir, 'manifest.json'),
+      JSON.stringify({ active: bad, updatedAt: new Date().toISOString() }),
+    );
+    await until('warning', () =>
+      h.logLines.slice(lines0).some((l) => l.includes('does not load') && l.includes('sha256')),
+    );
     await sleep(1500); // retried quietly, never swapped
     expect(h.bot.ctx.generation.active?.version).toBe(serving);
     expect(h.logLines.slice(lines0).filter((l) => l.includes('does not load')).length).toBe(1);
     const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
     expect(shoe.message.content).toContain(`checkpoint \`${serving}\``);
-    fs.writeFileSync(path.join(modelsDir, 'manifest.json'), JSON.stringify({ active: serving, updatedAt: new Date().toISOString() }));
+    fs.writeFileSync(
+      path.join(modelsDir, 'manifest.json'),
+      JSON.stringify({ active: serving, updatedAt: new Date().toISOString() }),
+    );
   }, 60_000);
 
   it('a killed trainer shows as not responding; the next trainer takes over after staleness; SIGTERM mid-run checkpoints and releases the lease', async () => {
     const first = trainers[0];
     first.child.kill('SIGKILL');
     await first.exited;
-    const st = await until('not responding', async () => {
-      const s = await train('status');
-      return s.message.content.includes('not responding since') ? s : undefined;
-    }, 30_000);
+    const st = await until(
+      'not responding',
+      async () => {
+        const s = await train('status');
+        return s.message.content.includes('not responding since') ? s : undefined;
+      },
+      30_000,
+    );
     expect(st.message.content).toContain('State: **not responding (last known: idle)**');
     const refused = await train('run', { steps: 4 });
     expect(refused.message.content).toContain(`The trainer on \`${host}\` is not responding`);
@@ -178,7 +203,9 @@ describe('standalone trainer + bot with TRAINER_MODE=off', () => {
     // The next trainer (`npm run trainer -- --now`) takes over once the dead one's heartbeat is stale, and trains.
     const second = startTrainer(['--now', '--steps', '100000']);
     await second.waitFor(/run #\d+ step \d+\/\d+/, 90_000);
-    expect(second.out()).toMatch(/waiting for the trainer lease[^]*trainer: now holding the trainer lease: this process trains/);
+    expect(second.out()).toMatch(
+      /waiting for the trainer lease[^]*trainer: now holding the trainer lease: this process trains/,
+    );
     expect(second.out()).not.toContain('no checkpoint to continue from');
     const lease = await readLease(h.bot.ctx.store.db);
     expect(lease?.ownerId).toMatch(new RegExp(`^${host}:${second.child.pid}:`));
@@ -206,17 +233,30 @@ describe('standalone trainer + bot with TRAINER_MODE=off', () => {
 
   it('a holder whose clock runs a minute behind, heartbeating but not answering: alive, and the request is reported as queued', async () => {
     const db = h.bot.ctx.store.db;
-    const silent = new LeaseKeeper({ db, log: createLogger({ level: 'silent' }), heartbeatMs: 500, host: 'gpu-box', now: () => Date.now() - 60_000 });
+    const silent = new LeaseKeeper({
+      db,
+      log: createLogger({ level: 'silent' }),
+      heartbeatMs: 500,
+      host: 'gpu-box',
+      now: () => Date.now() - 60_000,
+    });
     expect((await silent.tryAcquire()).holding).toBe(true);
-    const beat = setInterval(() => void silent.heartbeat(JSON.stringify({ v: 1, state: 'idle', host: 'gpu-box', mode: 'local', history: [] })), 500);
+    const beat = setInterval(
+      () => void silent.heartbeat(JSON.stringify({ v: 1, state: 'idle', host: 'gpu-box', mode: 'local', history: [] })),
+      500,
+    );
     try {
       const t0 = Date.now();
       const r = await train('run', { steps: 4 });
       expect(Date.now() - t0).toBeGreaterThanOrEqual(4000);
-      expect(r.message.content).toMatch(/^Queued as request #\d+ for the trainer on `gpu-box`: it has not answered within a few seconds/);
+      expect(r.message.content).toMatch(
+        /^Queued as request #\d+ for the trainer on `gpu-box`: it has not answered within a few seconds/,
+      );
       const id = Number(/#(\d+)/.exec(r.message.content)![1]);
       const st = await train('status');
-      expect(st.message.content).toMatch(/Trainer: on `gpu-box` \(TRAINER_MODE=local\) · heartbeating, but its clock differs from this bot's by about 1 min/);
+      expect(st.message.content).toMatch(
+        /Trainer: on `gpu-box` \(TRAINER_MODE=local\) · heartbeating, but its clock differs from this bot's by about 1 min/,
+      );
       expect((await db.trainerRequest.findUnique({ where: { id } }))?.handledAt).toBeNull();
       await db.trainerRequest.delete({ where: { id } });
     } finally {

@@ -22,7 +22,17 @@ import { LocalTraining } from '../../src/trainer/local.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { upsertCheckpoint } from '../../src/db/training.ts';
 import { makeDataset, TINY_FLAGS } from './helpers.ts';
-import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, pngSize, sleep, startHarness, tempDir, type Harness } from '../bot/harness.ts';
+import {
+  ADMIN_ID,
+  ALICE,
+  BOB,
+  expectNoUnhandled,
+  pngSize,
+  sleep,
+  startHarness,
+  tempDir,
+  type Harness,
+} from '../bot/harness.ts';
 
 let h: Harness;
 let datasetDir: string;
@@ -44,11 +54,25 @@ function quietRunner(args: string[]): TrainingScheduler {
 function brokenDataset(): string {
   const dir = path.join(h.dir, 'broken-dataset');
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ name: 'broken', source: 'test', height: 32, width: 32, channels: 1, trainCount: 64, heldoutCount: 16 }));
+  fs.writeFileSync(
+    path.join(dir, 'meta.json'),
+    JSON.stringify({
+      name: 'broken',
+      source: 'test',
+      height: 32,
+      width: 32,
+      channels: 1,
+      trainCount: 64,
+      heldoutCount: 16,
+    }),
+  );
   return dir;
 }
 
-function nextEvent<T extends 'run-finished' | 'swap'>(type: T, timeoutMs = 90_000): Promise<T extends 'swap' ? SwapEvent : LastRunInfo> {
+function nextEvent<T extends 'run-finished' | 'swap'>(
+  type: T,
+  timeoutMs = 90_000,
+): Promise<T extends 'swap' ? SwapEvent : LastRunInfo> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => (off(), reject(new Error(`timed out waiting for ${type}`))), timeoutMs);
     const off = h.bot.scheduler!.on((e) => {
@@ -66,7 +90,12 @@ beforeAll(async () => {
   h = await startHarness({
     generator: null,
     bot: {
-      trainer: { schedule: false, stopTimeoutMs: 60_000, forwardStderr: false, args: ['--dataset', datasetDir, ...TINY_FLAGS] },
+      trainer: {
+        schedule: false,
+        stopTimeoutMs: 60_000,
+        forwardStderr: false,
+        args: ['--dataset', datasetDir, ...TINY_FLAGS],
+      },
       watchManifest: { debounceMs: 100, pollMs: 500 },
     },
   });
@@ -118,7 +147,9 @@ describe('/train and scheduled training', () => {
   it('an admin starts a run from scratch; its checkpoint becomes the generator', async () => {
     const finished = nextEvent('run-finished');
     const swapped = nextEvent('swap');
-    const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }));
+    const r = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }),
+    );
     expect(r.message.content).toContain('Training started (4 steps');
     const again = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', user: ADMIN_ID }));
     expect(again.message.content).toContain('already going');
@@ -129,8 +160,12 @@ describe('/train and scheduled training', () => {
     expect(swap).toMatchObject({ accepted: true, version: run.checkpointVersion });
     expect(h.bot.ctx.generation.active?.version).toBe(run.checkpointVersion);
     const rows = await h.bot.ctx.store.db.trainingRun.findMany();
-    expect(rows.map((x) => [x.status, x.trigger, x.steps, x.checkpointVersion])).toEqual([['succeeded', 'admin', 4, run.checkpointVersion]]);
-    expect((await h.bot.ctx.store.db.checkpoint.findUnique({ where: { version: run.checkpointVersion! } }))?.status).toBe('active');
+    expect(rows.map((x) => [x.status, x.trigger, x.steps, x.checkpointVersion])).toEqual([
+      ['succeeded', 'admin', 4, run.checkpointVersion],
+    ]);
+    expect(
+      (await h.bot.ctx.store.db.checkpoint.findUnique({ where: { version: run.checkpointVersion! } }))?.status,
+    ).toBe('active');
     const shoe = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 2 }, user: ALICE }));
     expect(shoe.message.content).toContain(`checkpoint \`${run.checkpointVersion}\``);
   });
@@ -141,7 +176,8 @@ describe('/train and scheduled training', () => {
     // bound below is relative to it (training runs in another process and must not add delay).
     const baseline = monitorEventLoopDelay({ resolution: 5 });
     baseline.enable();
-    for (let k = 0; k < 15; k++) await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 77 }, user: ADMIN_ID }));
+    for (let k = 0; k < 15; k++)
+      await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 77 }, user: ADMIN_ID }));
     baseline.disable();
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     const swapped = nextEvent('swap');
@@ -166,7 +202,10 @@ describe('/train and scheduled training', () => {
     let i = 0;
     while (after < 3) {
       const wasSwapped = swapDone;
-      const r = await h.fake.waitForReply(h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 77 }, user: ADMIN_ID }), { timeoutMs: 30_000 });
+      const r = await h.fake.waitForReply(
+        h.fake.sendCommand({ name: 'shoe', options: { count: 1, seed: 77 }, user: ADMIN_ID }),
+        { timeoutMs: 30_000 },
+      );
       expect(r.ephemeral, r.message.content).toBe(false);
       const version = /checkpoint `([^`]+)`/.exec(r.message.content)![1];
       replies.push({ version, afterSwap: wasSwapped });
@@ -179,7 +218,9 @@ describe('/train and scheduled training', () => {
     expect(swap.accepted).toBe(true);
     expect(swap.previous).toBe(before);
     expect(replies.filter((r) => r.afterSwap).every((r) => r.version === swap.version)).toBe(true);
-    expect(replies.filter((r) => !r.afterSwap).every((r) => r.version === before || r.version === swap.version)).toBe(true);
+    expect(replies.filter((r) => !r.afterSwap).every((r) => r.version === before || r.version === swap.version)).toBe(
+      true,
+    );
     const p99 = histogram.percentile(99) / 1e6;
     const base99 = baseline.percentile(99) / 1e6;
     console.log(
@@ -228,7 +269,9 @@ describe('/train and scheduled training', () => {
       forwardStderr: false,
       args: TINY_FLAGS, // the active model's dataset ("tiny") under this DATA_DIR: not imported in this test
     });
-    expect(runner.datasetProblem()).toMatch(/dataset "tiny" was not found.*`npm run data:import -- --source folder --dir <images> --size 32 --channels 1 --out tiny`/);
+    expect(runner.datasetProblem()).toMatch(
+      /dataset "tiny" was not found.*`npm run data:import -- --source folder --dir <images> --size 32 --channels 1 --out tiny`/,
+    );
     const runs0 = await h.bot.ctx.store.db.trainingRun.count();
     const r = runner.runNow('admin', 4);
     expect(r).toMatchObject({ started: false, noDataset: true });
@@ -240,11 +283,20 @@ describe('/train and scheduled training', () => {
     expect(runner.state).toBe('idle');
 
     // The bot's own runner (with a dataset) answers /train run normally; one without says how to make one.
-    const bare = new TrainingScheduler({ config: h.config, db: h.bot.ctx.store.db, generation: h.bot.ctx.generation, log: h.bot.ctx.log, schedule: false, args: TINY_FLAGS });
+    const bare = new TrainingScheduler({
+      config: h.config,
+      db: h.bot.ctx.store.db,
+      generation: h.bot.ctx.generation,
+      log: h.bot.ctx.log,
+      schedule: false,
+      args: TINY_FLAGS,
+    });
     const own = h.bot.ctx.training;
     h.bot.ctx.training = () => new LocalTraining({ scheduler: bare, config: h.config });
     try {
-      const reply = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }));
+      const reply = await h.fake.waitForReply(
+        h.fake.sendCommand({ name: 'train', subcommand: 'run', options: { steps: 4 }, user: ADMIN_ID }),
+      );
       expect(reply.message.content).toContain('Not started: the training dataset "tiny" was not found');
       expect(reply.message.content).toContain('`npm run data:import -- --source folder --dir <images>');
       expect(reply.message.content).not.toContain('Training started');
@@ -255,8 +307,16 @@ describe('/train and scheduled training', () => {
     expect(await h.bot.ctx.store.db.trainingRun.count()).toBe(runs0);
 
     // Runs continue on their model's own data: the shipped colour model names sneakers-64 and how to import photos.
-    const shipped = new TrainingScheduler({ config: { ...h.config, MODELS_DIR: path.resolve('models') }, db: h.bot.ctx.store.db, generation: h.bot.ctx.generation, log: h.bot.ctx.log, schedule: false });
-    expect(shipped.datasetProblem()).toMatch(/"sneakers-64" was not found.*--source folder --dir <images> --size 64 --channels 3 --out sneakers-64/);
+    const shipped = new TrainingScheduler({
+      config: { ...h.config, MODELS_DIR: path.resolve('models') },
+      db: h.bot.ctx.store.db,
+      generation: h.bot.ctx.generation,
+      log: h.bot.ctx.log,
+      schedule: false,
+    });
+    expect(shipped.datasetProblem()).toMatch(
+      /"sneakers-64" was not found.*--source folder --dir <images> --size 64 --channels 3 --out sneakers-64/,
+    );
   });
 
   it('/train status lists checkpoints with their status; rollback switches back', async () => {
@@ -265,7 +325,9 @@ describe('/train and scheduled training', () => {
     expect(st.message.content).toContain(`\`${active}\` · active`);
     expect(st.message.content).toMatch(/Last run #\d+: \*\*(failed|stopped)\*\*/);
     expect(st.message.content).toContain('Checkpoints (newest first)');
-    const bad = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'rollback', options: { version: 'nope' }, user: ADMIN_ID }));
+    const bad = await h.fake.waitForReply(
+      h.fake.sendCommand({ name: 'train', subcommand: 'rollback', options: { version: 'nope' }, user: ADMIN_ID }),
+    );
     expect(bad.message.content).toContain('Rollback failed: no usable checkpoint named nope');
     const rb = await h.fake.waitForReply(h.fake.sendCommand({ name: 'train', subcommand: 'rollback', user: ADMIN_ID }));
     expect(rb.message.content).toMatch(/Active checkpoint is now `[^`]+`/);
@@ -291,7 +353,10 @@ describe('/train and scheduled training', () => {
     while (!runner.currentRun) await sleep(50);
     await runner.waitIdle();
     await runner.stop();
-    const cronRuns = await h.bot.ctx.store.db.trainingRun.findMany({ where: { trigger: 'cron' }, orderBy: { id: 'asc' } });
+    const cronRuns = await h.bot.ctx.store.db.trainingRun.findMany({
+      where: { trigger: 'cron' },
+      orderBy: { id: 'asc' },
+    });
     expect(cronRuns.length - runs0).toBe(1);
     expect(cronRuns.at(-1)?.status).toBe('failed');
     expect(lines.some((l) => l.includes('scheduled training skipped'))).toBe(true);
@@ -323,7 +388,9 @@ describe('/train and scheduled training', () => {
 
   it('the running bot follows manifest.json changed outside it (npm run train -- --activate V), not its own changes', async () => {
     const served = h.bot.ctx.generation.active!.version;
-    const other = (await listCheckpoints(h.config.MODELS_DIR)).filter((c) => !c.error && c.version !== served).at(-1)!.version;
+    const other = (await listCheckpoints(h.config.MODELS_DIR))
+      .filter((c) => !c.error && c.version !== served)
+      .at(-1)!.version;
     const swapped = nextEvent('swap', 30_000);
     await setActiveCheckpoint(h.config.MODELS_DIR, other); // what `npm run train -- --activate` does
     expect(await swapped).toMatchObject({ version: other, previous: served, accepted: true });
@@ -342,8 +409,12 @@ describe('/train and scheduled training', () => {
     expect(h.logLines.slice(lines0).some((l) => l.includes('manifest.json changed outside this process'))).toBe(false);
 
     // A manifest naming a broken checkpoint keeps the current generator (one warning).
-    fs.writeFileSync(path.join(h.config.MODELS_DIR, 'manifest.json'), JSON.stringify({ active: 'no-such-version', updatedAt: new Date().toISOString() }));
-    while (!h.logLines.slice(lines0).some((l) => l.includes('does not load; keeping the current generator'))) await sleep(100);
+    fs.writeFileSync(
+      path.join(h.config.MODELS_DIR, 'manifest.json'),
+      JSON.stringify({ active: 'no-such-version', updatedAt: new Date().toISOString() }),
+    );
+    while (!h.logLines.slice(lines0).some((l) => l.includes('does not load; keeping the current generator')))
+      await sleep(100);
     expect(h.bot.ctx.generation.active!.version).toBe(served);
     await setActiveCheckpoint(h.config.MODELS_DIR, served);
   });
@@ -370,15 +441,25 @@ describe('/train and scheduled training', () => {
       // A new database beside a copy of h's MODELS_DIR (whose design-id mark is h's): accepted on purpose.
       env: { MODELS_DIR: copy, DATABASE_URL: dbUrl, ALLOW_NEW_DATABASE: '1' },
       // No --dataset and none under DATA_DIR: start-up warns once, /shoe still works.
-      bot: { generator: undefined, trainer: { schedule: false, forwardStderr: false, args: TINY_FLAGS }, watchManifest: false },
+      bot: {
+        generator: undefined,
+        trainer: { schedule: false, forwardStderr: false, args: TINY_FLAGS },
+        watchManifest: false,
+      },
     });
     try {
       expect(h2.bot.ctx.generation.active?.version).toBe(previouslyServed);
-      expect(h2.logLines.filter((l) => l.includes(`does not load; serving ${previouslyServed} instead`))).toHaveLength(1);
+      expect(h2.logLines.filter((l) => l.includes(`does not load; serving ${previouslyServed} instead`))).toHaveLength(
+        1,
+      );
       expect(h2.logLines.find((l) => l.includes('does not load; serving'))).toContain(broken);
-      const shoe = await h2.fake.waitForReply(h2.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }));
+      const shoe = await h2.fake.waitForReply(
+        h2.fake.sendCommand({ name: 'shoe', options: { count: 1 }, user: ALICE }),
+      );
       expect(shoe.message.content).toContain(`checkpoint \`${previouslyServed}\``);
-      const st = await h2.fake.waitForReply(h2.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }));
+      const st = await h2.fake.waitForReply(
+        h2.fake.sendCommand({ name: 'train', subcommand: 'status', user: ADMIN_ID }),
+      );
       expect(st.message.content).toContain(`manifest.json names \`${broken}\` but it failed to load at start-up`);
       expect(st.message.content).not.toContain(`\`${broken}\` · retired`);
       expect(h2.logLines.filter((l) => l.includes('no training dataset'))).toHaveLength(1);

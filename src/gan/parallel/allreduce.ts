@@ -85,7 +85,8 @@ export class SharedReducer {
    */
   reduce(parts: readonly Float32Array[], weight: number): Float32Array[] {
     const total = parts.reduce((n, p) => n + p.length, 0);
-    if (total > this.capacity) throw new Error(`all-reduce of ${total} floats exceeds the shared buffer (${this.capacity})`);
+    if (total > this.capacity)
+      throw new Error(`all-reduce of ${total} floats exceeds the shared buffer (${this.capacity})`);
     this.gen += 1;
     const parity = this.gen & 1;
     const mine = this.data[parity][this.rank];
@@ -127,7 +128,9 @@ export class SharedReducer {
       const left = deadline - Date.now();
       if (left <= 0) {
         this.abort();
-        throw new ReplicaAbortedError(`the other training replica did not reach reduction ${this.gen} within ${this.timeoutMs} ms`);
+        throw new ReplicaAbortedError(
+          `the other training replica did not reach reduction ${this.gen} within ${this.timeoutMs} ms`,
+        );
       }
       Atomics.wait(this.ctrl, otherGen, seen, Math.min(left, 1000));
     }

@@ -33,7 +33,14 @@ import { pathToFileURL } from 'node:url';
 import { tf, backendInfo } from '../../tf/index.ts';
 import { trainStep, type GanTrainState, type StepResult } from '../train-step.ts';
 import { SharedReducer } from './allreduce.ts';
-import { attachReducer, batchNormStats, setBatchNormStats, snapshotReplica, type ReplicaHooks, type ReplicaSnapshot } from './replica.ts';
+import {
+  attachReducer,
+  batchNormStats,
+  setBatchNormStats,
+  snapshotReplica,
+  type ReplicaHooks,
+  type ReplicaSnapshot,
+} from './replica.ts';
 import type { WorkerData, WorkerReply, WorkerRequest } from './messages.ts';
 
 export interface DataParallelOptions {
@@ -101,7 +108,10 @@ export class DataParallel {
     const active = backendInfo()?.name;
     const backend = opts.backend ?? (active === 'wasm' || active === 'cpu' ? active : undefined);
     if (!backend) throw new Error(`data-parallel training needs the wasm or cpu backend (active: ${active ?? 'none'})`);
-    const capacity = Math.max(...[state.optG.vars, state.optD.vars].map((vs) => vs.reduce((n, v) => n + v.size, 0)), 16);
+    const capacity = Math.max(
+      ...[state.optG.vars, state.optD.vars].map((vs) => vs.reduce((n, v) => n + v.size, 0)),
+      16,
+    );
     const init = SharedReducer.allocate(capacity);
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const data: WorkerData = {
@@ -154,7 +164,10 @@ export class DataParallel {
   async step(state: GanTrainState, real: tf.Tensor4D, z: tf.Tensor2D): Promise<StepResult> {
     if (this.broken) throw this.broken;
     const B = real.shape[0];
-    if (B < 2 || z.shape[0] !== B) throw new Error(`data-parallel step needs a batch of at least 2 with as many latents (got ${B} images, ${z.shape[0]} latents)`);
+    if (B < 2 || z.shape[0] !== B)
+      throw new Error(
+        `data-parallel step needs a batch of at least 2 with as many latents (got ${B} images, ${z.shape[0]} latents)`,
+      );
     const b0 = Math.ceil(B / 2);
     const b1 = B - b0;
     const w0 = b0 / B;

@@ -17,8 +17,13 @@ const reply = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage
 
 async function main(): Promise<void> {
   await initTf(init.backend);
-  const fromTopology = (t: unknown) => tf.models.modelFromJSON({ modelTopology: t as tf.io.ModelJSON['modelTopology'] });
-  const state = new GanTrainState(await fromTopology(init.generatorTopology), await fromTopology(init.discriminatorTopology), init.trainOptions);
+  const fromTopology = (t: unknown) =>
+    tf.models.modelFromJSON({ modelTopology: t as tf.io.ModelJSON['modelTopology'] });
+  const state = new GanTrainState(
+    await fromTopology(init.generatorTopology),
+    await fromTopology(init.discriminatorTopology),
+    init.trainOptions,
+  );
   state.replica = 1;
   restoreReplica(state, init.snapshot);
   const reducer = new SharedReducer(init.reducer, 1, init.timeoutMs);
@@ -43,8 +48,16 @@ async function main(): Promise<void> {
             tf.dispose([real, z]);
           }
           const [lossD, lossG, dReal, dFake] = reducer.reduceScalars([r.lossD, r.lossG, r.dReal, r.dFake], msg.weight);
-          state.running = { lossDSum: saved.lossDSum + lossD, lossGSum: saved.lossGSum + lossG, count: saved.count + 1 };
-          reply({ type: 'stepDone', result: { lossD, lossG, dReal, dFake, frozen: r.frozen }, numTensors: tf.memory().numTensors });
+          state.running = {
+            lossDSum: saved.lossDSum + lossD,
+            lossGSum: saved.lossGSum + lossG,
+            count: saved.count + 1,
+          };
+          reply({
+            type: 'stepDone',
+            result: { lossD, lossG, dReal, dFake, frozen: r.frozen },
+            numTensors: tf.memory().numTensors,
+          });
           break;
         }
         case 'sync':
@@ -53,7 +66,10 @@ async function main(): Promise<void> {
           break;
         case 'getBatchNormStats': {
           const stats = batchNormStats(state);
-          reply({ type: 'batchNormStats', stats }, stats.map((s) => s.buffer as ArrayBuffer));
+          reply(
+            { type: 'batchNormStats', stats },
+            stats.map((s) => s.buffer as ArrayBuffer),
+          );
           break;
         }
         case 'setBatchNormStats':

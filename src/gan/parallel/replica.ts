@@ -25,7 +25,8 @@ function weightsOf(model: tf.LayersModel): Float32Array[] {
 
 function setWeightsOf(model: tf.LayersModel, values: Float32Array[]): void {
   const current = model.getWeights();
-  if (values.length !== current.length) throw new Error(`replica sync: ${values.length} weight arrays for ${current.length} weights`);
+  if (values.length !== current.length)
+    throw new Error(`replica sync: ${values.length} weight arrays for ${current.length} weights`);
   const tensors = values.map((v, i) => tf.tensor(v, current[i].shape));
   model.setWeights(tensors);
   tf.dispose(tensors);

@@ -19,7 +19,12 @@ export function reducesAllButLast(axis: number | number[] | undefined, shape: nu
  * x [..., C] float32 -> per-channel sum (or mean) as [C], or [1, ..., 1, C] with keepDims.
  * Returns a new TensorInfo made by the backend.
  */
-export function channelReduce(backend: WasmBackendLike, x: tf.TensorInfo, mean: boolean, keepDims: boolean): tf.TensorInfo {
+export function channelReduce(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  mean: boolean,
+  keepDims: boolean,
+): tf.TensorInfo {
   const c = x.shape[x.shape.length - 1];
   const count = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   const out = backend.makeOutput(keepDims ? [...x.shape.slice(0, -1).map(() => 1), c] : [c], 'float32');

@@ -8,7 +8,16 @@
 import { tf } from '../tfjs.ts';
 import { ONE, type ConvOptions, type Pad, type Rounding } from './conv-gemm.ts';
 import { NR, type GemmKernel } from './gemm-wasm.ts';
-import { cachedWeights, compactRows, copyWindow, packPhase, roundUp, rowTables, unravel, type Shape4 } from './gemm-operands.ts';
+import {
+  cachedWeights,
+  compactRows,
+  copyWindow,
+  packPhase,
+  roundUp,
+  rowTables,
+  unravel,
+  type Shape4,
+} from './gemm-operands.ts';
 import { gemmFor, heapF32, offsetOf, Scratch, type WasmBackendLike } from './wasm-backend.ts';
 
 /** Where one output phase of a strided transposed convolution reads its input, along one axis. */
@@ -45,7 +54,13 @@ interface PaddedDy {
 }
 
 /** The padded copy of dy [N,Ho,Wo,Co] covering what every phase reads (index m + t - before, shifted by padT/padL). */
-function paddedDy(backend: WasmBackendLike, s: Scratch, dy: tf.TensorInfo, rowPlans: AxisPhase[], colPlans: AxisPhase[]): PaddedDy {
+function paddedDy(
+  backend: WasmBackendLike,
+  s: Scratch,
+  dy: tf.TensorInfo,
+  rowPlans: AxisPhase[],
+  colPlans: AxisPhase[],
+): PaddedDy {
   const [n, ho, wo, co] = dy.shape as Shape4;
   const padT = Math.max(0, ...rowPlans.map((r) => r.before));
   const padL = Math.max(0, ...colPlans.map((c) => c.before));
@@ -89,7 +104,9 @@ function inputGradPhase(c: InputGradPass, a: number, rp: AxisPhase, pi: number, 
   const kLen = rp.taps * cp.taps * co;
   const rowTaps = Array.from({ length: rp.taps }, (_, t) => rp.first - sh * t);
   const colTaps = Array.from({ length: cp.taps }, (_, u) => cp.first - sw * u);
-  const bp = cachedWeights(backend, w, `phase ${rowTaps} ${colTaps}`, (alloc) => packPhase(backend, alloc, offsetOf(backend, w), w.shape as Shape4, rowTaps, colTaps));
+  const bp = cachedWeights(backend, w, `phase ${rowTaps} ${colTaps}`, (alloc) =>
+    packPhase(backend, alloc, offsetOf(backend, w), w.shape as Shape4, rowTaps, colTaps),
+  );
   const tabs = rowTables(
     backend,
     s,
@@ -106,7 +123,11 @@ function inputGradPhase(c: InputGradPass, a: number, rp: AxisPhase, pi: number, 
     panels: ld / NR,
     b: bp,
     panelStride: kLen * NR * 4,
-    levels: [{ n: rp.taps, aStep: dy.wd * co * 4, bStep: cp.taps * co * NR * 4 }, ONE, { n: cp.taps * co, aStep: 4, bStep: NR * 4 }],
+    levels: [
+      { n: rp.taps, aStep: dy.wd * co * 4, bStep: cp.taps * co * NR * 4 },
+      ONE,
+      { n: cp.taps * co, aStep: 4, bStep: NR * 4 },
+    ],
     accumulate: false,
     bBytesPerPanelStep: cp.taps * co * NR * 4,
   });
@@ -116,8 +137,26 @@ function inputGradPhase(c: InputGradPass, a: number, rp: AxisPhase, pi: number, 
  * Input gradient of an NHWC conv2d (the forward pass of a transposed convolution):
  * dy [N,Ho,Wo,Co], w [fh,fw,Ci,Co] -> dx [N,H,W,Ci] (inputShape).
  */
-export function conv2dInputGrad(backend: WasmBackendLike, dy: tf.TensorInfo, w: tf.TensorInfo, inputShape: Shape4, strides: number | [number, number], pad: Pad, dimRoundingMode?: Rounding, opts: ConvOptions = {}): tf.TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(inputShape, w.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+export function conv2dInputGrad(
+  backend: WasmBackendLike,
+  dy: tf.TensorInfo,
+  w: tf.TensorInfo,
+  inputShape: Shape4,
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: Rounding,
+  opts: ConvOptions = {},
+): tf.TensorInfo {
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    w.shape as Shape4,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: ci, outChannels: co } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const rowPlans = Array.from({ length: sh }, (_, a) => axisPhase(a, sh, fh, info.padInfo.top, H));

@@ -12,7 +12,16 @@
  */
 import { tf } from '../tfjs.ts';
 import { NR, type GemmKernel, type Level } from './gemm-wasm.ts';
-import { cachedWeights, outputRows, packPanels, paddedInput, rowTables, transposedIm2col, unravel, type Shape4 } from './gemm-operands.ts';
+import {
+  cachedWeights,
+  outputRows,
+  packPanels,
+  paddedInput,
+  rowTables,
+  transposedIm2col,
+  unravel,
+  type Shape4,
+} from './gemm-operands.ts';
 import { gemmFor, offsetOf, Scratch, type WasmBackendLike } from './wasm-backend.ts';
 
 /** A convolution's padding and output-size rounding, as tfjs's conv attributes give them. */
@@ -29,8 +38,25 @@ export interface ConvOptions {
 }
 
 /** Forward NHWC convolution (dilation 1): x [N,H,W,Ci], w [fh,fw,Ci,Co] -> [N,Ho,Wo,Co]. */
-export function conv2dForward(backend: WasmBackendLike, x: tf.TensorInfo, w: tf.TensorInfo, strides: number | [number, number], pad: Pad, dimRoundingMode?: Rounding, opts: ConvOptions = {}): tf.TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, w.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+export function conv2dForward(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  w: tf.TensorInfo,
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: Rounding,
+  opts: ConvOptions = {},
+): tf.TensorInfo {
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    w.shape as Shape4,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const { batchSize: n, inChannels: ci, outChannels: co, outHeight: ho, outWidth: wo } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const out = backend.makeOutput([n, ho, wo, co], 'float32');
@@ -101,7 +127,14 @@ function filterGradGathered(c: FilterGradPass): void {
   const rows = info.filterHeight * info.filterWidth * info.inChannels;
   const pixels = n * ho * wo;
   const xt = transposedIm2col(backend, s, c.x.xp, c.x.hp, c.x.wp, info);
-  const tabs = rowTables(backend, s, rows, dst.ld * 4, (m) => xt + m * pixels * 4, (m) => dst.base + m * dst.ld * 4);
+  const tabs = rowTables(
+    backend,
+    s,
+    rows,
+    dst.ld * 4,
+    (m) => xt + m * pixels * 4,
+    (m) => dst.base + m * dst.ld * 4,
+  );
   c.gemm.run({
     ...tabs,
     panels: dst.ld / NR,
@@ -155,9 +188,35 @@ function filterGradInPlace(c: FilterGradPass, chunkBytes: number): void {
  * Rows of the product are the filter's (i, j, c) entries, columns its output channels, and the
  * reduction runs over the batch's output pixels, reading x (padded) and dy in place.
  */
-export function conv2dFilterGrad(backend: WasmBackendLike, x: tf.TensorInfo, dy: tf.TensorInfo, filterShape: Shape4, strides: number | [number, number], pad: Pad, dimRoundingMode?: Rounding, opts: ConvOptions = {}): tf.TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-  const { batchSize: n, inChannels: ci, outChannels: co, outHeight: ho, outWidth: wo, filterHeight: fh, filterWidth: fw } = info;
+export function conv2dFilterGrad(
+  backend: WasmBackendLike,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  filterShape: Shape4,
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: Rounding,
+  opts: ConvOptions = {},
+): tf.TensorInfo {
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as Shape4,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const {
+    batchSize: n,
+    inChannels: ci,
+    outChannels: co,
+    outHeight: ho,
+    outWidth: wo,
+    filterHeight: fh,
+    filterWidth: fw,
+  } = info;
   const out = backend.makeOutput(filterShape, 'float32');
   const s = new Scratch(backend);
   try {

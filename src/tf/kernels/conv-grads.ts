@@ -31,13 +31,22 @@ type Shape4 = [number, number, number, number];
  * `x` cropped where a side is negative, and the explicit padding of the other sides (zero for the
  * cropped ones) for tf.pad or a convolution's own padding.
  */
-function cropAndPads(x: tf.Tensor4D, top: number, bottom: number, left: number, right: number): { cropped: tf.Tensor4D; pads: tf.backend_util.ExplicitPadding } {
+function cropAndPads(
+  x: tf.Tensor4D,
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+): { cropped: tf.Tensor4D; pads: tf.backend_util.ExplicitPadding } {
   const [n, h, w, c] = x.shape;
   const cropT = Math.max(0, -top);
   const cropB = Math.max(0, -bottom);
   const cropL = Math.max(0, -left);
   const cropR = Math.max(0, -right);
-  const cropped = cropT || cropB || cropL || cropR ? tf.slice(x, [0, cropT, cropL, 0], [n, h - cropT - cropB, w - cropL - cropR, c]) : x;
+  const cropped =
+    cropT || cropB || cropL || cropR
+      ? tf.slice(x, [0, cropT, cropL, 0], [n, h - cropT - cropB, w - cropL - cropR, c])
+      : x;
   const pads: tf.backend_util.ExplicitPadding = [
     [0, 0],
     [Math.max(0, top), Math.max(0, bottom)],
@@ -69,7 +78,16 @@ export function conv2dFilterGrad(
   pad: Pad,
   dimRoundingMode?: Rounding,
 ): tf.Tensor4D {
-  const info = tf.backend_util.computeConv2DInfo(x.shape, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, outHeight: ho, outWidth: wo } = info;
   return tf.tidy(() => {
     // Exactly the rows/cols the forward conv touched: (ho-1)*s + f starting at -padTop.
@@ -108,7 +126,16 @@ export function conv2dInputGrad(
   pad: Pad,
   dimRoundingMode?: Rounding,
 ): tf.Tensor4D {
-  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: ci, outChannels: co } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, outHeight: ho, outWidth: wo } = info;
   const { top, left } = info.padInfo;
@@ -131,9 +158,22 @@ export function conv2dInputGrad(
   const rowPlans = Array.from({ length: sh }, (_, a) => axisPhase(a, sh, fh, top, ho, mh));
   const colPlans = Array.from({ length: sw }, (_, b) => axisPhase(b, sw, fw, left, wo, mw));
   if (sh * sw > 1 && sh * sw * ci <= COMBINED_MAX_CHANNELS) {
-    return combinedPhases(dy, filter, rowPlans, colPlans, [n, H, W, ci], mh, mw, sh, sw, `${sh},${sw},${top},${left},combined`);
+    return combinedPhases(
+      dy,
+      filter,
+      rowPlans,
+      colPlans,
+      [n, H, W, ci],
+      mh,
+      mw,
+      sh,
+      sw,
+      `${sh},${sw},${top},${left},combined`,
+    );
   }
-  const phaseFilters = cachedPhaseFilters(filter, `${sh},${sw},${top},${left}`, (b) => buildPhaseFilters(filter, rowPlans, colPlans, sh, sw, b));
+  const phaseFilters = cachedPhaseFilters(filter, `${sh},${sw},${top},${left}`, (b) =>
+    buildPhaseFilters(filter, rowPlans, colPlans, sh, sw, b),
+  );
   return tf.tidy(() => {
     const phases: tf.Tensor4D[] = [];
     let p = 0;
@@ -170,7 +210,11 @@ function matMulRaw(a: tf.Tensor3D, b: { dataId: object; shape: number[]; dtype: 
   const kernel = tf.getKernel('BatchMatMul', engine.backendName);
   if (!kernel) throw new Error(`no BatchMatMul kernel on backend ${engine.backendName}`);
   const attrs = { transposeA: false, transposeB: false };
-  const out = kernel.kernelFunc({ inputs: { a, b } as unknown as tf.NamedTensorInfoMap, backend: engine.backend, attrs: attrs as unknown as tf.NamedAttrMap });
+  const out = kernel.kernelFunc({
+    inputs: { a, b } as unknown as tf.NamedTensorInfoMap,
+    backend: engine.backend,
+    attrs: attrs as unknown as tf.NamedAttrMap,
+  });
   return engine.makeTensorFromTensorInfo(out as tf.TensorInfo) as tf.Tensor3D;
 }
 
@@ -180,7 +224,11 @@ function conv2dRaw(x: tf.Tensor4D, filter: RawFilter, pad: tf.backend_util.Expli
   const kernel = tf.getKernel('Conv2D', engine.backendName);
   if (!kernel) throw new Error(`no Conv2D kernel on backend ${engine.backendName}`);
   const attrs = { strides: 1, pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
-  const out = kernel.kernelFunc({ inputs: { x, filter } as unknown as tf.NamedTensorInfoMap, backend: engine.backend, attrs: attrs as unknown as tf.NamedAttrMap });
+  const out = kernel.kernelFunc({
+    inputs: { x, filter } as unknown as tf.NamedTensorInfoMap,
+    backend: engine.backend,
+    attrs: attrs as unknown as tf.NamedAttrMap,
+  });
   return engine.makeTensorFromTensorInfo(out as tf.TensorInfo) as tf.Tensor4D;
 }
 
@@ -211,7 +259,9 @@ function combinedPhases(
   const [, ho, wo] = dy.shape;
   const { padT, padL, kh, kw } = combinedWindow(rowPlans, colPlans);
   const phasesN = sh * sw;
-  const [combined] = cachedPhaseFilters(filter, params, (backend) => [buildCombinedFilter(filter, rowPlans, colPlans, sh, sw, backend)]);
+  const [combined] = cachedPhaseFilters(filter, params, (backend) => [
+    buildCombinedFilter(filter, rowPlans, colPlans, sh, sw, backend),
+  ]);
   return tf.tidy(() => {
     const padB = mh + kh - 1 - ho - padT;
     const padR = mw + kw - 1 - wo - padL;
@@ -235,7 +285,14 @@ function combinedPhases(
  * Done in JS with block copies of ci values: the backends' Concat along the
  * channel axis plus Transpose/DepthToSpace cost 10-40x more on WASM when ci is small.
  */
-function interleavePhases(phases: PhaseSource[], mh: number, mw: number, sh: number, sw: number, outShape: Shape4): tf.Tensor4D {
+function interleavePhases(
+  phases: PhaseSource[],
+  mh: number,
+  mw: number,
+  sh: number,
+  sw: number,
+  outShape: Shape4,
+): tf.Tensor4D {
   const [n, H, W, ci] = outShape;
   const out = new Float32Array(n * H * W * ci);
   phases.forEach(({ data: src, pixelStride, channelOffset }, idx) => {
@@ -251,7 +308,8 @@ function interleavePhases(phases: PhaseSource[], mh: number, mw: number, sh: num
         if (ci === 1) {
           for (let k = 0; k < cols; k++, si += pixelStride, di += step) out[di] = src[si];
         } else if (ci <= 8) {
-          for (let k = 0; k < cols; k++, si += pixelStride, di += step) for (let c = 0; c < ci; c++) out[di + c] = src[si + c];
+          for (let k = 0; k < cols; k++, si += pixelStride, di += step)
+            for (let c = 0; c < ci; c++) out[di + c] = src[si + c];
         } else {
           for (let k = 0; k < cols; k++, si += pixelStride, di += step) out.set(src.subarray(si, si + ci), di);
         }

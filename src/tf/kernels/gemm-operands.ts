@@ -22,7 +22,12 @@ export const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
 const weightCache = new PerFilterCache<WasmBackendLike, number>((b, ptr) => b.wasm._free(ptr));
 
 /** The packed copy of `filter` in `layout`, made by `pack` (given a heap allocator) on a miss. Returns its address. */
-export function cachedWeights(b: WasmBackendLike, filter: tf.TensorInfo, layout: string, pack: (alloc: Alloc) => number): number {
+export function cachedWeights(
+  b: WasmBackendLike,
+  filter: tf.TensorInfo,
+  layout: string,
+  pack: (alloc: Alloc) => number,
+): number {
   return weightCache.get(filter.dataId, b, layout, () => pack((bytes) => malloc(b, bytes)));
 }
 
@@ -40,7 +45,16 @@ export function packedWeightCount(): number {
  * Copies the NHWC image batch at `src` [n,h,w,c] into a zeroed [n,hd,wd,c] at `dst`, its pixel
  * (y,x) landing at (y+top, x+left); negative top/left crop. Addresses in bytes.
  */
-export function copyWindow(b: WasmBackendLike, src: number, [n, h, w, c]: Shape4, dst: number, hd: number, wd: number, top: number, left: number): void {
+export function copyWindow(
+  b: WasmBackendLike,
+  src: number,
+  [n, h, w, c]: Shape4,
+  dst: number,
+  hd: number,
+  wd: number,
+  top: number,
+  left: number,
+): void {
   const heap = heapF32(b);
   const s0 = src >> 2;
   const d0 = dst >> 2;
@@ -77,7 +91,14 @@ export function paddedInput(b: WasmBackendLike, s: Scratch, x: tf.TensorInfo, in
  * Row tables for `rows` rows (addresses from `aRow`/`cRow`), padded to whole tiles: padding rows
  * read row 0 and write into a scratch row. Returns the two table addresses and the tile count.
  */
-export function rowTables(b: WasmBackendLike, s: Scratch, rows: number, cBytesPerRow: number, aRow: (m: number) => number, cRow: (m: number) => number) {
+export function rowTables(
+  b: WasmBackendLike,
+  s: Scratch,
+  rows: number,
+  cBytesPerRow: number,
+  aRow: (m: number) => number,
+  cRow: (m: number) => number,
+) {
   const tiles = Math.ceil(rows / MR);
   const tabA = s.alloc(tiles * MR * 4);
   const tabC = s.alloc(tiles * MR * 4);
@@ -117,7 +138,14 @@ export function packPanels(b: WasmBackendLike, alloc: Alloc, src: number, kLen: 
  * Packs one output phase's filter taps for the input gradient: B[(t, u, o), c] =
  * W[rowTap(t), colTap(u), c, o] of w [fh,fw,Ci,Co] at heap address `w`, in panels over c.
  */
-export function packPhase(b: WasmBackendLike, alloc: Alloc, w: number, [, fw, ci, co]: Shape4, rowTaps: number[], colTaps: number[]): number {
+export function packPhase(
+  b: WasmBackendLike,
+  alloc: Alloc,
+  w: number,
+  [, fw, ci, co]: Shape4,
+  rowTaps: number[],
+  colTaps: number[],
+): number {
   const panels = Math.ceil(ci / NR);
   const kLen = rowTaps.length * colTaps.length * co;
   const ptr = alloc(panels * kLen * NR * 4);
@@ -145,8 +173,24 @@ export function packPhase(b: WasmBackendLike, alloc: Alloc, w: number, [, fw, ci
  * The padded input `xp` [N,hp,wp,Ci] as the matrix [(i,j,c), pixel]: row (i,j,c) holds
  * xp[n, sh*p + i, sw*q + j, c] for every output pixel (n,p,q) in order. Returns its address.
  */
-export function transposedIm2col(b: WasmBackendLike, s: Scratch, xp: number, hp: number, wp: number, info: tf.backend_util.Conv2DInfo): number {
-  const { batchSize: n, inChannels: ci, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+export function transposedIm2col(
+  b: WasmBackendLike,
+  s: Scratch,
+  xp: number,
+  hp: number,
+  wp: number,
+  info: tf.backend_util.Conv2DInfo,
+): number {
+  const {
+    batchSize: n,
+    inChannels: ci,
+    outHeight: ho,
+    outWidth: wo,
+    strideHeight: sh,
+    strideWidth: sw,
+    filterHeight: fh,
+    filterWidth: fw,
+  } = info;
   const pixels = n * ho * wo;
   const out = s.alloc(fh * fw * ci * pixels * 4);
   const heap = heapF32(b);
@@ -171,7 +215,14 @@ export function transposedIm2col(b: WasmBackendLike, s: Scratch, xp: number, hp:
 }
 
 /** Copies the first `width` of every `ld` floats per row from `src` to dense rows at `dst` (byte addresses). */
-export function compactRows(heap: Float32Array, src: number, dst: number, rows: number, ld: number, width: number): void {
+export function compactRows(
+  heap: Float32Array,
+  src: number,
+  dst: number,
+  rows: number,
+  ld: number,
+  width: number,
+): void {
   // Element copies: one copyWithin call per 3-float row made the generator's last layer 29.6 ms instead of 11.
   let from = src >> 2;
   let to = dst >> 2;

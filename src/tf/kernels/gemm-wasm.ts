@@ -24,13 +24,15 @@ import { Code, I32, V128, emitModule } from './wasm-emit.ts';
 export interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
-const WA = (globalThis as unknown as {
-  WebAssembly: {
-    validate(bytes: Uint8Array): boolean;
-    Module: new (bytes: Uint8Array) => object;
-    Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-  };
-}).WebAssembly;
+const WA = (
+  globalThis as unknown as {
+    WebAssembly: {
+      validate(bytes: Uint8Array): boolean;
+      Module: new (bytes: Uint8Array) => object;
+      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+    };
+  }
+).WebAssembly;
 
 /** Rows per tile: 4 x 2 accumulators + 2 B vectors + 1 A splat fit the 16 XMM registers V8 uses. */
 export const MR = 4;
@@ -42,9 +44,24 @@ export type GemmFlavour = 'fma' | 'simd';
 
 /** The parameters of `gemm`, in order (all i32; addresses and steps in bytes). */
 const P = {
-  tabA: 0, tabC: 1, tiles: 2, panels: 3, b: 4, panelStride: 5,
-  n3: 6, as3: 7, bs3: 8, n2: 9, as2: 10, bs2: 11, n1: 12, as1: 13, bs1: 14, accumulate: 15,
-  aOff: 16, cOff0: 17,
+  tabA: 0,
+  tabC: 1,
+  tiles: 2,
+  panels: 3,
+  b: 4,
+  panelStride: 5,
+  n3: 6,
+  as3: 7,
+  bs3: 8,
+  n2: 9,
+  as2: 10,
+  bs2: 11,
+  n1: 12,
+  as1: 13,
+  bs1: 14,
+  accumulate: 15,
+  aOff: 16,
+  cOff0: 17,
 } as const;
 const N_PARAMS = 18;
 
@@ -52,14 +69,25 @@ const N_PARAMS = 18;
 function gemmLocals() {
   let next = N_PARAMS;
   const local = (): number => next++;
-  const tile = local(), panel = local(), cOff = local();
+  const tile = local(),
+    panel = local(),
+    cOff = local();
   const a = Array.from({ length: MR }, local);
   const c = Array.from({ length: MR }, local);
-  const i3 = local(), i2 = local(), i1 = local();
-  const ka3 = local(), kb3 = local(), ka2 = local(), kb2 = local(), ka = local(), kb = local();
+  const i3 = local(),
+    i2 = local(),
+    i1 = local();
+  const ka3 = local(),
+    kb3 = local(),
+    ka2 = local(),
+    kb2 = local(),
+    ka = local(),
+    kb = local();
   const nI32 = next - N_PARAMS;
   const acc = Array.from({ length: MR * 2 }, local);
-  const b0 = local(), b1 = local(), av = local();
+  const b0 = local(),
+    b1 = local(),
+    av = local();
   const nV128 = next - N_PARAMS - nI32;
   return { tile, panel, cOff, a, c, i3, i2, i1, ka3, kb3, ka2, kb2, ka, kb, acc, b0, b1, av, nI32, nV128 };
 }
@@ -70,7 +98,12 @@ function emitStartAccumulators(k: Code, L: GemmLocals): void {
   k.get(P.accumulate).ifElse(
     () => {
       for (let r = 0; r < MR; r++) {
-        for (let h = 0; h < 2; h++) k.get(L.c[r]).get(L.cOff).add().v128Load(h * 16).set(L.acc[r * 2 + h]);
+        for (let h = 0; h < 2; h++)
+          k.get(L.c[r])
+            .get(L.cOff)
+            .add()
+            .v128Load(h * 16)
+            .set(L.acc[r * 2 + h]);
       }
     },
     () => {
@@ -97,8 +130,19 @@ function emitReduction(k: Code, L: GemmLocals, flavour: GemmFlavour): void {
           k.get(L.a[r]).get(L.ka).add().load32Splat().set(L.av);
           for (let h = 0; h < 2; h++) {
             const x = L.acc[r * 2 + h];
-            if (flavour === 'fma') k.get(L.av).get(h ? L.b1 : L.b0).get(x).f32x4RelaxedMadd().set(x);
-            else k.get(x).get(L.av).get(h ? L.b1 : L.b0).f32x4Mul().f32x4Add().set(x);
+            if (flavour === 'fma')
+              k.get(L.av)
+                .get(h ? L.b1 : L.b0)
+                .get(x)
+                .f32x4RelaxedMadd()
+                .set(x);
+            else
+              k.get(x)
+                .get(L.av)
+                .get(h ? L.b1 : L.b0)
+                .f32x4Mul()
+                .f32x4Add()
+                .set(x);
           }
         }
         bump(L.ka, P.as1);
@@ -122,24 +166,52 @@ function emitGemm(flavour: GemmFlavour): Uint8Array {
   k.i32(0).set(L.tile);
   k.loop(() => {
     for (let r = 0; r < MR; r++) {
-      k.get(P.tabA).get(L.tile).i32(MR * 4).mul().add().loadI32(r * 4).set(L.a[r]);
-      k.get(P.tabC).get(L.tile).i32(MR * 4).mul().add().loadI32(r * 4).set(L.c[r]);
+      k.get(P.tabA)
+        .get(L.tile)
+        .i32(MR * 4)
+        .mul()
+        .add()
+        .loadI32(r * 4)
+        .set(L.a[r]);
+      k.get(P.tabC)
+        .get(L.tile)
+        .i32(MR * 4)
+        .mul()
+        .add()
+        .loadI32(r * 4)
+        .set(L.c[r]);
     }
     k.i32(0).set(L.panel).get(P.cOff0).set(L.cOff);
     k.loop(() => {
       emitStartAccumulators(k, L);
       emitReduction(k, L, flavour);
       for (let r = 0; r < MR; r++) {
-        for (let h = 0; h < 2; h++) k.get(L.c[r]).get(L.cOff).add().get(L.acc[r * 2 + h]).v128Store(h * 16);
+        for (let h = 0; h < 2; h++)
+          k.get(L.c[r])
+            .get(L.cOff)
+            .add()
+            .get(L.acc[r * 2 + h])
+            .v128Store(h * 16);
       }
-      k.get(L.cOff).i32(NR * 4).add().set(L.cOff);
+      k.get(L.cOff)
+        .i32(NR * 4)
+        .add()
+        .set(L.cOff);
       k.get(L.panel).i32(1).add().tee(L.panel).get(P.panels).sub().brIf();
     });
     k.get(L.tile).i32(1).add().tee(L.tile).get(P.tiles).sub().brIf();
   });
 
   return emitModule([
-    { exportName: 'gemm', params: new Array<number>(N_PARAMS).fill(I32), locals: [[L.nI32, I32], [L.nV128, V128]], code: k },
+    {
+      exportName: 'gemm',
+      params: new Array<number>(N_PARAMS).fill(I32),
+      locals: [
+        [L.nI32, I32],
+        [L.nV128, V128],
+      ],
+      code: k,
+    },
     emitColumnSums(),
     emitLeakyRelu(),
     emitLeakyReluGrad(),
@@ -224,12 +296,35 @@ export function createGemmKernel(memory: WasmMemory, opts: GemmOptions = {}): Ge
   const colsum = instance.exports.colsum as (...args: number[]) => void;
   const lrelu = instance.exports.lrelu as (...args: number[]) => void;
   const lreluGrad = instance.exports.lreluGrad as (...args: number[]) => void;
-  const call = (c: GemmCall, aOff: number, bOff: number, p0: number, panels: number, l3: Level, accumulate: boolean) => {
+  const call = (
+    c: GemmCall,
+    aOff: number,
+    bOff: number,
+    p0: number,
+    panels: number,
+    l3: Level,
+    accumulate: boolean,
+  ) => {
     const [, l2, l1] = c.levels;
     gemm(
-      c.tabA, c.tabC, c.tiles, panels, c.b + bOff + p0 * c.panelStride, c.panelStride,
-      l3.n, l3.aStep, l3.bStep, l2.n, l2.aStep, l2.bStep, l1.n, l1.aStep, l1.bStep,
-      accumulate ? 1 : 0, aOff, p0 * NR * 4,
+      c.tabA,
+      c.tabC,
+      c.tiles,
+      panels,
+      c.b + bOff + p0 * c.panelStride,
+      c.panelStride,
+      l3.n,
+      l3.aStep,
+      l3.bStep,
+      l2.n,
+      l2.aStep,
+      l2.bStep,
+      l1.n,
+      l1.aStep,
+      l1.bStep,
+      accumulate ? 1 : 0,
+      aOff,
+      p0 * NR * 4,
     );
   };
   return {
@@ -262,7 +357,15 @@ export function createGemmKernel(memory: WasmMemory, opts: GemmOptions = {}): Ge
       for (let i = 0; i < steps; i++) {
         const level: Level = split ? { n: 1, aStep: 0, bStep: 0 } : l3;
         for (let p0 = 0; p0 < c.panels; p0 += group) {
-          call(c, split ? i * l3.aStep : 0, split ? i * l3.bStep : 0, p0, Math.min(group, c.panels - p0), level, c.accumulate || i > 0);
+          call(
+            c,
+            split ? i * l3.aStep : 0,
+            split ? i * l3.bStep : 0,
+            p0,
+            Math.min(group, c.panels - p0),
+            level,
+            c.accumulate || i > 0,
+          );
         }
       }
     },

@@ -30,7 +30,12 @@ export function leakyRelu(backend: WasmBackendLike, x: tf.TensorInfo, alpha: num
 }
 
 /** dy, x [same shape] -> x > 0 ? dy : dy * alpha. */
-export function leakyReluGrad(backend: WasmBackendLike, dy: tf.TensorInfo, x: tf.TensorInfo, alpha: number): tf.TensorInfo {
+export function leakyReluGrad(
+  backend: WasmBackendLike,
+  dy: tf.TensorInfo,
+  x: tf.TensorInfo,
+  alpha: number,
+): tf.TensorInfo {
   const n = x.shape.reduce((a, b) => a * b, 1);
   const out = backend.makeOutput([...x.shape], 'float32');
   const [g, xs, dst] = [offsetOf(backend, dy), offsetOf(backend, x), offsetOf(backend, out)];
@@ -63,8 +68,13 @@ export function registerLeakyReluGradient(useKernel: () => boolean): void {
       const g = dy as tf.Tensor;
       return {
         x: () =>
-          useKernel() && tf.getKernel(LEAKY_RELU_GRAD, tf.getBackend()) && leakyReluApplies(x, alpha) && g.dtype === 'float32'
-            ? (tf.engine().runKernel(LEAKY_RELU_GRAD, { dy: g, x }, { alpha } as unknown as tf.NamedAttrMap) as tf.Tensor)
+          useKernel() &&
+          tf.getKernel(LEAKY_RELU_GRAD, tf.getBackend()) &&
+          leakyReluApplies(x, alpha) &&
+          g.dtype === 'float32'
+            ? (tf
+                .engine()
+                .runKernel(LEAKY_RELU_GRAD, { dy: g, x }, { alpha } as unknown as tf.NamedAttrMap) as tf.Tensor)
             : tf.where(tf.greater(x, 0), g, tf.mul(g, alpha)),
       };
     },

@@ -26,7 +26,14 @@ export interface AxisPhase {
  * With a + padBefore = s*d + r, the taps are i = r + s*k and p = m + d - k: a
  * stride-1 correlation of dy with those taps reversed.
  */
-export function axisPhase(a: number, s: number, f: number, padBefore: number, inLen: number, outPerPhase: number): AxisPhase {
+export function axisPhase(
+  a: number,
+  s: number,
+  f: number,
+  padBefore: number,
+  inLen: number,
+  outPerPhase: number,
+): AxisPhase {
   const d = Math.floor((a + padBefore) / s);
   const r = (a + padBefore) % s;
   const taps = r < f ? Math.ceil((f - r) / s) : 0;
@@ -67,7 +74,14 @@ function swappedWeights(filter: tf.Tensor4D): Float32Array {
  * transpose on the backend; the flipped taps are gathered in JS (each tap is a
  * contiguous Co*Ci block; the backends' Reverse/StridedSlice are slow loops).
  */
-export function buildPhaseFilters(filter: tf.Tensor4D, rowPlans: AxisPhase[], colPlans: AxisPhase[], sh: number, sw: number, backend: RawBackend): Array<RawFilter | null> {
+export function buildPhaseFilters(
+  filter: tf.Tensor4D,
+  rowPlans: AxisPhase[],
+  colPlans: AxisPhase[],
+  sh: number,
+  sw: number,
+  backend: RawBackend,
+): Array<RawFilter | null> {
   const [fh, fw, ci, co] = filter.shape;
   const wt = swappedWeights(filter);
   const block = co * ci;
@@ -97,7 +111,10 @@ export function buildPhaseFilters(filter: tf.Tensor4D, rowPlans: AxisPhase[], co
  * The common window of all phases for the combined correlation: dy's padding before it
  * (padT, padL) and the window's size (kh, kw), over the phases that have taps.
  */
-export function combinedWindow(rowPlans: AxisPhase[], colPlans: AxisPhase[]): { padT: number; padL: number; kh: number; kw: number } {
+export function combinedWindow(
+  rowPlans: AxisPhase[],
+  colPlans: AxisPhase[],
+): { padT: number; padL: number; kh: number; kw: number } {
   const live = (p: AxisPhase[]) => p.filter((x) => x.taps > 0);
   const padT = Math.max(...live(rowPlans).map((p) => p.before));
   const padL = Math.max(...live(colPlans).map((p) => p.before));
@@ -111,7 +128,14 @@ export function combinedWindow(rowPlans: AxisPhase[], colPlans: AxisPhase[]): { 
  * conv-grads.ts): the phases' output channels side by side, each phase's flipped taps placed at
  * its offset in the common window (combinedWindow), zeros elsewhere.
  */
-export function buildCombinedFilter(filter: tf.Tensor4D, rowPlans: AxisPhase[], colPlans: AxisPhase[], sh: number, sw: number, backend: RawBackend): RawFilter {
+export function buildCombinedFilter(
+  filter: tf.Tensor4D,
+  rowPlans: AxisPhase[],
+  colPlans: AxisPhase[],
+  sh: number,
+  sw: number,
+  backend: RawBackend,
+): RawFilter {
   const [fh, fw, ci, co] = filter.shape;
   const { padT, padL, kh, kw } = combinedWindow(rowPlans, colPlans);
   const wt = swappedWeights(filter); // [fh, fw, co, ci]
@@ -160,7 +184,11 @@ const phaseCache = new PerFilterCache<RawBackend, Array<RawFilter | null>>((back
 });
 
 /** The filters of `filter` in layout `params` on the active backend, made by `build` on a miss. */
-export function cachedPhaseFilters(filter: tf.Tensor4D, params: string, build: (backend: RawBackend) => Array<RawFilter | null>): Array<RawFilter | null> {
+export function cachedPhaseFilters(
+  filter: tf.Tensor4D,
+  params: string,
+  build: (backend: RawBackend) => Array<RawFilter | null>,
+): Array<RawFilter | null> {
   const backend = tf.engine().backend as unknown as RawBackend;
   return phaseCache.get(filter.dataId as object, backend, params, () => build(backend));
 }

@@ -23,12 +23,37 @@ import * as gemmConv from './conv-gemm.ts';
 import * as gemmInputGrad from './conv-gemm-input-grad.ts';
 import type { WasmBackendLike } from './wasm-backend.ts';
 import { channelReduce, channelReducible, reducesAllButLast } from './channel-reduce.ts';
-import { LEAKY_RELU_GRAD, leakyRelu, leakyReluApplies, leakyReluGrad, registerLeakyReluGradient } from './leaky-relu.ts';
+import {
+  LEAKY_RELU_GRAD,
+  leakyRelu,
+  leakyReluApplies,
+  leakyReluGrad,
+  registerLeakyReluGradient,
+} from './leaky-relu.ts';
 import { tileArray } from './tile.ts';
 
 type Backend = 'wasm' | 'cpu';
-type KernelName = 'Conv2DBackpropFilter' | 'Conv2DBackpropInput' | 'Tile' | 'Conv2D' | 'FusedConv2D' | 'Sum' | 'Mean' | 'LeakyRelu' | typeof LEAKY_RELU_GRAD;
-const KERNELS: KernelName[] = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Conv2D', 'FusedConv2D', 'Sum', 'Mean', 'LeakyRelu', LEAKY_RELU_GRAD];
+type KernelName =
+  | 'Conv2DBackpropFilter'
+  | 'Conv2DBackpropInput'
+  | 'Tile'
+  | 'Conv2D'
+  | 'FusedConv2D'
+  | 'Sum'
+  | 'Mean'
+  | 'LeakyRelu'
+  | typeof LEAKY_RELU_GRAD;
+const KERNELS: KernelName[] = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'Tile',
+  'Conv2D',
+  'FusedConv2D',
+  'Sum',
+  'Mean',
+  'LeakyRelu',
+  LEAKY_RELU_GRAD,
+];
 
 /**
  * Whether WASM convolutions run on shoebot's matrix kernel (conv-gemm.ts). SHOEBOT_GEMM=off keeps
@@ -76,14 +101,24 @@ function isNhwc(dataFormat: unknown): boolean {
   return dataFormat === undefined || dataFormat === 'NHWC' || dataFormat === 'channelsLast';
 }
 
-function replace(backend: Backend, kernelName: KernelName, kernelFunc: (orig: tf.KernelConfig | null) => tf.KernelFunc): void {
+function replace(
+  backend: Backend,
+  kernelName: KernelName,
+  kernelFunc: (orig: tf.KernelConfig | null) => tf.KernelFunc,
+): void {
   const current = tf.getKernel(kernelName, backend) as MarkedConfig | undefined;
   if (current && MARK in current) return; // already ours
   const orig = current ?? null;
   stock.set(`${backend}/${kernelName}`, orig);
   if (orig) tf.unregisterKernel(kernelName, backend);
   // Keep the stock setupFunc: WASM kernels bind their C++ entry point there.
-  const config: MarkedConfig = { ...(orig ?? {}), kernelName, backendName: backend, kernelFunc: kernelFunc(orig), [MARK]: orig };
+  const config: MarkedConfig = {
+    ...(orig ?? {}),
+    kernelName,
+    backendName: backend,
+    kernelFunc: kernelFunc(orig),
+    [MARK]: orig,
+  };
   tf.registerKernel(config);
 }
 
@@ -92,11 +127,27 @@ function filterGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const { x, dy } = args.inputs as unknown as tf.Conv2DBackpropFilterInputs;
     const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     if (!isNhwc(a.dataFormat) && orig) return orig.kernelFunc(args);
-    if (!isNhwc(a.dataFormat)) throw new Error(`Conv2DBackpropFilter: only NHWC is supported on this backend (got ${a.dataFormat})`);
-    if (args.backend instanceof Object && 'wasm' in args.backend && gemmWanted() && !wholeWindow([dy!.shape[1], dy!.shape[2]], a.filterShape)) {
-      return gemmConv.conv2dFilterGrad(args.backend as unknown as WasmBackendLike, x!, dy!, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
+    if (!isNhwc(a.dataFormat))
+      throw new Error(`Conv2DBackpropFilter: only NHWC is supported on this backend (got ${a.dataFormat})`);
+    if (
+      args.backend instanceof Object &&
+      'wasm' in args.backend &&
+      gemmWanted() &&
+      !wholeWindow([dy!.shape[1], dy!.shape[2]], a.filterShape)
+    ) {
+      return gemmConv.conv2dFilterGrad(
+        args.backend as unknown as WasmBackendLike,
+        x!,
+        dy!,
+        a.filterShape,
+        a.strides,
+        a.pad,
+        a.dimRoundingMode,
+      );
     }
-    return withTensors([x, dy], (xt, dyt) => conv2dFilterGrad(xt, dyt, a.filterShape, a.strides, a.pad, a.dimRoundingMode));
+    return withTensors([x, dy], (xt, dyt) =>
+      conv2dFilterGrad(xt, dyt, a.filterShape, a.strides, a.pad, a.dimRoundingMode),
+    );
   };
 }
 
@@ -105,10 +156,20 @@ function inputGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const { dy, filter } = args.inputs as unknown as tf.Conv2DBackpropInputInputs;
     const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     if (isNhwc(a.dataFormat) && gemmWanted() && !wholeWindow([dy!.shape[1], dy!.shape[2]], filter!.shape)) {
-      return gemmInputGrad.conv2dInputGrad(args.backend as unknown as WasmBackendLike, dy!, filter!, a.inputShape, a.strides, a.pad, a.dimRoundingMode);
+      return gemmInputGrad.conv2dInputGrad(
+        args.backend as unknown as WasmBackendLike,
+        dy!,
+        filter!,
+        a.inputShape,
+        a.strides,
+        a.pad,
+        a.dimRoundingMode,
+      );
     }
     if (isNhwc(a.dataFormat)) {
-      return withTensors([dy, filter], (dyt, ft) => conv2dInputGrad(dyt, ft, a.inputShape, a.strides, a.pad, a.dimRoundingMode));
+      return withTensors([dy, filter], (dyt, ft) =>
+        conv2dInputGrad(dyt, ft, a.inputShape, a.strides, a.pad, a.dimRoundingMode),
+      );
     }
     if (!orig) throw new Error(`Conv2DBackpropInput: only NHWC is supported on this backend (got ${a.dataFormat})`);
     return orig.kernelFunc(args);
@@ -120,10 +181,23 @@ function conv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   return (args) => {
     const { x, filter } = args.inputs as unknown as tf.Conv2DInputs;
     const a = args.attrs as unknown as tf.Conv2DAttrs;
-    if (orig && (!gemmWanted() || !isNhwc(a.dataFormat) || !dilationOne(a.dilations) || wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))) {
+    if (
+      orig &&
+      (!gemmWanted() ||
+        !isNhwc(a.dataFormat) ||
+        !dilationOne(a.dilations) ||
+        wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))
+    ) {
       return orig.kernelFunc(args);
     }
-    return gemmConv.conv2dForward(args.backend as unknown as WasmBackendLike, x!, filter!, a.strides, a.pad, a.dimRoundingMode);
+    return gemmConv.conv2dForward(
+      args.backend as unknown as WasmBackendLike,
+      x!,
+      filter!,
+      a.strides,
+      a.pad,
+      a.dimRoundingMode,
+    );
   };
 }
 
@@ -136,10 +210,24 @@ function fusedConv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const { x, filter, bias, preluActivationWeights } = args.inputs as unknown as tf.FusedConv2DInputs;
     const a = args.attrs as unknown as tf.FusedConv2DAttrs;
     const plain = !bias && !preluActivationWeights && (a.activation === undefined || a.activation === 'linear');
-    if (orig && (!plain || !gemmWanted() || !isNhwc(a.dataFormat) || !dilationOne(a.dilations) || wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))) {
+    if (
+      orig &&
+      (!plain ||
+        !gemmWanted() ||
+        !isNhwc(a.dataFormat) ||
+        !dilationOne(a.dilations) ||
+        wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))
+    ) {
       return orig.kernelFunc(args);
     }
-    return gemmConv.conv2dForward(args.backend as unknown as WasmBackendLike, x!, filter!, a.strides, a.pad, a.dimRoundingMode);
+    return gemmConv.conv2dForward(
+      args.backend as unknown as WasmBackendLike,
+      x!,
+      filter!,
+      a.strides,
+      a.pad,
+      a.dimRoundingMode,
+    );
   };
 }
 
@@ -160,7 +248,8 @@ function leakyReluKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   return (args) => {
     const x = (args.inputs as unknown as tf.LeakyReluInputs).x!;
     const { alpha } = args.attrs as unknown as tf.LeakyReluAttrs;
-    if (gemmWanted() && leakyReluApplies(x, alpha)) return leakyRelu(args.backend as unknown as WasmBackendLike, x, alpha);
+    if (gemmWanted() && leakyReluApplies(x, alpha))
+      return leakyRelu(args.backend as unknown as WasmBackendLike, x, alpha);
     if (!orig) throw new Error('LeakyRelu: no stock kernel');
     return orig.kernelFunc(args);
   };
@@ -186,7 +275,11 @@ function tileKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const backend = args.backend as { readSync(dataId: object): unknown };
     const src = backend.readSync(x.dataId) as Float32Array | Int32Array | Uint8Array;
     const out = tileArray(src, x.shape, reps);
-    return tf.tensor(out, x.shape.map((d, i) => d * reps[i]), x.dtype);
+    return tf.tensor(
+      out,
+      x.shape.map((d, i) => d * reps[i]),
+      x.dtype,
+    );
   };
 }
 

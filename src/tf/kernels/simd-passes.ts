@@ -18,7 +18,15 @@ export function emitLeakyRelu(): EmittedFunction {
     k.get(dst).get(i).add().get(v).get(v).get(a).f32x4Mul().f32x4Max().v128Store();
     k.get(i).i32(16).add().tee(i).get(groups).i32(16).mul().sub().brIf();
   });
-  return { exportName: 'lrelu', params: [I32, I32, I32, F32], locals: [[1, I32], [2, V128]] as Array<[number, number]>, code: k };
+  return {
+    exportName: 'lrelu',
+    params: [I32, I32, I32, F32],
+    locals: [
+      [1, I32],
+      [2, V128],
+    ] as Array<[number, number]>,
+    code: k,
+  };
 }
 
 /** lreluGrad(dy, x, dst, groups, alpha): x > 0 ? dy : dy * alpha per lane (tfjs's LeakyRelu gradient). */
@@ -36,7 +44,15 @@ export function emitLeakyReluGrad(): EmittedFunction {
     k.bitselect().v128Store();
     k.get(i).i32(16).add().tee(i).get(groups).i32(16).mul().sub().brIf();
   });
-  return { exportName: 'lreluGrad', params: [I32, I32, I32, I32, F32], locals: [[1, I32], [2, V128]] as Array<[number, number]>, code: k };
+  return {
+    exportName: 'lreluGrad',
+    params: [I32, I32, I32, I32, F32],
+    locals: [
+      [1, I32],
+      [2, V128],
+    ] as Array<[number, number]>,
+    code: k,
+  };
 }
 
 /**
@@ -61,5 +77,13 @@ export function emitColumnSums(): EmittedFunction {
     k.get(dst).get(g).i32(16).mul().add().get(acc).v128Store();
     k.get(g).i32(1).add().tee(g).get(groups).sub().brIf();
   });
-  return { exportName: 'colsum', params: [I32, I32, I32, I32, I32], locals: [[3, I32], [1, V128]] as Array<[number, number]>, code: k };
+  return {
+    exportName: 'colsum',
+    params: [I32, I32, I32, I32, I32],
+    locals: [
+      [3, I32],
+      [1, V128],
+    ] as Array<[number, number]>,
+    code: k,
+  };
 }

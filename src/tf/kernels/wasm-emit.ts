@@ -152,7 +152,14 @@ export function emitModule(fns: EmittedFunction[]): Uint8Array {
     return [...uleb(body.length), ...body];
   });
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, [...uleb(fns.length), ...types]),
     ...section(2, imports),
     ...section(3, funcs),
