@@ -93,7 +93,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   if (!botAdmin) {
     throw new UserError(
       isServerAdmin(interaction)
-        ? "Only shoebot admins can run, stop or roll back training: it changes the model every server sees. Server admins may read `/train status`; the bot's owner can add your user id to ADMIN_USER_IDS."
+        ? 'Only shoebot admins can run, stop or roll back training: it changes the model every server sees. ' +
+            "Server admins may read `/train status`; the bot's owner can add your user id to ADMIN_USER_IDS."
         : "Only shoebot admins can use `/train` (the bot's owner, and the user ids in ADMIN_USER_IDS).",
     );
   }

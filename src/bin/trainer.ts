@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, MAX_TRAIN_STEPS, type Config } from '../config/env.ts';
 import { log as rootLog } from '../log.ts';
 import { backendInfo } from '../tf/index.ts';
-import { startLeaseService, type LeaseServiceHandle } from '../trainer/lease-service.ts';
+import { startLeaseService, type LeaseServiceHandle } from '../trainer/standalone.ts';
 import { parseTrainArgs, UsageError } from './train-args.ts';
 
 const HELP = `Usage: npm run trainer -- [options] [-- trainer flags]

@@ -91,22 +91,11 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
 
   const backend = await initTf(config.TF_BACKEND);
   log.info({ backend: backend.name, label: backend.label, reason: backend.reason }, 'TensorFlow.js backend');
-
-  const ownsDb = !opts.db;
-  const db = opts.db ?? (await openDatabase(config.DATABASE_URL));
-  // Before anything hands out a design id: never reuse the ids old messages show.
-  const designIds = await guardDesignIds(db, {
-    modelsDir: config.MODELS_DIR,
-    dbDisplay: parseDatabaseUrl(config.DATABASE_URL).display,
-    allowNewDatabase: config.ALLOW_NEW_DATABASE,
-    log,
-  }).catch(async (err: unknown) => {
-    if (ownsDb) await db.$disconnect();
-    throw err;
-  });
+  const storage = await openStorage(opts, log);
+  const { db } = storage;
   const store = new Store(db);
 
-  // The application's owners join once the gateway is ready (loadApplicationAdmins below).
+  // The application's owners join once the gateway is ready (loadApplicationAdmins in connect).
   const admins = new Admins(config.ADMIN_USER_IDS);
   const generation = new GenerationService({
     isExempt: (id) => admins.has(id),
@@ -134,49 +123,93 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     activeProblem,
     training: training.route,
   };
-  const { leaseService, scheduler } = training;
-  const datasetProblem = scheduler?.datasetProblem();
-  if (datasetProblem)
-    log.warn(
-      { reason: datasetProblem },
-      'no training dataset: /train run and scheduled runs will refuse until it exists (/shoe works)',
-    );
+  const datasetProblem = training.scheduler?.datasetProblem();
+  if (datasetProblem) log.warn({ reason: datasetProblem }, NO_DATASET_WARNING);
   const manifestWatcher = followManifest(opts, ctx, db, training);
   const router = createRouter(commands, ctx);
   listen(client, router, log);
   // Reconciles on its own after clientReady (in the background: ready never waits for it).
   const votes = startVoteService(client, store, config, log.child({ part: 'votes' }), { onVote: opts.onVote });
+  const ready = connect(client, opts, { admins, commands, training, log });
+  const shutdown = shutdownPlan({ ctx, router, votes, training, manifestWatcher, storage });
+  const { leaseService, scheduler } = training;
+  return { client, ctx, router, commands, ready, manifestWatcher, votes, leaseService, scheduler, ...shutdown };
+}
 
-  const ready = new Promise<void>((resolve, reject) => {
+const NO_DATASET_WARNING =
+  'no training dataset: /train run and scheduled runs will refuse until it exists (/shoe works)';
+
+interface BotStorage {
+  db: PrismaClient;
+  /** Opened here (and so closed by stop()), not handed in. */
+  ownsDb: boolean;
+  designIds: { close(): Promise<void> };
+}
+
+/** The database, opened unless given, and the design-id guard, taken before anything hands out a design id. */
+async function openStorage(opts: BotOptions, log: Logger): Promise<BotStorage> {
+  const { config } = opts;
+  const ownsDb = !opts.db;
+  const db = opts.db ?? (await openDatabase(config.DATABASE_URL));
+  // Never reuse the ids old messages show.
+  const designIds = await guardDesignIds(db, {
+    modelsDir: config.MODELS_DIR,
+    dbDisplay: parseDatabaseUrl(config.DATABASE_URL).display,
+    allowNewDatabase: config.ALLOW_NEW_DATABASE,
+    log,
+  }).catch(async (err: unknown) => {
+    if (ownsDb) await db.$disconnect();
+    throw err;
+  });
+  return { db, ownsDb, designIds };
+}
+
+/**
+ * Logs in; resolves once the gateway is ready, the application's owners are admins, commands are
+ * registered (shard 0 only when sharded) and the trainer lease is contended for.
+ */
+function connect(
+  client: Client,
+  opts: BotOptions,
+  parts: { admins: Admins; commands: Map<string, BotCommand>; training: BotTraining; log: Logger },
+): Promise<void> {
+  const { config } = opts;
+  const { admins, commands, training, log } = parts;
+  return new Promise<void>((resolve, reject) => {
     client.once('clientReady', async (c) => {
-      log.info(
-        {
-          user: c.user.tag,
-          guilds: c.guilds.cache.size,
-          ...(c.shard ? { shards: c.shard.ids, shardCount: c.shard.count } : {}),
-        },
-        'connected to Discord',
-      );
+      const shards = c.shard ? { shards: c.shard.ids, shardCount: c.shard.count } : {};
+      log.info({ user: c.user.tag, guilds: c.guilds.cache.size, ...shards }, 'connected to Discord');
       // Before resolving ready, so the owner is an admin from the first interaction on; beside registration, not after it.
       const ownersLoaded = config.ADMIN_APP_OWNERS ? loadApplicationAdmins(c, admins, log) : Promise.resolve();
       // Sharded (npm run start:shards): shard 0 registers for all, once.
       if (opts.registerCommands !== false && (!c.shard || c.shard.ids.includes(0)))
         await register(c, commands, config, log);
       await ownersLoaded;
-      if (leaseService) await leaseService.start();
-      else scheduler?.start();
+      if (training.leaseService) await training.leaseService.start();
+      else training.scheduler?.start();
       resolve();
     });
     client.login(config.DISCORD_TOKEN).catch(reject);
   });
+}
 
-  let stopping: Promise<void> | undefined;
-  /**
-   * Stops accepting work, finishes interactions in flight, closes the
-   * gateway, lets a running trainer write its checkpoint, frees the
-   * generator and closes the database. Safe to call twice.
-   */
+/**
+ * stop(): stops accepting work, finishes interactions in flight, closes the gateway, stores the
+ * votes, lets a running trainer write its checkpoint, frees the generator and closes the database.
+ * Safe to call twice.
+ */
+function shutdownPlan(parts: {
+  ctx: BotContext;
+  router: Router;
+  votes: VoteService;
+  training: BotTraining;
+  manifestWatcher: ManifestWatcher | undefined;
+  storage: BotStorage;
+}): Pick<Bot, 'stop' | 'unfinishedShutdown'> {
+  const { ctx, router, votes, training, manifestWatcher, storage } = parts;
+  const { log } = ctx;
   const steps = new ShutdownSteps(SHUTDOWN_STEPS);
+  let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down');
@@ -185,31 +218,20 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
         Promise.race([router.drain(), new Promise((r) => setTimeout(r, 20_000).unref())]),
       );
       manifestWatcher?.close();
-      await steps.run('close the Discord gateway', () => client.destroy());
+      await steps.run('close the Discord gateway', () => ctx.client.destroy());
       await steps.run('store the votes received', () => votes.stop());
-      await steps.run('stop the trainer (checkpoint)', () => (leaseService ? leaseService.stop() : scheduler?.stop()));
-      await steps.run('free the generator', () => generation.close());
+      await steps.run('stop the trainer (checkpoint)', () =>
+        training.leaseService ? training.leaseService.stop() : training.scheduler?.stop(),
+      );
+      await steps.run('free the generator', () => ctx.generation.close());
       await steps.run('stop the image renderer', () => ctx.renderer.close());
       await steps.run('close the database', async () => {
-        await designIds.close();
-        if (ownsDb) await db.$disconnect();
+        await storage.designIds.close();
+        if (storage.ownsDb) await storage.db.$disconnect();
       });
       log.info('shut down');
     })());
-
-  return {
-    client,
-    ctx,
-    router,
-    commands,
-    ready,
-    stop,
-    unfinishedShutdown: () => steps.unfinished,
-    manifestWatcher,
-    votes,
-    leaseService,
-    scheduler,
-  };
+  return { stop, unfinishedShutdown: () => steps.unfinished };
 }
 
 /**

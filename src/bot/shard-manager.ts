@@ -54,7 +54,7 @@ export interface ShardManagerOptions {
   trainer?: boolean;
 }
 
-/** The part of the lease service's handle (LeaseServiceHandle, src/trainer/lease-service.ts) the manager uses. */
+/** The part of the lease service's handle (LeaseServiceHandle, src/trainer/standalone.ts) the manager uses. */
 interface TrainerLike {
   readonly holding: boolean;
   readonly ownerId: string;
@@ -211,7 +211,7 @@ async function startTrainerHere(
   if (opts.trainer ?? config.TRAINER_MODE !== 'off') {
     // Imported only here: with TRAINER_MODE=off the manager never loads the trainer (or TensorFlow.js).
     // It opens the database (applying migrations) before any shard starts.
-    const { startLeaseService } = await import('../trainer/lease-service.ts');
+    const { startLeaseService } = await import('../trainer/standalone.ts');
     const t = await startLeaseService({ config, log: base.child({ part: 'trainer' }) });
     log.info(
       { mode: config.TRAINER_MODE, holding: t.holding, ownerId: t.ownerId },

@@ -75,7 +75,9 @@ async function activeSection(
   let trainOptions: Record<string, unknown> | undefined;
   if (active) {
     lines.push(
-      `Active checkpoint: \`${active.version}\` · step ${active.step} · ${active.createdAt ? `${formatDuration(Date.now() - Date.parse(active.createdAt))} old` : 'age unknown'} · ${quality(active.metrics)}`,
+      `Active checkpoint: \`${active.version}\` · step ${active.step} · ` +
+        `${active.createdAt ? `${formatDuration(Date.now() - Date.parse(active.createdAt))} old` : 'age unknown'} · ` +
+        quality(active.metrics),
     );
     try {
       const meta = await readCheckpointMeta(ctx.config.MODELS_DIR, active.version);
@@ -93,7 +95,9 @@ async function activeSection(
   const problem = ctx.activeProblem;
   if (problem) {
     lines.push(
-      `⚠️ manifest.json names \`${problem.version ?? '?'}\` but it failed to load at start-up (${problem.reason.slice(0, 200)}); serving the newest good checkpoint, \`${problem.fallback}\`. Fix with \`/train rollback\` or \`npm run train -- --activate <version>\`.`,
+      `⚠️ manifest.json names \`${problem.version ?? '?'}\` but it failed to load at start-up ` +
+        `(${problem.reason.slice(0, 200)}); serving the newest good checkpoint, \`${problem.fallback}\`. ` +
+        'Fix with `/train rollback` or `npm run train -- --activate <version>`.',
     );
   }
   const datasetProblem = snap?.datasetProblem;
@@ -109,7 +113,9 @@ function runLines(run: NonNullable<TrainerSnapshot['run']>): string[] {
   const p = run.progress;
   const lines = [
     p
-      ? `Current run #${run.runId} (${run.trigger}): step ${p.step}/${p.targetStep} · ${Math.round((p.runStepsDone / Math.max(1, p.runStepsTotal)) * 100)}% · ETA ${formatDuration(p.etaSeconds * 1000)} · ${num(p.imagesPerSecond, 1)} img/s`
+      ? `Current run #${run.runId} (${run.trigger}): step ${p.step}/${p.targetStep} · ` +
+        `${Math.round((p.runStepsDone / Math.max(1, p.runStepsTotal)) * 100)}% · ` +
+        `ETA ${formatDuration(p.etaSeconds * 1000)} · ${num(p.imagesPerSecond, 1)} img/s`
       : `Current run #${run.runId} (${run.trigger}): starting, ${formatDuration(Date.now() - run.startedAt)} ago`,
   ];
   if (p) {

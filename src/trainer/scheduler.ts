@@ -12,23 +12,20 @@
  * is a PublishedModel that only keeps the published checkpoint's metadata. Runs continue from the
  * version served (`--resume V`), which is also what candidates are compared with.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { StorageUnavailableError } from '../db/storage-health.ts';
-import { failInterruptedRuns, failTrainingRun, finishTrainingRun, startTrainingRun } from '../db/training.ts';
-import { checkpointsDir } from '../gan/checkpoint.ts';
+import { failInterruptedRuns } from '../db/training.ts';
 import { modelsDirProblem } from '../gan/models-dir.ts';
-import type { TrainerToBot } from '../gan/protocol.ts';
 import { Activation, type SwapEvent } from './activation.ts';
 import { checkpointStatuses, type CheckpointStatus } from './checkpoint-statuses.ts';
 import { trainingDatasetProblem } from './dataset-check.ts';
-import { askToStop, forkTrainerChild, type ChildExit } from './run-child.ts';
-import { recordProgress, runEnding, type ChildReport, type LastRunInfo, type RunInfo } from './run-record.ts';
+import { askToStop } from './run-child.ts';
+import type { LastRunInfo, RunInfo } from './run-record.ts';
+import { conductRun, type RunContext, type RunTrigger } from './training-run.ts';
 import type { ServedModel } from './served.ts';
 
 export interface SchedulerOptions {
@@ -58,7 +55,6 @@ export interface SchedulerOptions {
 }
 
 export type SchedulerState = 'idle' | 'running' | 'stopping';
-export type RunTrigger = 'cron' | 'admin' | 'cli';
 export interface RunStart {
   started: boolean;
   reason?: string;
@@ -203,7 +199,7 @@ export class TrainingScheduler {
     this.recording = new Promise<void>((resolve, reject) => (recorded = (err) => (err ? reject(err) : resolve())));
     this.recording.catch(() => undefined); // callers that do not wait for it (cron) must not see an unhandled rejection
     // The run row is created before forking so a crash at start-up is recorded too.
-    this.finishing = this.execute(trigger, steps, recorded)
+    this.finishing = conductRun(this.runContext(recorded), trigger, steps)
       // A database failure while recording must not become an unhandled rejection.
       .catch((err) => {
         recorded(err);
@@ -247,92 +243,32 @@ export class TrainingScheduler {
     await this.finishing;
   }
 
-  /**
-   * The trainer's flags. It continues from the checkpoint this process SERVES (`--resume V`), so
-   * the run, the announcement and the quality gate all follow the one choice made at start-up
-   * (which may be a fallback when the manifest's checkpoint is corrupt) instead of the trainer
-   * picking its own. `--activate-result` is dropped: publishing is this scheduler's job, after its gate.
-   */
-  private childArgs(steps: number, served: string | undefined): string[] {
-    const extra = (this.opts.args ?? []).filter((a) => a !== '--activate-result');
-    const named = extra.some((a) => a === '--resume' || a.startsWith('--resume='));
-    // A generator handed over in memory (tests) has no files to resume from: leave the choice to the trainer.
-    const onDisk = served && fs.existsSync(path.join(checkpointsDir(this.opts.config.MODELS_DIR), served));
-    return ['--steps', String(steps), ...(!named && onDisk ? ['--resume', served] : []), ...extra];
-  }
-
-  /** One run: record it, fork the child, follow it, gate its checkpoint, record how it ended. */
-  private async execute(trigger: RunTrigger, steps: number, recorded: () => void): Promise<void> {
-    const { db, log } = this.opts;
-    const served = this.opts.generation.active;
-    const row = await startTrainingRun(db, { trigger, startStep: served?.step ?? 0 });
-    recorded();
-    const run: RunInfo = { runId: row.id, trigger, startedAt: Date.now(), steps, history: [] };
-    this.current = run;
-    log.info({ run: row.id, trigger, steps, from: served?.version ?? 'scratch' }, 'training run starting');
-    this.emit({ type: 'run-progress', run });
-
-    const report: ChildReport = {};
-    const gating: Promise<void>[] = [];
-    const exit = await this.followChild(run, this.childArgs(steps, served?.version), report, gating);
-    await Promise.allSettled(gating);
-    await this.recordEnd(run, exit, report);
-  }
-
-  /** Forks the trainer child and folds its messages into `run` and `report` until it has closed. */
-  private followChild(run: RunInfo, args: string[], report: ChildReport, gating: Promise<void>[]): Promise<ChildExit> {
-    const { config, entry, env, forwardStderr } = this.opts;
-    const onMessage = (m: TrainerToBot) => {
-      if (recordProgress(run, m)) this.emit({ type: 'run-progress', run });
-      else if (m.type === 'checkpoint') {
-        report.checkpoint = m;
-        gating.push(
-          this.activation
-            .considerCheckpoint(m)
-            .then((g) => void (report.gate = g))
-            .catch((err) => {
-              report.gate = `not activated: ${(err as Error).message}`;
-              this.opts.log.error({ err, version: m.version }, 'could not activate the new checkpoint');
-            }),
-        );
-      } else if (m.type === 'done') report.done = m;
-      else if (m.type === 'error') report.error = m.message;
-    };
-    const child = forkTrainerChild(
-      {
+  /** What one run needs from the scheduler, and how it reports back. */
+  private runContext(recorded: () => void): RunContext {
+    const { config, db, log, entry, env, forwardStderr } = this.opts;
+    return {
+      db,
+      log,
+      served: this.opts.generation,
+      activation: this.activation,
+      fork: {
         config,
-        steps: run.steps,
-        args,
         ...(entry ? { entry } : {}),
         ...(env ? { env } : {}),
         ...(forwardStderr === false ? { forwardStderr } : {}),
       },
-      onMessage,
-    );
-    this.child = child.process;
-    return child.exited;
-  }
-
-  /** Writes the run's end to its row, keeps it as lastRun, logs and tells the listeners. */
-  private async recordEnd(run: RunInfo, exit: ChildExit, report: ChildReport): Promise<void> {
-    const { db, log } = this.opts;
-    const end = runEnding(run, exit, report);
-    if (end.crashed) await failTrainingRun(db, run.runId, end.error!, end.summary);
-    else await finishTrainingRun(db, run.runId, end.summary, end.status === 'stopped' ? 'stopped' : 'succeeded');
-    this.last = end.lastRun;
-    if (end.crashed) log.error({ run: run.runId, error: end.error }, 'training run failed (users unaffected)');
-    else
-      log.info(
-        {
-          run: run.runId,
-          status: end.status,
-          steps: end.lastRun.steps,
-          checkpoint: report.checkpoint?.version,
-          gate: report.gate,
-        },
-        'training run finished',
-      );
-    this.emit({ type: 'run-finished', run: end.lastRun });
+      extraArgs: this.opts.args ?? [],
+      recorded,
+      progress: (run) => {
+        this.current = run;
+        this.emit({ type: 'run-progress', run });
+      },
+      forked: (child) => (this.child = child),
+      finished: (last) => {
+        this.last = last;
+        this.emit({ type: 'run-finished', run: last });
+      },
+    };
   }
 
   /** Rolls back to `version` (default: the newest usable checkpoint older than the active one). Returns the version now active. */
@@ -353,7 +289,10 @@ export class TrainingScheduler {
     return true;
   }
 
-  /** Shutdown: no more scheduled runs; a running trainer is asked to stop and write its checkpoint, and killed if it takes longer than stopTimeoutMs. */
+  /**
+   * Shutdown: no more scheduled runs; a running trainer is asked to stop and write its checkpoint,
+   * and killed if it takes longer than stopTimeoutMs.
+   */
   async stop(): Promise<void> {
     await this.task?.destroy();
     this.task = undefined;

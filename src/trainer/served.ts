@@ -67,7 +67,9 @@ export async function chooseServedCheckpoint(modelsDir: string, db: PrismaClient
         const generator = await loadGeneratorCheckpoint(modelsDir, fallback);
         log.warn(
           { unusable: named, reason, serving: fallback },
-          `the active checkpoint ${named ?? '(manifest unreadable)'} does not load; serving ${fallback} instead (the last served one that verifies, else the best by quality) (fix with: npm run train -- --activate <version>)`,
+          `the active checkpoint ${named ?? '(manifest unreadable)'} does not load; serving ${fallback} instead ` +
+            '(the last served one that verifies, else the best by quality) ' +
+            '(fix with: npm run train -- --activate <version>)',
         );
         return { generator, problem: { version: named, reason, fallback } };
       } catch (err2) {
