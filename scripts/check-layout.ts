@@ -127,8 +127,9 @@ for (const [name, cmd] of Object.entries(pkg.scripts)) {
 if (process.argv.includes('--graph')) {
   for (const [edge, n] of [...folderEdges].sort()) console.log(`${edge}  (${n})`);
 }
-if (problems.length) {
-  console.error(`layout: ${problems.length} problem(s)\n${problems.map((p) => `  ${p}`).join('\n')}`);
+const distinct = [...new Set(problems)];
+if (distinct.length) {
+  console.error(`layout: ${distinct.length} problem(s)\n${distinct.map((p) => `  ${p}`).join('\n')}`);
   process.exitCode = 1;
 } else {
   console.log(`layout: ${files.length} files, ${LAYERS.length} layers, no upward or sideways import, no cycle`);
