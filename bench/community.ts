@@ -424,7 +424,8 @@ function printReport(report: Record<string, unknown>): void {
   for (const [name, p] of Object.entries(report.preferences as Record<string, any>)) {
     console.log(`${name}: ${p.what}`);
     console.log(
-      `  fit: ${p.fit.votedDesigns.mean.toFixed(0)} voted designs, ${p.fit.votes.mean.toFixed(0)} votes, signal ${p.fit.signal.mean.toFixed(1)}x chance, shift factor (est. cosine) ${p.fit.shrink.mean.toFixed(2)}`,
+      `  fit: ${p.fit.votedDesigns.mean.toFixed(0)} voted designs, ${p.fit.votes.mean.toFixed(0)} votes, ` +
+        `signal ${p.fit.signal.mean.toFixed(1)}x chance, shift factor (est. cosine) ${p.fit.shrink.mean.toFixed(2)}`,
     );
     console.log(
       `  plain          liked ${pct(p.plain.share.mean)} ± ${pct(p.plain.share.ci95)}   property ${p.plain.propertyMean.mean.toFixed(3)}`,
@@ -432,7 +433,10 @@ function printReport(report: Record<string, unknown>): void {
     for (const k of s.strengths.map(String)) {
       const c = p.community[k];
       console.log(
-        `  community ${k.padEnd(4)} liked ${pct(c.share.mean)} ± ${pct(c.share.ci95)}   gain ${c.gain.mean >= 0 ? '+' : ''}${pct(c.gain.mean)} ± ${pct(c.gain.ci95)} (sd ${pct(c.gain.sd)}, better in ${c.communitiesBetter}/${s.communities})   property ${c.propertyMean.mean.toFixed(3)}`,
+        `  community ${k.padEnd(4)} liked ${pct(c.share.mean)} ± ${pct(c.share.ci95)}   ` +
+          `gain ${c.gain.mean >= 0 ? '+' : ''}${pct(c.gain.mean)} ± ${pct(c.gain.ci95)} ` +
+          `(sd ${pct(c.gain.sd)}, better in ${c.communitiesBetter}/${s.communities})   ` +
+          `property ${c.propertyMean.mean.toFixed(3)}`,
       );
     }
     console.log('');
@@ -447,7 +451,10 @@ function printReport(report: Record<string, unknown>): void {
     | undefined;
   if (cost) {
     console.log(
-      `cost (guild with ${cost.designs} shown designs, 30% voted): first fit ${cost.coldFitMs.mean.toFixed(1)} ms (sd ${cost.coldFitMs.sd.toFixed(1)}); refit after a vote ${cost.refitAfterVoteMs.toFixed(1)} ms; cached taste + steering per /shoe ${cost.cachedSampleMs.mean.toFixed(3)} ms`,
+      `cost (guild with ${cost.designs} shown designs, 30% voted): ` +
+        `first fit ${cost.coldFitMs.mean.toFixed(1)} ms (sd ${cost.coldFitMs.sd.toFixed(1)}); ` +
+        `refit after a vote ${cost.refitAfterVoteMs.toFixed(1)} ms; ` +
+        `cached taste + steering per /shoe ${cost.cachedSampleMs.mean.toFixed(3)} ms`,
     );
   }
   console.log(

@@ -22,7 +22,10 @@ const value = (name: string) => {
 };
 if (flag('--help') || flag('-h')) {
   console.log(
-    'Usage: npm run dev:fake-discord -- [--bot] [--port N] [--verbose]\n  --bot      also start the bot (npm start) pointed at the fake\n  --port N   listen on N (default 8787)\n  --verbose  print every request the fake receives',
+    'Usage: npm run dev:fake-discord -- [--bot] [--port N] [--verbose]\n' +
+      '  --bot      also start the bot (npm start) pointed at the fake\n' +
+      '  --port N   listen on N (default 8787)\n' +
+      '  --verbose  print every request the fake receives',
   );
   process.exit(0);
 }

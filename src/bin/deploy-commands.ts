@@ -43,7 +43,8 @@ try {
   const commands = await loadCommands();
   const r = await registerCommands(rest, app.id, commands.values(), config.DISCORD_GUILD_ID);
   console.log(
-    `Registered ${r.count} command(s) (${[...commands.keys()].map((n) => '/' + n).join(', ')}) ${r.scope === 'guild' ? `in guild ${config.DISCORD_GUILD_ID}` : 'globally (may take up to an hour to appear)'}.`,
+    `Registered ${r.count} command(s) (${[...commands.keys()].map((n) => '/' + n).join(', ')}) ` +
+      `${r.scope === 'guild' ? `in guild ${config.DISCORD_GUILD_ID}` : 'globally (may take up to an hour to appear)'}.`,
   );
 } catch (err) {
   if (err instanceof ConfigError) console.error(err.message);

@@ -117,7 +117,8 @@ async function main(): Promise<number> {
   };
   if (ckpt && (cfg.imageSize !== ds.meta.height || cfg.channels !== ds.meta.channels)) {
     process.stderr.write(
-      `note: checkpoint makes ${cfg.imageSize}x${cfg.imageSize}x${cfg.channels} images, dataset ${ds.meta.name} is ${ds.meta.height}x${ds.meta.width}x${ds.meta.channels}; both are compared as 32x32 grey\n`,
+      `note: checkpoint makes ${cfg.imageSize}x${cfg.imageSize}x${cfg.channels} images, ` +
+        `dataset ${ds.meta.name} is ${ds.meta.height}x${ds.meta.width}x${ds.meta.channels}; both are compared as 32x32 grey\n`,
     );
   }
   const opts = { n, latentSeed: seed };
@@ -184,7 +185,9 @@ async function main(): Promise<number> {
   for (const r of rows) {
     const kid = `${r.m.kid.toFixed(4)} ± ${(r.m.kidSe ?? r.m.kidStd).toFixed(4)}`;
     process.stdout.write(
-      `${r.label.padEnd(w)}  ${String(r.m.n).padStart(5)}  ${kid.padStart(17)}  ${r.m.fid.toFixed(2).padStart(8)}  ${(100 * r.m.sneakerShare).toFixed(1).padStart(6)}%  ${(100 * r.m.confidentSneakerShare).toFixed(1).padStart(5)}%  ${r.seconds.toFixed(1).padStart(5)}s\n`,
+      `${r.label.padEnd(w)}  ${String(r.m.n).padStart(5)}  ${kid.padStart(17)}  ${r.m.fid.toFixed(2).padStart(8)}  ` +
+        `${(100 * r.m.sneakerShare).toFixed(1).padStart(6)}%  ${(100 * r.m.confidentSneakerShare).toFixed(1).padStart(5)}%  ` +
+        `${r.seconds.toFixed(1).padStart(5)}s\n`,
     );
   }
   if (ckpt && args.save) process.stdout.write(`\nstored in checkpoint ${ckpt.version}\n`);

@@ -7,7 +7,10 @@ import { ConfigError, loadConfig, parseDotEnv, type Config } from '../config/env
 import { registerSecret } from '../log.ts';
 
 function noToken(command: string): string {
-  return `DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications (Bot -> Reset Token), then put DISCORD_TOKEN=<token> in .env or the environment and run ${command} again.`;
+  return (
+    'DISCORD_TOKEN is not set: create a bot at https://discord.com/developers/applications (Bot -> Reset Token), ' +
+    `then put DISCORD_TOKEN=<token> in .env or the environment and run ${command} again.`
+  );
 }
 
 /** Loads the configuration (environment + .env) or exits 1 explaining why; registers the token as a secret for the logs. */

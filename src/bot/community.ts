@@ -361,7 +361,8 @@ export function describeSteering(fit: CommunityFit, strength: number, shift: num
     return "🧭 Community mode at strength 0: not steered, these are the plain designs of this seed (raise `strength` to steer toward this server's votes)";
   return (
     `🧭 Community-steered toward this server's votes · strength ${fmt(round(strength, 2))} (shift ${shift.toFixed(2)}σ) · ` +
-    `from ${fit.votes} vote${fit.votes === 1 ? '' : 's'} on ${fit.votedDesigns} design${fit.votedDesigns === 1 ? '' : 's'} (${fit.currentVotedDesigns} on this checkpoint) · taste \`${fit.fingerprint}\``
+    `from ${fit.votes} vote${fit.votes === 1 ? '' : 's'} on ${fit.votedDesigns} design${fit.votedDesigns === 1 ? '' : 's'} ` +
+    `(${fit.currentVotedDesigns} on this checkpoint) · taste \`${fit.fingerprint}\``
   );
 }
 
@@ -378,7 +379,9 @@ export async function steeringStatusLine(
   if (!served) return 'Steering data: n/a (no generator loaded)';
   try {
     const fit = await communityTaste(store).get(guildId, served);
-    let line = `Steering data: ${fit.votedDesigns} voted designs / ${fit.votes} votes in this server (${fit.currentVotedDesigns} on the current checkpoint, effective weight ${fmt(round(fit.weightedVotes, 1))})`;
+    let line =
+      `Steering data: ${fit.votedDesigns} voted designs / ${fit.votes} votes in this server ` +
+      `(${fit.currentVotedDesigns} on the current checkpoint, effective weight ${fmt(round(fit.weightedVotes, 1))})`;
     if (fit.incompatible) line += ` · ${fit.incompatible} designs of another latent size ignored`;
     if (fit.weightedPreferred < MIN_VOTED_DESIGNS)
       line += ` · community mode needs ${MIN_VOTED_DESIGNS} designs picked out of grids (has ${fmt(round(fit.weightedPreferred, 1))})`;

@@ -67,7 +67,8 @@ function probeLines(probes: NativeProbe[]): string[] {
 const hopperNote = (gpu: NvidiaGpu): string[] =>
   gpu.computeCapability !== undefined && gpu.computeCapability >= 9
     ? [
-        `compute capability ${gpu.computeCapability}: libtensorflow 2.9 has no native kernels for it; the first start JIT-compiles them from PTX (keep CUDA_CACHE_PATH/CUDA_CACHE_MAXSIZE, see ${GPU_README})`,
+        `compute capability ${gpu.computeCapability}: libtensorflow 2.9 has no native kernels for it; ` +
+          `the first start JIT-compiles them from PTX (keep CUDA_CACHE_PATH/CUDA_CACHE_MAXSIZE, see ${GPU_README})`,
       ]
     : [];
 

@@ -222,7 +222,8 @@ describe.each([
     expect(back.weightedVotes).toBeCloseTo(2 * (8 + 4 + 1), 9);
     const line = await steeringStatusLine(store, 'g3', { version: 'w-new', nz: NZ });
     expect(line).toBe(
-      `Steering data: 18 voted designs / 36 votes in this server (2 on the current checkpoint, effective weight 16) · 12 designs of another latent size ignored · taste signal ${fit.signal.toFixed(1)}× chance`,
+      'Steering data: 18 voted designs / 36 votes in this server (2 on the current checkpoint, effective weight 16) · ' +
+        `12 designs of another latent size ignored · taste signal ${fit.signal.toFixed(1)}× chance`,
     );
     expect(await steeringStatusLine(store, null, { version: 'w-new', nz: NZ })).toContain('n/a');
   });

@@ -190,7 +190,8 @@ function shardSuite(layout: 'one machine' | 'two machines'): void {
         'the memory line',
       );
       console.log(
-        `[shards, ${layout}] manager ${m.pid}: start-up to its ${ready.shards} shard(s) ready ${ready.startupMs} ms; RSS manager ${mem.managerRssMB} MB, shards ${JSON.stringify(mem.shardRssMB)} MB (shared 2-core machine, noisy)`,
+        `[shards, ${layout}] manager ${m.pid}: start-up to its ${ready.shards} shard(s) ready ${ready.startupMs} ms; ` +
+          `RSS manager ${mem.managerRssMB} MB, shards ${JSON.stringify(mem.shardRssMB)} MB (shared 2-core machine, noisy)`,
       );
     }
   }, 180_000);

@@ -308,8 +308,12 @@ describe('missingLibrariesIn', () => {
   it("reads libtensorflow's dso_loader warnings (a GPU package that loads but falls back to the CPU)", () => {
     // Verbatim from tfjs#8362 and tfjs#8269: this path needs a real tfjs-node-gpu, which cannot install here.
     const stderr = [
-      "2024-08-24 22:24:04.039287: W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library 'libcudart.so.11.0'; dlerror: libcudart.so.11.0: cannot open shared object file: No such file or directory; LD_LIBRARY_PATH: /usr/local/cuda:/usr/local/cuda/lib64:",
-      "2024-05-06 00:05:33.767399: W tensorflow/stream_executor/platform/default/dso_loader.cc:64] Could not load dynamic library 'libcudnn.so.8'; dlerror: libcudnn.so.8: cannot open shared object file: No such file or directory",
+      '2024-08-24 22:24:04.039287: W tensorflow/stream_executor/platform/default/dso_loader.cc:64] ' +
+        "Could not load dynamic library 'libcudart.so.11.0'; dlerror: libcudart.so.11.0: cannot open shared object file: " +
+        'No such file or directory; LD_LIBRARY_PATH: /usr/local/cuda:/usr/local/cuda/lib64:',
+      '2024-05-06 00:05:33.767399: W tensorflow/stream_executor/platform/default/dso_loader.cc:64] ' +
+        "Could not load dynamic library 'libcudnn.so.8'; dlerror: libcudnn.so.8: cannot open shared object file: " +
+        'No such file or directory',
     ].join('\n');
     expect(missingLibrariesIn(stderr)).toEqual(['libcudart.so.11.0', 'libcudnn.so.8']);
     expect(

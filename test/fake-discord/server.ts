@@ -1584,7 +1584,11 @@ export class FakeDiscord {
           .map((c: any) => `<code>[${esc(String(c.label ?? c.custom_id))}] ${esc(String(c.custom_id ?? ''))}</code>`)
           .join(' ');
         const reactions = [...m.reactions.entries()].map(([e, u]) => `${esc(e)} ${u.size}`).join(' ');
-        return `<div style="border-bottom:1px solid #ccc;padding:8px"><b>${esc(m.author.username)}</b> <small>${m.id}${m.flags & FLAG_EPHEMERAL ? ' (ephemeral)' : ''}</small><pre>${esc(m.content)}</pre>${imgs}<div>${buttons}</div><div>${reactions}</div></div>`;
+        const flag = m.flags & FLAG_EPHEMERAL ? ' (ephemeral)' : '';
+        return (
+          `<div style="border-bottom:1px solid #ccc;padding:8px"><b>${esc(m.author.username)}</b> <small>${m.id}${flag}</small>` +
+          `<pre>${esc(m.content)}</pre>${imgs}<div>${buttons}</div><div>${reactions}</div></div>`
+        );
       })
       .join('\n');
     return `<!doctype html><meta http-equiv="refresh" content="3"><title>fake discord</title><body style="font-family:sans-serif">${items || 'no messages yet'}</body>`;
