@@ -28,54 +28,35 @@ function fmtMetric(v: number | string | undefined): string {
   return Math.abs(v) >= 1000 ? v.toFixed(0) : Number(v.toPrecision(3)).toString();
 }
 
-async function main(): Promise<number> {
-  let args;
-  try {
-    args = parseTrainArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`train: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  if (args.help) {
-    process.stdout.write(TRAIN_HELP + '\n');
-    return 0;
-  }
-  const cfg = config();
-  const modelsDir = args.modelsDir ?? cfg.MODELS_DIR;
+type TrainArgs = ReturnType<typeof parseTrainArgs>;
+type RunCallbacks = Pick<
+  Parameters<typeof runTraining>[0],
+  'onWarning' | 'onStarted' | 'onStep' | 'onProgress' | 'onCheckpoint'
+>;
 
-  if (args.list) {
-    const list = await listCheckpoints(modelsDir);
-    if (!list.length) process.stdout.write(`no checkpoints in ${path.join(modelsDir, 'checkpoints')}\n`);
-    for (const c of list) {
-      const m = Object.entries(c.metrics)
-        .map(([k, v]) => `${k}=${fmtMetric(v)}`)
-        .join(' ');
-      process.stdout.write(
-        c.error
-          ? `  ${c.version}  UNUSABLE: ${c.error}\n`
-          : `${c.active ? '* ' : '  '}${c.version}  step ${c.step}  ${c.config.imageSize}x${c.config.imageSize}x${c.config.channels} ngf=${c.config.ngf}  ${m}\n`,
-      );
-    }
-    return 0;
+/** `--list`: every checkpoint with its shape and figures, the active one starred. */
+async function printCheckpoints(modelsDir: string): Promise<number> {
+  const list = await listCheckpoints(modelsDir);
+  if (!list.length) process.stdout.write(`no checkpoints in ${path.join(modelsDir, 'checkpoints')}\n`);
+  for (const c of list) {
+    const m = Object.entries(c.metrics)
+      .map(([k, v]) => `${k}=${fmtMetric(v)}`)
+      .join(' ');
+    process.stdout.write(
+      c.error
+        ? `  ${c.version}  UNUSABLE: ${c.error}\n`
+        : `${c.active ? '* ' : '  '}${c.version}  step ${c.step}  ${c.config.imageSize}x${c.config.imageSize}x${c.config.channels} ngf=${c.config.ngf}  ${m}\n`,
+    );
   }
+  return 0;
+}
 
-  const info = await initTf(args.backend ?? cfg.TF_BACKEND);
-  if (args.activateOnly) {
-    await setActiveCheckpoint(modelsDir, args.activateOnly);
-    process.stdout.write(`active checkpoint: ${args.activateOnly}\n`);
-    return 0;
-  }
-
-  // --resume continues on the data the model was trained on (the shipped colour model: sneakers-64).
-  const datasetDir = resolveDatasetDir(runDatasetName(args.dataset, modelsDir, Boolean(args.resume)), cfg.DATA_DIR);
-  const steps = args.steps ?? cfg.TRAIN_STEPS;
+/**
+ * Which checkpoint to continue: a named one as is; with plain --resume the active one, or the
+ * newest valid one (with a warning) when the active one is corrupted.
+ */
+async function chooseStart(args: TrainArgs, modelsDir: string) {
   const err = process.stderr;
-
-  // Which checkpoint to continue: a named one as is; with plain --resume the active one,
-  // or the newest valid one (with a warning) when the active one is corrupted.
   const active = (await readManifest(modelsDir).catch(() => ({ active: null }))).active ?? undefined;
   let resume: boolean | string = args.resume;
   let skipped: string | undefined;
@@ -93,9 +74,12 @@ async function main(): Promise<number> {
   if (args.activate && !args.forceActivate && active && active !== skipped) {
     activeMeta = await readCheckpointMeta(modelsDir, active).catch(() => undefined);
   }
-  const tty = Boolean(err.isTTY);
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'train' });
+  return { active, resume, activeMeta };
+}
 
+/** Ctrl-C (or SIGTERM) stops after the current step with a checkpoint; a second one aborts without saving. */
+function stopOnSignals(): { requested: () => boolean; off: () => void } {
+  const err = process.stderr;
   let stop = false;
   let sigints = 0;
   const onSigint = (): void => {
@@ -109,39 +93,26 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  return {
+    requested: () => stop,
+    off: () => {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    },
+  };
+}
 
+/** What the run prints on stderr: a progress bar on a terminal, one line per logging window, checkpoints, warnings. */
+function progressPrinter(datasetDir: string): { callbacks: RunCallbacks; clearBar: () => void } {
+  const err = process.stderr;
+  const tty = Boolean(err.isTTY);
   let lastBar = 0;
   let barShown = false;
   const clearBar = (): void => {
     if (tty && barShown) err.write('\r\x1b[K');
     barShown = false;
   };
-
-  // Both cores by default for real runs: data-parallel training measured 1.3-1.4x one thread on an
-  // idle 2-core machine. Short runs stay on one thread (the worker takes seconds to start), and the
-  // bot's scheduled trainer uses one so that the bot keeps a core for itself.
-  const threads = args.threads ?? (os.availableParallelism() >= 2 && steps >= 100 ? 2 : 1);
-  const threading = await threadingHooks(threads);
-  err.write(`train: backend ${info.label} (${info.reason}); ${threading.description}\n`);
-  const result = await runTraining({
-    ...(threading.stepFn ? { stepFn: threading.stepFn } : {}),
-    ...(threading.beforeCheckpoint ? { beforeCheckpoint: threading.beforeCheckpoint } : {}),
-    modelsDir,
-    dataset: datasetDir,
-    steps,
-    resume,
-    config: args.config,
-    // A new model gets the measured winner (README "Training recipe"); a resumed one keeps its checkpoint's.
-    trainOptions:
-      !resume && args.recipe === undefined ? { ...RECIPES[DEFAULT_RECIPE], ...args.trainOptions } : args.trainOptions,
-    ...(args.seed !== undefined ? { seed: args.seed } : {}),
-    ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
-    ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),
-    ...(args.maxMinutes !== undefined ? { maxSeconds: args.maxMinutes * 60 } : {}),
-    activate: args.activate && !activeMeta,
-    evaluate: args.evaluate,
-    shouldStop: () => stop,
-    logger,
+  const callbacks: RunCallbacks = {
     onWarning: (msg) => {
       clearBar();
       err.write(`train: warning: ${msg}\n`);
@@ -187,26 +158,107 @@ async function main(): Promise<number> {
         `checkpoint ${c.version} (step ${c.step})${c.active ? ' [active]' : ''}${m ? ` ${m}` : ''}\n  ${c.dir}\n`,
       );
     },
-  });
-  await threading.close();
-  clearBar();
+  };
+  return { callbacks, clearBar };
+}
+
+/** The run's options from the command line (a new model gets the measured winner recipe; a resumed one keeps its own). */
+function runOptions(args: TrainArgs, steps: number, resume: boolean | string) {
+  return {
+    steps,
+    resume,
+    config: args.config,
+    // README "Training recipe".
+    trainOptions:
+      !resume && args.recipe === undefined ? { ...RECIPES[DEFAULT_RECIPE], ...args.trainOptions } : args.trainOptions,
+    ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    ...(args.logEvery !== undefined ? { logEvery: args.logEvery } : {}),
+    ...(args.checkpointEvery !== undefined ? { checkpointEvery: args.checkpointEvery } : {}),
+    ...(args.maxMinutes !== undefined ? { maxSeconds: args.maxMinutes * 60 } : {}),
+    evaluate: args.evaluate,
+  };
+}
+
+/** With the quality gate on: the result becomes active unless it is much worse than the active checkpoint. */
+async function gateResult(
+  result: Awaited<ReturnType<typeof runTraining>>,
+  baseline: { active?: string; activeMeta?: CheckpointMeta },
+  modelsDir: string,
+  margin: number,
+): Promise<void> {
+  const err = process.stderr;
   if (!result.version) {
     err.write('train: stopped before the first step: nothing trained, no checkpoint written (the active one stays).\n');
-  } else if (activeMeta) {
-    const verdict = compareQuality(result.metrics, activeMeta.metrics, cfg.QUALITY_MARGIN);
-    if (verdict.worse) {
-      err.write(
-        `train: kept ${result.version} as a candidate, NOT active: ${verdict.reason}; ${active} stays active.\n` +
-          `  activate it anyway with: npm run train -- --activate ${result.version}  (or train with --force-activate)\n`,
-      );
-    } else {
-      await setActiveCheckpoint(modelsDir, result.version, { verify: true });
-      err.write(`train: ${result.version} is now active (${verdict.reason})\n`);
-    }
+    return;
   }
-  process.off('SIGINT', onSigint);
-  process.off('SIGTERM', onSigint);
-  err.write(
+  if (!baseline.activeMeta) return;
+  const verdict = compareQuality(result.metrics, baseline.activeMeta.metrics, margin);
+  if (verdict.worse) {
+    err.write(
+      `train: kept ${result.version} as a candidate, NOT active: ${verdict.reason}; ${baseline.active} stays active.\n` +
+        `  activate it anyway with: npm run train -- --activate ${result.version}  (or train with --force-activate)\n`,
+    );
+  } else {
+    await setActiveCheckpoint(modelsDir, result.version, { verify: true });
+    err.write(`train: ${result.version} is now active (${verdict.reason})\n`);
+  }
+}
+
+async function main(): Promise<number> {
+  let args: TrainArgs;
+  try {
+    args = parseTrainArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`train: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (args.help) {
+    process.stdout.write(TRAIN_HELP + '\n');
+    return 0;
+  }
+  const cfg = config();
+  const modelsDir = args.modelsDir ?? cfg.MODELS_DIR;
+  if (args.list) return printCheckpoints(modelsDir);
+  const info = await initTf(args.backend ?? cfg.TF_BACKEND);
+  if (args.activateOnly) {
+    await setActiveCheckpoint(modelsDir, args.activateOnly);
+    process.stdout.write(`active checkpoint: ${args.activateOnly}\n`);
+    return 0;
+  }
+
+  // --resume continues on the data the model was trained on (the shipped colour model: sneakers-64).
+  const datasetDir = resolveDatasetDir(runDatasetName(args.dataset, modelsDir, Boolean(args.resume)), cfg.DATA_DIR);
+  const steps = args.steps ?? cfg.TRAIN_STEPS;
+  const start = await chooseStart(args, modelsDir);
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'train' });
+  const stop = stopOnSignals();
+  const printer = progressPrinter(datasetDir);
+
+  // Both cores by default for real runs: data-parallel training measured 1.3-1.4x one thread on an
+  // idle 2-core machine. Short runs stay on one thread (the worker takes seconds to start), and the
+  // bot's scheduled trainer uses one so that the bot keeps a core for itself.
+  const threads = args.threads ?? (os.availableParallelism() >= 2 && steps >= 100 ? 2 : 1);
+  const threading = await threadingHooks(threads);
+  process.stderr.write(`train: backend ${info.label} (${info.reason}); ${threading.description}\n`);
+  const result = await runTraining({
+    ...(threading.stepFn ? { stepFn: threading.stepFn } : {}),
+    ...(threading.beforeCheckpoint ? { beforeCheckpoint: threading.beforeCheckpoint } : {}),
+    modelsDir,
+    dataset: datasetDir,
+    ...runOptions(args, steps, start.resume),
+    activate: args.activate && !start.activeMeta,
+    shouldStop: stop.requested,
+    logger,
+    ...printer.callbacks,
+  });
+  await threading.close();
+  printer.clearBar();
+  await gateResult(result, start, modelsDir, cfg.QUALITY_MARGIN);
+  stop.off();
+  process.stderr.write(
     `train: ${result.stopped ? 'stopped' : 'done'}: ${result.steps} steps in ${fmtDuration(result.seconds)} ` +
       `(${result.imagesPerSecond.toFixed(1)} img/s), now at step ${result.step}, D updates frozen ${result.freezeCount}x in total\n`,
   );
