@@ -18,7 +18,7 @@ import { latentsForSeed, Rng } from '../../src/gan/latent.ts';
 import { loadGeneratorCheckpoint, type LoadedGenerator } from '../../src/gan/checkpoint-load.ts';
 import { projections } from '../../src/gan/steering.ts';
 import type { VoteEvent } from '../../src/bot/votes.ts';
-import { PREFERENCES, simulateCommunity, voterThresholds } from '../../bench/community.ts';
+import { PREFERENCES, simulateCommunity, voterThresholds } from '../../bench/community-sim.ts';
 import { freshPgDatabase } from '../setup/pg-url.ts';
 import {
   ADMIN_ID,
