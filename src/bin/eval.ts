@@ -68,7 +68,92 @@ function trainSample(
   return { pixels, shape: { n: k, h, w, c } };
 }
 
-async function main(): Promise<number> {
+type Loaded = Awaited<ReturnType<typeof loadGeneratorCheckpoint>>;
+
+/** The checkpoint to evaluate (optional with --reference: figures for a fresh install) and the dataset it was trained on. */
+async function loadCheckpoint(modelsDir: string, version: string | undefined, reference: boolean) {
+  try {
+    const ckpt: Loaded = await loadGeneratorCheckpoint(modelsDir, version);
+    const datasetName = (await readCheckpointMeta(modelsDir, ckpt.version)).trainer?.datasetName;
+    return { ckpt, datasetName };
+  } catch (err) {
+    if (!reference || version) throw err;
+    process.stderr.write(`no checkpoint evaluated: ${(err as Error).message}\n`);
+    return {};
+  }
+}
+
+/** The model shape to judge: the checkpoint's, else (untrained reference only) the dataset's at ngf 32. */
+function modelConfig(ckpt: Loaded | undefined, ds: Dataset): GanConfig {
+  const cfg: GanConfig = ckpt?.config ?? {
+    imageSize: ds.meta.height as 32 | 64 | 128,
+    channels: ds.meta.channels,
+    nz: 100,
+    ngf: 32,
+    ndf: 32,
+  };
+  if (ckpt && (cfg.imageSize !== ds.meta.height || cfg.channels !== ds.meta.channels)) {
+    process.stderr.write(
+      `note: checkpoint makes ${cfg.imageSize}x${cfg.imageSize}x${cfg.channels} images, ` +
+        `dataset ${ds.meta.name} is ${ds.meta.height}x${ds.meta.width}x${ds.meta.channels}; both are compared as 32x32 grey\n`,
+    );
+  }
+  return cfg;
+}
+
+/** The --reference rows: training images vs held-out (near the floor), and an untrained generator (the ceiling). */
+async function referenceRows(ds: Dataset, cfg: GanConfig, opts: { n: number; latentSeed: number }): Promise<Row[]> {
+  const real = await timed(`real: ${Math.min(opts.n, ds.meta.trainCount)} training images`, () =>
+    compareSamples(trainSample(ds, opts.n), {
+      images: ds.heldout,
+      height: ds.meta.height,
+      width: ds.meta.width,
+      channels: ds.meta.channels,
+      background: ds.meta.background,
+    }),
+  );
+  const untrained = buildGenerator(cfg);
+  const row = await timed(`untrained generator (ngf=${cfg.ngf})`, () => evaluateGenerator(untrained, cfg, ds, opts));
+  untrained.dispose();
+  return [real, row];
+}
+
+/** --save: the figures go into the checkpoint's metadata (what the quality gate and /train status read). */
+async function saveFigures(modelsDir: string, version: string, m: QualityMetrics): Promise<void> {
+  await updateCheckpointMetrics(modelsDir, version, {
+    kid: m.kid,
+    ...(Number.isFinite(m.kidStd) ? { kidStd: m.kidStd } : {}),
+    ...(m.kidSe !== undefined ? { kidSe: m.kidSe } : {}),
+    metric: m.metric,
+    fid: m.fid,
+    sneakerShare: m.sneakerShare,
+    confidentSneakerShare: m.confidentSneakerShare,
+    evalN: m.n,
+  });
+}
+
+/** The rows as a table on stdout. */
+function printTable(ds: Dataset, rows: Row[]): void {
+  const features = [...new Set(rows.map((r) => r.m.metric))].join(', ');
+  process.stdout.write(
+    `dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; features ${features}; backend ${backendInfo()?.label}\n\n`,
+  );
+  const w = Math.max(...rows.map((r) => r.label.length), 10);
+  process.stdout.write(
+    `${'source'.padEnd(w)}  ${'n'.padStart(5)}  ${'KID'.padStart(17)}  ${'FID'.padStart(8)}  ` +
+      `${'sneaker'.padStart(7)}  ${'p>0.9'.padStart(6)}  ${'time'.padStart(6)}\n`,
+  );
+  for (const r of rows) {
+    const kid = `${r.m.kid.toFixed(4)} ± ${(r.m.kidSe ?? r.m.kidStd).toFixed(4)}`;
+    process.stdout.write(
+      `${r.label.padEnd(w)}  ${String(r.m.n).padStart(5)}  ${kid.padStart(17)}  ${r.m.fid.toFixed(2).padStart(8)}  ` +
+        `${(100 * r.m.sneakerShare).toFixed(1).padStart(6)}%  ${(100 * r.m.confidentSneakerShare).toFixed(1).padStart(5)}%  ` +
+        `${r.seconds.toFixed(1).padStart(5)}s\n`,
+    );
+  }
+}
+
+function parseEvalArgs() {
   const args = parseCommandLine(
     {
       options: {
@@ -92,104 +177,41 @@ async function main(): Promise<number> {
   if (!Number.isInteger(n) || n < 2 || n > 10_000)
     throw new Error(`--n must be an integer in 2..10000, got "${args.n}"`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got "${args.seed}"`);
+  return { ...args, n, seed };
+}
+
+async function main(): Promise<number> {
+  const args = parseEvalArgs();
+  if (typeof args === 'number') return args;
   const cfgEnv = config();
   const modelsDir = args['models-dir'] ?? cfgEnv.MODELS_DIR;
   const dataDir = args['data-dir'] ?? cfgEnv.DATA_DIR;
   await initTf(cfgEnv.TF_BACKEND);
 
-  // The checkpoint is optional with --reference (figures for a fresh install).
-  let ckpt: Awaited<ReturnType<typeof loadGeneratorCheckpoint>> | undefined;
-  let datasetName: string | undefined;
-  try {
-    ckpt = await loadGeneratorCheckpoint(modelsDir, args.checkpoint);
-    datasetName = (await readCheckpointMeta(modelsDir, ckpt.version)).trainer?.datasetName;
-  } catch (err) {
-    if (!args.reference || args.checkpoint) throw err;
-    process.stderr.write(`no checkpoint evaluated: ${(err as Error).message}\n`);
-  }
+  const { ckpt, datasetName } = await loadCheckpoint(modelsDir, args.checkpoint, args.reference);
   const ds = await loadDataset(resolveDatasetDir(args.dataset ?? datasetName ?? DEFAULT_DATASET, dataDir));
-  const cfg: GanConfig = ckpt?.config ?? {
-    imageSize: ds.meta.height as 32 | 64 | 128,
-    channels: ds.meta.channels,
-    nz: 100,
-    ngf: 32,
-    ndf: 32,
-  };
-  if (ckpt && (cfg.imageSize !== ds.meta.height || cfg.channels !== ds.meta.channels)) {
-    process.stderr.write(
-      `note: checkpoint makes ${cfg.imageSize}x${cfg.imageSize}x${cfg.channels} images, ` +
-        `dataset ${ds.meta.name} is ${ds.meta.height}x${ds.meta.width}x${ds.meta.channels}; both are compared as 32x32 grey\n`,
-    );
-  }
-  const opts = { n, latentSeed: seed };
+  const cfg = modelConfig(ckpt, ds);
+  const opts = { n: args.n, latentSeed: args.seed };
   const rows: Row[] = [];
-  if (ckpt)
-    rows.push(
-      await timed(`checkpoint ${ckpt.version} (step ${ckpt.step})`, () =>
-        evaluateGenerator(ckpt!.model, cfg, ds, opts),
-      ),
-    );
-  if (args.reference) {
-    rows.push(
-      await timed(`real: ${Math.min(n, ds.meta.trainCount)} training images`, () =>
-        compareSamples(trainSample(ds, n), {
-          images: ds.heldout,
-          height: ds.meta.height,
-          width: ds.meta.width,
-          channels: ds.meta.channels,
-          background: ds.meta.background,
-        }),
-      ),
-    );
-    const untrained = buildGenerator(cfg);
-    rows.push(await timed(`untrained generator (ngf=${cfg.ngf})`, () => evaluateGenerator(untrained, cfg, ds, opts)));
-    untrained.dispose();
+  if (ckpt) {
+    const label = `checkpoint ${ckpt.version} (step ${ckpt.step})`;
+    rows.push(await timed(label, () => evaluateGenerator(ckpt.model, cfg, ds, opts)));
   }
-  if (ckpt && args.save) {
-    const m = rows[0].m;
-    await updateCheckpointMetrics(modelsDir, ckpt.version, {
-      kid: m.kid,
-      ...(Number.isFinite(m.kidStd) ? { kidStd: m.kidStd } : {}),
-      ...(m.kidSe !== undefined ? { kidSe: m.kidSe } : {}),
-      metric: m.metric,
-      fid: m.fid,
-      sneakerShare: m.sneakerShare,
-      confidentSneakerShare: m.confidentSneakerShare,
-      evalN: m.n,
-    });
-  }
+  if (args.reference) rows.push(...(await referenceRows(ds, cfg, opts)));
+  if (ckpt && args.save) await saveFigures(modelsDir, ckpt.version, rows[0].m);
   ckpt?.model.dispose();
 
   if (args.json) {
-    process.stdout.write(
-      JSON.stringify(
-        {
-          dataset: ds.meta.name,
-          heldout: ds.meta.heldoutCount,
-          backend: backendInfo()?.name,
-          rows: rows.map((r) => ({ label: r.label, ...r.m, seconds: r.seconds })),
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    const json = {
+      dataset: ds.meta.name,
+      heldout: ds.meta.heldoutCount,
+      backend: backendInfo()?.name,
+      rows: rows.map((r) => ({ label: r.label, ...r.m, seconds: r.seconds })),
+    };
+    process.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return 0;
   }
-  process.stdout.write(
-    `dataset ${ds.meta.name}: ${ds.meta.heldoutCount} held-out images; features ${[...new Set(rows.map((r) => r.m.metric))].join(', ')}; backend ${backendInfo()?.label}\n\n`,
-  );
-  const w = Math.max(...rows.map((r) => r.label.length), 10);
-  process.stdout.write(
-    `${'source'.padEnd(w)}  ${'n'.padStart(5)}  ${'KID'.padStart(17)}  ${'FID'.padStart(8)}  ${'sneaker'.padStart(7)}  ${'p>0.9'.padStart(6)}  ${'time'.padStart(6)}\n`,
-  );
-  for (const r of rows) {
-    const kid = `${r.m.kid.toFixed(4)} ± ${(r.m.kidSe ?? r.m.kidStd).toFixed(4)}`;
-    process.stdout.write(
-      `${r.label.padEnd(w)}  ${String(r.m.n).padStart(5)}  ${kid.padStart(17)}  ${r.m.fid.toFixed(2).padStart(8)}  ` +
-        `${(100 * r.m.sneakerShare).toFixed(1).padStart(6)}%  ${(100 * r.m.confidentSneakerShare).toFixed(1).padStart(5)}%  ` +
-        `${r.seconds.toFixed(1).padStart(5)}s\n`,
-    );
-  }
+  printTable(ds, rows);
   if (ckpt && args.save) process.stdout.write(`\nstored in checkpoint ${ckpt.version}\n`);
   return 0;
 }
