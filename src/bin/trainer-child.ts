@@ -40,6 +40,49 @@ function send(m: TrainerToBot): Promise<void> {
   });
 }
 
+/** Stops cleanly at the next step on the scheduler's {type:'stop'}, SIGTERM/SIGINT, or when the parent disappears. */
+function stopRequests(logger: ReturnType<typeof createLogger>): () => boolean {
+  let stop = false;
+  const requestStop = (why: string) => () => {
+    if (!stop) logger.info({ why }, 'stop requested: finishing the step and writing a checkpoint');
+    stop = true;
+  };
+  process.on('message', (m: BotToTrainer) => {
+    if (m && typeof m === 'object' && m.type === 'stop') requestStop('stop message')();
+  });
+  process.on('disconnect', requestStop('parent disconnected'));
+  process.on('SIGTERM', requestStop('SIGTERM'));
+  process.on('SIGINT', requestStop('SIGINT'));
+  return () => stop;
+}
+
+/** A named version as is; otherwise the active one, or the newest valid one if it is corrupted. */
+async function resumeFrom(named: string | boolean, modelsDir: string, logger: ReturnType<typeof createLogger>) {
+  if (typeof named === 'string') return { resume: named as string | undefined, skipped: undefined };
+  const choice = await chooseResumeCheckpoint(modelsDir);
+  if (choice.warning) logger.warn({ skipped: choice.skipped, fallback: choice.version ?? null }, choice.warning);
+  return { resume: choice.version, skipped: choice.skipped };
+}
+
+/** The 'started' message: where the run starts and ends, and the whole recipe (for /train status). */
+function startedMessage(s: StartedInfo, backend: string, runSeed: number, skipped: string | undefined): TrainerToBot {
+  return {
+    type: 'started',
+    runStartStep: s.runStartStep,
+    targetStep: s.targetStep,
+    backend,
+    config: {
+      ...s.config,
+      ...s.trainOptions,
+      runSeed,
+      ...(s.resumedFrom ? { resumedFrom: s.resumedFrom } : {}),
+      ...(skipped ? { skippedCorrupt: skipped } : {}),
+    },
+  };
+}
+
+type StartedInfo = Parameters<NonNullable<Parameters<typeof runTraining>[0]['onStarted']>>[0];
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const activateResult = argv.includes('--activate-result');
@@ -56,29 +99,10 @@ async function main(): Promise<number> {
   const cfg = config();
   const logger = createLogger({ name: 'trainer', level: cfg.LOG_LEVEL, destination: process.stderr as never });
   const modelsDir = args.modelsDir ?? cfg.MODELS_DIR;
-
-  let stop = false;
-  const requestStop = (why: string) => () => {
-    if (!stop) logger.info({ why }, 'stop requested: finishing the step and writing a checkpoint');
-    stop = true;
-  };
-  process.on('message', (m: BotToTrainer) => {
-    if (m && typeof m === 'object' && m.type === 'stop') requestStop('stop message')();
-  });
-  process.on('disconnect', requestStop('parent disconnected'));
-  process.on('SIGTERM', requestStop('SIGTERM'));
-  process.on('SIGINT', requestStop('SIGINT'));
+  const shouldStop = stopRequests(logger);
 
   const info = await initTf(args.backend ?? cfg.TF_BACKEND);
-  // A named version is used as is; otherwise the active one, or the newest valid one if it is corrupted.
-  let resume: string | undefined = typeof args.resume === 'string' ? args.resume : undefined;
-  let skipped: string | undefined;
-  if (!resume) {
-    const choice = await chooseResumeCheckpoint(modelsDir);
-    if (choice.warning) logger.warn({ skipped: choice.skipped, fallback: choice.version ?? null }, choice.warning);
-    resume = choice.version;
-    skipped = choice.skipped;
-  }
+  const { resume, skipped } = await resumeFrom(args.resume, modelsDir, logger);
   // Every run draws fresh noise and data order (an exact resume would repeat the
   // previous run bit for bit, and the quality gate would reject it forever).
   const runSeed = args.seed ?? crypto.randomInt(0, 2 ** 31 - 1);
@@ -102,23 +126,9 @@ async function main(): Promise<number> {
       ...(args.maxMinutes !== undefined ? { maxSeconds: args.maxMinutes * 60 } : {}),
       activate: activateResult,
       evaluate: args.evaluate,
-      shouldStop: () => stop,
+      shouldStop,
       logger,
-      onStarted: (s) => {
-        void send({
-          type: 'started',
-          runStartStep: s.runStartStep,
-          targetStep: s.targetStep,
-          backend: info.label,
-          config: {
-            ...s.config,
-            ...s.trainOptions,
-            runSeed,
-            ...(s.resumedFrom ? { resumedFrom: s.resumedFrom } : {}),
-            ...(skipped ? { skippedCorrupt: skipped } : {}),
-          },
-        });
-      },
+      onStarted: (s) => void send(startedMessage(s, info.label, runSeed, skipped)),
       onProgress: (p) => void send(p),
       onCheckpoint: (c) =>
         void send({ type: 'checkpoint', version: c.version, dir: c.dir, step: c.step, metrics: c.metrics }),
@@ -126,15 +136,8 @@ async function main(): Promise<number> {
   } finally {
     await threading.close();
   }
-  await send({
-    type: 'done',
-    stopped: result.stopped,
-    steps: result.steps,
-    freezeCount: result.freezeCount,
-    imagesPerSecond: result.imagesPerSecond,
-    lossD: result.lossD,
-    lossG: result.lossG,
-  });
+  const { stopped, steps, freezeCount, imagesPerSecond, lossD, lossG } = result;
+  await send({ type: 'done', stopped, steps, freezeCount, imagesPerSecond, lossD, lossG });
   return 0;
 }
 
