@@ -176,8 +176,10 @@ const TRAIN_OPTIONS = {
   'no-flip': { type: 'boolean' },
 } as const;
 
-/** Parses `npm run train` flags. Throws UsageError (one readable line) on bad input. */
-export function parseTrainArgs(argv: string[]): TrainCliArgs {
+type TrainValues = ReturnType<typeof parseArgs<{ options: typeof TRAIN_OPTIONS; strict: true }>>['values'];
+
+/** The flags' values (`--resume` may come without a value; negative numbers are values, not flags). */
+function trainValues(argv: string[]): TrainValues {
   // --resume takes an optional value: rewrite "--resume" (no value) to "--resume=" first.
   const args0 = argv.map((a, i) =>
     a === '--resume' && (argv[i + 1] === undefined || argv[i + 1].startsWith('-')) ? '--resume=' : a,
@@ -188,18 +190,15 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
       .filter(([, o]) => o.type === 'string')
       .map(([k]) => k),
   );
-  let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: TRAIN_OPTIONS,
-    });
+    return parseArgs({ args, strict: true, allowPositionals: false, options: TRAIN_OPTIONS }).values;
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]} (see --help)`);
   }
-  const v = parsed.values;
+}
+
+/** --image-size, --channels, --nz, --ngf, --ndf: the architecture of a new model. */
+function modelFlags(v: TrainValues): Partial<GanConfig> {
   const config: Partial<GanConfig> = {};
   const imageSize = num('image-size', v['image-size'], { int: true });
   if (imageSize !== undefined) {
@@ -216,7 +215,11 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
     const n = num(k, v[k], { int: true, min: 1, max: 4096 });
     if (n !== undefined) config[k] = n;
   }
-  const to: Partial<TrainOptions> = {};
+  return config;
+}
+
+/** --recipe, then the flags beyond the seed's recipe (augmentation, EMA, flips) over it. */
+function recipeFlags(v: TrainValues, to: Partial<TrainOptions>): void {
   if (v.recipe !== undefined) {
     if (!Object.hasOwn(RECIPES, v.recipe))
       throw new UsageError(`--recipe must be ${Object.keys(RECIPES).join(' or ')}, got "${v.recipe}"`);
@@ -237,6 +240,10 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
   if (v.flip && v['no-flip']) throw new UsageError('--flip and --no-flip contradict each other');
   if (v.flip) to.flip = true;
   if (v['no-flip']) to.flip = false;
+}
+
+/** The seed's recipe knobs: batch, Adam, weight decay, label smoothing, G target and loss, freezing. */
+function optimiserFlags(v: TrainValues, to: Partial<TrainOptions>): void {
   const bs = num('batch-size', v['batch-size'], { int: true, min: 2, max: 4096 });
   if (bs !== undefined) to.batchSize = bs;
   const lr = num('lr', v.lr, { min: 0 });
@@ -262,20 +269,10 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
   const fr = num('freeze-ratio', v['freeze-ratio'], { min: 0 });
   if (fr !== undefined) to.freezeRatio = fr;
   if (v['no-freezing']) to.freezing = false;
-  const backend = v.backend;
-  if (backend !== undefined && !['auto', 'wasm', 'cpu', 'tensorflow'].includes(backend)) {
-    throw new UsageError(`--backend must be auto, wasm, cpu or tensorflow, got "${backend}"`);
-  }
-  const out: TrainCliArgs = {
-    help: Boolean(v.help),
-    list: Boolean(v.list),
-    resume: v.resume === undefined ? false : v.resume === '' ? true : v.resume,
-    activate: !v['no-activate'],
-    forceActivate: Boolean(v['force-activate']),
-    evaluate: !v['no-eval'],
-    config,
-    trainOptions: to,
-  };
+}
+
+/** What the run does besides the recipe: steps, resume/activate, dataset, seed, logging, backend, threads. */
+function runFlags(v: TrainValues, out: TrainCliArgs, backend: string | undefined): void {
   if (v.activate !== undefined) out.activateOnly = v.activate;
   if (v.recipe !== undefined) out.recipe = v.recipe as RecipeName;
   const steps = num('steps', v.steps, { int: true, min: 1, max: 10_000_000 });
@@ -293,5 +290,29 @@ export function parseTrainArgs(argv: string[]): TrainCliArgs {
   if (backend !== undefined) out.backend = backend as TrainCliArgs['backend'];
   const threads = num('threads', v.threads, { int: true, min: 1, max: 2 });
   if (threads !== undefined) out.threads = threads;
+}
+
+/** Parses `npm run train` flags. Throws UsageError (one readable line) on bad input. */
+export function parseTrainArgs(argv: string[]): TrainCliArgs {
+  const v = trainValues(argv);
+  const config = modelFlags(v);
+  const to: Partial<TrainOptions> = {};
+  recipeFlags(v, to);
+  optimiserFlags(v, to);
+  const backend = v.backend;
+  if (backend !== undefined && !['auto', 'wasm', 'cpu', 'tensorflow'].includes(backend)) {
+    throw new UsageError(`--backend must be auto, wasm, cpu or tensorflow, got "${backend}"`);
+  }
+  const out: TrainCliArgs = {
+    help: Boolean(v.help),
+    list: Boolean(v.list),
+    resume: v.resume === undefined ? false : v.resume === '' ? true : v.resume,
+    activate: !v['no-activate'],
+    forceActivate: Boolean(v['force-activate']),
+    evaluate: !v['no-eval'],
+    config,
+    trainOptions: to,
+  };
+  runFlags(v, out, backend);
   return out;
 }
