@@ -22,14 +22,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { initTf, tf } from '../src/tf/index.ts';
-import { loadGeneratorCheckpoint } from '../src/gan/checkpoint-load.ts';
+import { loadGeneratorCheckpoint, type LoadedGenerator } from '../src/gan/checkpoint-load.ts';
 import { Rng } from '../src/gan/latent.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { Store } from '../src/bot/store.ts';
 import { CommunityTaste } from '../src/bot/community.ts';
 import { createLogger, setRootLogger } from '../src/log.ts';
 
-import { PREFERENCES, simulateCommunity, summarise, voterThresholds, type CommunityRun } from './community-sim.ts';
+import {
+  PREFERENCES,
+  simulateCommunity,
+  summarise,
+  voterThresholds,
+  type CommunityRun,
+  type Preference,
+} from './community-sim.ts';
 
 const HELP = `npm run bench:community -- [options]
 
@@ -49,7 +56,8 @@ and community-steered designs are compared with plain ones on fresh seeds.
   --json            print the figures as JSON
   --help            this text`;
 
-async function main(): Promise<void> {
+/** The options, checked. */
+function communityOptions() {
   const { values } = parseArgs({
     options: {
       communities: { type: 'string', default: '6' },
@@ -65,10 +73,7 @@ async function main(): Promise<void> {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  if (values.help) return undefined;
   const int = (name: string, v: string, min: number) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number >= ${min}, got "${v}"`);
@@ -89,12 +94,125 @@ async function main(): Promise<void> {
     if (!pref) throw new Error(`unknown preference "${p}" (darker, taller)`);
     return pref;
   });
+  return { values, communities, rounds, evalSeeds, voters, fitSize, lapse, strengths, prefs };
+}
+type CommunityOptions = NonNullable<ReturnType<typeof communityOptions>>;
 
-  const progress = (msg: string) => process.stderr.write(`[bench:community] ${msg}\n`);
+const progress = (msg: string) => process.stderr.write(`[bench:community] ${msg}\n`);
+
+/** One preference: `communities` independent simulated communities, summarised (plain vs each strength). */
+async function measurePreference(o: CommunityOptions, pref: Preference, gen: LoadedGenerator, store: Store) {
+  const { communities, rounds, evalSeeds, strengths, voters, lapse } = o;
+  const thresholds = await voterThresholds(gen, pref, voters);
+  const runs: CommunityRun[] = [];
+  for (let c = 0; c < communities; c++) {
+    progress(`${pref.name}: community ${c + 1}/${communities} (${rounds} voted grids, ${evalSeeds} eval seeds)`);
+    runs.push(
+      await simulateCommunity({
+        gen,
+        store,
+        guildId: `${pref.name}-${c}`,
+        pref,
+        thresholds,
+        rounds,
+        evalSeeds,
+        strengths,
+        lapse,
+        seed: 100 + c + (pref.name === 'taller' ? 50 : 0),
+        // Fresh evaluation seeds per community: the CI then covers the sampling of designs too.
+        evalBase: 90_000_000 + c * 100_000,
+      }),
+    );
+  }
+  const plain = summarise(runs.map((r) => r.plain.share));
+  const perStrength = Object.fromEntries(
+    strengths.map((s) => {
+      const k = String(s);
+      return [
+        k,
+        {
+          share: summarise(runs.map((r) => r.steered[k].share)),
+          gain: summarise(runs.map((r) => r.steered[k].share - r.plain.share)),
+          propertyMean: summarise(runs.map((r) => r.steered[k].mean)),
+          communitiesBetter: runs.filter((r) => r.steered[k].share > r.plain.share).length,
+        },
+      ];
+    }),
+  );
+  return {
+    what: pref.what,
+    thresholds,
+    fit: {
+      votedDesigns: summarise(runs.map((r) => r.fit.votedDesigns)),
+      votes: summarise(runs.map((r) => r.fit.votes)),
+      signal: summarise(runs.map((r) => r.fit.signal)),
+      shrink: summarise(runs.map((r) => r.fit.shrink)),
+    },
+    plain: { share: plain, propertyMean: summarise(runs.map((r) => r.plain.mean)) },
+    community: perStrength,
+  };
+}
+
+/** A big guild: `fitSize` stored designs, 30% of them voted on by 20 members. */
+async function seedBigGuild(store: Store, gen: LoadedGenerator, fitSize: number): Promise<void> {
+  const nz = gen.config.nz;
+  const rng = new Rng(5);
+  for (let o = 0; o < fitSize; o += 500) {
+    const k = Math.min(500, fitSize - o);
+    const rows = await store.createDesigns(
+      Array.from({ length: k }, (_, i) => ({
+        seed: o + i,
+        gridIndex: (o + i) % 4,
+        latent: rng.normalArray(nz),
+        checkpointVersion: gen.version,
+        guildId: 'big',
+        channelId: 'bench',
+        messageId: `big-${Math.floor((o + i) / 4)}`,
+        requesterId: 'bench',
+      })),
+    );
+    for (const d of rows) if (rng.uniform() < 0.3) await store.addVote(`voter-${rng.int(20)}`, d.id);
+  }
+}
+
+/** Cost of a cold fit on a big guild, and of a cached lookup (what /shoe mode:community pays). */
+async function measureCost(store: Store, gen: LoadedGenerator, fitSize: number) {
+  progress(`timing a fit over ${fitSize} stored designs`);
+  await seedBigGuild(store, gen, fitSize);
+  const served = { version: gen.version, nz: gen.config.nz };
+  // Cold: a fresh cache (bot start, or the first community request of a guild) decodes every latent.
+  const cold: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    await new CommunityTaste(store).fit('big', served);
+    cold.push(performance.now() - t);
+  }
+  const taste = new CommunityTaste(store);
+  await taste.get('big', served);
+  const warm: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    await taste.sample('big', served, i, 4, 0.6);
+    warm.push(performance.now() - t);
+  }
+  const t = performance.now();
+  for (let i = 0; i < 20; i++) await taste.get('big', { ...served }).then(() => taste.noteVote('big'));
+  const stale = (performance.now() - t) / 20;
+  taste.close();
+  return { designs: fitSize, coldFitMs: summarise(cold), cachedSampleMs: summarise(warm), refitAfterVoteMs: stale };
+}
+
+async function main(): Promise<void> {
+  const o = communityOptions();
+  if (!o) {
+    console.log(HELP);
+    return;
+  }
+  const { communities, rounds, evalSeeds, strengths, voters, lapse, fitSize } = o;
   // Figures on stdout, not the database's migration log lines.
   setRootLogger(createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }));
   const backend = await initTf(process.env.TF_BACKEND === 'cpu' ? 'cpu' : 'wasm');
-  const gen = await loadGeneratorCheckpoint(values.models);
+  const gen = await loadGeneratorCheckpoint(o.values.models);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-bench-community-'));
   const db = await openDatabase(`file:${path.join(dir, 'bench.db')}`);
   const store = new Store(db);
@@ -108,104 +226,9 @@ async function main(): Promise<void> {
     preferences: {} as Record<string, unknown>,
   };
   try {
-    for (const pref of prefs) {
-      const thresholds = await voterThresholds(gen, pref, voters);
-      const runs: CommunityRun[] = [];
-      for (let c = 0; c < communities; c++) {
-        progress(`${pref.name}: community ${c + 1}/${communities} (${rounds} voted grids, ${evalSeeds} eval seeds)`);
-        runs.push(
-          await simulateCommunity({
-            gen,
-            store,
-            guildId: `${pref.name}-${c}`,
-            pref,
-            thresholds,
-            rounds,
-            evalSeeds,
-            strengths,
-            lapse,
-            seed: 100 + c + (pref.name === 'taller' ? 50 : 0),
-            // Fresh evaluation seeds per community: the CI then covers the sampling of designs too.
-            evalBase: 90_000_000 + c * 100_000,
-          }),
-        );
-      }
-      const plain = summarise(runs.map((r) => r.plain.share));
-      const perStrength = Object.fromEntries(
-        strengths.map((s) => {
-          const k = String(s);
-          return [
-            k,
-            {
-              share: summarise(runs.map((r) => r.steered[k].share)),
-              gain: summarise(runs.map((r) => r.steered[k].share - r.plain.share)),
-              propertyMean: summarise(runs.map((r) => r.steered[k].mean)),
-              communitiesBetter: runs.filter((r) => r.steered[k].share > r.plain.share).length,
-            },
-          ];
-        }),
-      );
-      (report.preferences as Record<string, unknown>)[pref.name] = {
-        what: pref.what,
-        thresholds,
-        fit: {
-          votedDesigns: summarise(runs.map((r) => r.fit.votedDesigns)),
-          votes: summarise(runs.map((r) => r.fit.votes)),
-          signal: summarise(runs.map((r) => r.fit.signal)),
-          shrink: summarise(runs.map((r) => r.fit.shrink)),
-        },
-        plain: { share: plain, propertyMean: summarise(runs.map((r) => r.plain.mean)) },
-        community: perStrength,
-      };
-    }
-    // Cost of a cold fit on a big guild, and of a cached lookup (what /shoe mode:community pays).
-    if (fitSize > 0) {
-      progress(`timing a fit over ${fitSize} stored designs`);
-      const nz = gen.config.nz;
-      const rng = new Rng(5);
-      for (let o = 0; o < fitSize; o += 500) {
-        const k = Math.min(500, fitSize - o);
-        const rows = await store.createDesigns(
-          Array.from({ length: k }, (_, i) => ({
-            seed: o + i,
-            gridIndex: (o + i) % 4,
-            latent: rng.normalArray(nz),
-            checkpointVersion: gen.version,
-            guildId: 'big',
-            channelId: 'bench',
-            messageId: `big-${Math.floor((o + i) / 4)}`,
-            requesterId: 'bench',
-          })),
-        );
-        for (const d of rows) if (rng.uniform() < 0.3) await store.addVote(`voter-${rng.int(20)}`, d.id);
-      }
-      const served = { version: gen.version, nz };
-      // Cold: a fresh cache (bot start, or the first community request of a guild) decodes every latent.
-      const cold: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const t = performance.now();
-        await new CommunityTaste(store).fit('big', served);
-        cold.push(performance.now() - t);
-      }
-      const taste = new CommunityTaste(store);
-      await taste.get('big', served);
-      const warm: number[] = [];
-      for (let i = 0; i < 200; i++) {
-        const t = performance.now();
-        await taste.sample('big', served, i, 4, 0.6);
-        warm.push(performance.now() - t);
-      }
-      const t = performance.now();
-      for (let i = 0; i < 20; i++) await taste.get('big', { ...served }).then(() => taste.noteVote('big'));
-      const stale = (performance.now() - t) / 20;
-      taste.close();
-      report.cost = {
-        designs: fitSize,
-        coldFitMs: summarise(cold),
-        cachedSampleMs: summarise(warm),
-        refitAfterVoteMs: stale,
-      };
-    }
+    for (const pref of o.prefs)
+      (report.preferences as Record<string, unknown>)[pref.name] = await measurePreference(o, pref, gen, store);
+    if (fitSize > 0) report.cost = await measureCost(store, gen, fitSize);
     report.tensorsLeaked = tf.memory().numTensors - tensors0;
   } finally {
     await db.$disconnect();
@@ -213,7 +236,7 @@ async function main(): Promise<void> {
     gen.model.dispose();
   }
   report.seconds = +((performance.now() - t0) / 1000).toFixed(1);
-  if (values.json) {
+  if (o.values.json) {
     console.log(JSON.stringify(report, null, 2));
     return;
   }
