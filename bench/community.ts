@@ -28,7 +28,8 @@ import { generate } from '../src/gan/generate.ts';
 import { latentsForSeed, Rng } from '../src/gan/latent.ts';
 import { openDatabase } from '../src/db/client.ts';
 import { Store } from '../src/bot/store.ts';
-import { CommunityTaste, type CommunityFit } from '../src/bot/community.ts';
+import { CommunityTaste } from '../src/bot/community.ts';
+import type { CommunityFit } from '../src/bot/community-fit.ts';
 import { createLogger, setRootLogger } from '../src/log.ts';
 
 /** A property of a generated image ([h*w*c] in [-1, 1]) that simulated voters care about. */
