@@ -5,7 +5,7 @@
  */
 import { easedFractions, slerpPath } from '../gan/slerp.ts';
 import { UserError } from './errors.ts';
-import type { GenerationResult } from './generation.ts';
+import type { GenerationResult } from './generation-batch.ts';
 import type { BotContext } from './types.ts';
 
 /** Images from a to b, both included. Odd, so the exact midpoint is one of them. */
