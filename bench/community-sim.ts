@@ -8,7 +8,8 @@ import type { LoadedGenerator } from '../src/gan/checkpoint-load.ts';
 import { generate } from '../src/gan/generate.ts';
 import { latentsForSeed, Rng } from '../src/gan/latent.ts';
 import { Store } from '../src/bot/store.ts';
-import { CommunityTaste, type CommunityFit } from '../src/bot/community.ts';
+import { CommunityTaste } from '../src/bot/community.ts';
+import type { CommunityFit } from '../src/bot/community-fit.ts';
 
 /** A property of a generated image ([h*w*c] in [-1, 1]) that simulated voters care about. */
 export interface Preference {

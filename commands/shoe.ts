@@ -18,8 +18,9 @@ import {
 } from '../src/bot/design-message.ts';
 import { UserError } from '../src/bot/errors.ts';
 import { bytesToLatent } from '../src/bot/store.ts';
-import { communityTaste, DEFAULT_STRENGTH, describeSteering } from '../src/bot/community.ts';
-import { findGuildDesign } from '../src/bot/blend.ts';
+import { communityTaste, DEFAULT_STRENGTH } from '../src/bot/community.ts';
+import { describeSteering } from '../src/bot/community-text.ts';
+import { findGuildDesign } from '../src/bot/design-refs.ts';
 import { customIdInt, isSnowflake, MAX_DESIGN_ID } from '../src/bot/custom-id.ts';
 import type { BotContext } from '../src/bot/types.ts';
 

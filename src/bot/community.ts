@@ -1,21 +1,15 @@
 /**
- * Community taste per guild: reads what the guild was shown and what it upvoted, weights it by
- * checkpoint, fits the taste direction (src/gan/steering.ts), caches the fit per guild and steers
- * /shoe mode:community latents with it.
- *
- * Honest across hot-swaps: a design's votes count GENERATION_DECAY^k, k = the number of checkpoint
- * changes between the checkpoint that drew it and the served one (checkpoints ordered by when they
- * were recorded in the Checkpoint table, else when this server first saw them; served = active or
- * retired, so rejected candidates that nobody saw don't count). Designs whose latent size differs
- * from the served generator's are ignored.
+ * Community taste per guild: reads what the guild was shown and what it upvoted, fits the taste
+ * direction (the arithmetic in community-fit.ts, src/gan/steering.ts), caches the fit per guild and
+ * steers /shoe mode:community latents with it; also the /train status line about it.
  *
  * Cache: one fit per guild (and the guild's decoded latents, which never change, for the
- * MAX_LATENT_GUILDS most recently fitted guilds: up to 2 MB each), refitted when (a) a vote in the guild is added/removed in this process
- * (`noteVote`, debounced: a burst of reactions refits once, in the background), (b) the served
- * checkpoint changes (hot-swap, rollback), or (c) the guild's vote stamp in the database changed
- * (votes another process stored; checked at most every `recheckMs`). New designs alone don't refit:
- * the taste is a snapshot taken when votes last changed, which is what keeps seeds reproducible
- * between votes.
+ * MAX_LATENT_GUILDS most recently fitted guilds: up to 2 MB each), refitted when (a) a vote in the
+ * guild is added/removed in this process (`noteVote`, debounced: a burst of reactions refits once,
+ * in the background), (b) the served checkpoint changes (hot-swap, rollback), or (c) the guild's
+ * vote stamp in the database changed (votes another process stored; checked at most every
+ * `recheckMs`). New designs alone don't refit: the taste is a snapshot taken when votes last
+ * changed, which is what keeps seeds reproducible between votes.
  */
 import type { Logger } from 'pino';
 import { latentsForSeed } from '../gan/latent.ts';
@@ -23,57 +17,23 @@ import {
   checkpointWeights,
   DEFAULT_STRENGTH,
   fitTasteDirection,
-  GENERATION_DECAY,
   steerLatents,
   steeringShift,
   tasteFingerprint,
-  type CheckpointOrderEntry,
-  type TasteDirection,
-  type TasteSample,
 } from '../gan/steering.ts';
 import { checkpointHistory, designLatents, guildVoteCounts, guildVoteStamp, shownDesignIds } from '../db/steering.ts';
 import { bytesToLatent } from '../db/designs.ts';
+import { checkpointOrder, tasteSamples, type CachedDesign, type CommunityFit, type Served } from './community-fit.ts';
+import { assertEnoughData, fmt, MIN_VOTED_DESIGNS, round } from './community-text.ts';
 import { UserError } from './errors.ts';
 import type { Store } from './store.ts';
 
 export { DEFAULT_STRENGTH };
 
-/**
- * Designs members picked out of a grid (voted above the grid's mean; after checkpoint
- * down-weighting) that community mode needs before it steers.
- */
-export const MIN_VOTED_DESIGNS = 5;
 /** The newest designs of a guild a fit reads (older taste fades anyway, and this bounds the cost). */
 export const MAX_FIT_DESIGNS = 5000;
 /** Guilds whose decoded latents stay cached between fits (least recently fitted dropped first). */
 export const MAX_LATENT_GUILDS = 32;
-
-/** What the served generator is, as far as steering cares. */
-export interface Served {
-  version: string;
-  nz: number;
-}
-
-/** A guild's fitted taste for one served checkpoint. */
-export interface CommunityFit extends TasteDirection {
-  guildId: string;
-  /** The served checkpoint it was fitted for. */
-  version: string;
-  /** Short hash of direction + shrink: same fingerprint, same steering. */
-  fingerprint: string;
-  /** Designs with votes / votes, among designs of the served latent size. */
-  votedDesigns: number;
-  votes: number;
-  /** Of those, on the served checkpoint. */
-  currentVotedDesigns: number;
-  currentVotes: number;
-  /** Shown designs skipped because their latent size differs from the served generator's. */
-  incompatible: number;
-  /** Vote stamp of the data it was fitted on. */
-  stamp: string;
-  fittedAt: number;
-  fitMs: number;
-}
 
 export interface CommunityOptions {
   /** Quiet time after the last vote before a background refit (default 1500 ms). */
@@ -83,15 +43,6 @@ export interface CommunityOptions {
   maxDesigns?: number;
   log?: Logger;
   now?: () => number;
-}
-
-/** A shown design's decoded latent and provenance, cached per guild (they never change). */
-interface CachedDesign {
-  latent: Float32Array;
-  version: string;
-  time: number;
-  /** Its message: designs are compared with the others of the same grid. */
-  group: string;
 }
 
 interface Entry {
@@ -193,9 +144,34 @@ export class CommunityTaste {
       guildVoteCounts(db, guildId),
       checkpointHistory(db),
     ]);
+    const designs = await this.windowLatents(guildId, ids);
+    const weights = checkpointWeights(
+      checkpointOrder(history, designs, served, () => this.now()),
+      served.version,
+    );
+    const { samples, tally } = tasteSamples(designs, counts, weights, served);
+    const taste = fitTasteDirection(samples, served.nz);
+    this.fits++;
+    return {
+      ...taste,
+      guildId,
+      version: served.version,
+      fingerprint: tasteFingerprint(taste.direction, taste.shrink),
+      ...tally,
+      stamp,
+      fittedAt: this.now(),
+      fitMs: performance.now() - t0,
+    };
+  }
+
+  /**
+   * The guild's designs `ids` with their latents, oldest first: decodes only those not cached yet,
+   * keeps the cache to this window and marks the guild most recently used.
+   */
+  private async windowLatents(guildId: string, ids: number[]): Promise<[number, CachedDesign][]> {
     const known = this.latents.get(guildId) ?? new Map<number, CachedDesign>();
     const missing = ids.filter((id) => !known.has(id));
-    for (const d of await designLatents(db, missing)) {
+    for (const d of await designLatents(this.store.db, missing)) {
       known.set(d.id, {
         latent: bytesToLatent(d.latent),
         version: d.checkpointVersion,
@@ -214,56 +190,7 @@ export class CommunityTaste {
     this.latents.set(guildId, current);
     while (this.latents.size > MAX_LATENT_GUILDS) this.latents.delete(this.latents.keys().next().value!);
     // Oldest first, so the float sums don't depend on how many newer rows exist.
-    const designs = [...current].sort((x, y) => x[0] - y[0]);
-
-    const times = new Map<string, number>();
-    const put = (v: string, t: number) => times.set(v, Math.min(times.get(v) ?? Infinity, t));
-    for (const c of history)
-      if (c.status === 'active' || c.status === 'retired' || c.version === served.version)
-        put(c.version, c.createdAt.getTime());
-    for (const [, d] of designs) put(d.version, d.time);
-    if (!times.has(served.version)) put(served.version, this.now());
-    const order: CheckpointOrderEntry[] = [...times].map(([version, time]) => ({ version, time }));
-    const weights = checkpointWeights(order, served.version);
-
-    const samples: TasteSample[] = [];
-    let incompatible = 0;
-    let votedDesigns = 0;
-    let votes = 0;
-    let currentVotedDesigns = 0;
-    let currentVotes = 0;
-    for (const [id, d] of designs) {
-      if (d.latent.length !== served.nz) {
-        incompatible++;
-        continue;
-      }
-      const v = counts.get(id) ?? 0;
-      samples.push({ latent: d.latent, votes: v, weight: weights.get(d.version) ?? 0, group: d.group });
-      if (v > 0) {
-        votedDesigns++;
-        votes += v;
-        if (d.version === served.version) {
-          currentVotedDesigns++;
-          currentVotes += v;
-        }
-      }
-    }
-    const taste = fitTasteDirection(samples, served.nz);
-    this.fits++;
-    return {
-      ...taste,
-      guildId,
-      version: served.version,
-      fingerprint: tasteFingerprint(taste.direction, taste.shrink),
-      votedDesigns,
-      votes,
-      currentVotedDesigns,
-      currentVotes,
-      incompatible,
-      stamp,
-      fittedAt: this.now(),
-      fitMs: performance.now() - t0,
-    };
+    return [...current].sort((x, y) => x[0] - y[0]);
   }
 
   /**
@@ -331,41 +258,6 @@ export function communityTaste(store: Store, opts?: CommunityOptions): Community
   return c;
 }
 
-const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
-
-/** Throws the refusal users see when a fit can't steer yet (too few votes, or no signal). */
-export function assertEnoughData(fit: CommunityFit): void {
-  if (fit.weightedPreferred < MIN_VOTED_DESIGNS) {
-    const counted =
-      fit.weightedPreferred !== fit.votedDesigns
-        ? ` (${fmt(round(fit.weightedPreferred, 1))} that count: a vote counts when it picks designs out of a grid, and votes on designs from older checkpoints count half per checkpoint since)`
-        : '';
-    throw new UserError(
-      `Community mode steers designs toward what this server upvoted, and needs votes on at least ${MIN_VOTED_DESIGNS} designs picked out of \`/shoe\` grids. ` +
-        `This server has votes on ${fit.votedDesigns} design${fit.votedDesigns === 1 ? '' : 's'} so far${counted}. ` +
-        'Use plain `/shoe` and vote for your favourites with the 1️⃣–4️⃣ reactions; community mode unlocks once enough designs have votes.',
-    );
-  }
-  if (fit.shrink <= 0) {
-    throw new UserError(
-      `This server's votes (${fit.votes} on ${fit.votedDesigns} designs) don't show a consistent taste yet: they look like chance, so there is nothing to steer toward. ` +
-        'Use plain `/shoe` and keep voting for the designs you like.',
-    );
-  }
-}
-
-/** One line for a community design message: that it is steered, how strongly, and by how much data. */
-export function describeSteering(fit: CommunityFit, strength: number, shift: number): string {
-  if (strength === 0)
-    return "🧭 Community mode at strength 0: not steered, these are the plain designs of this seed (raise `strength` to steer toward this server's votes)";
-  return (
-    `🧭 Community-steered toward this server's votes · strength ${fmt(round(strength, 2))} (shift ${shift.toFixed(2)}σ) · ` +
-    `from ${fit.votes} vote${fit.votes === 1 ? '' : 's'} on ${fit.votedDesigns} design${fit.votedDesigns === 1 ? '' : 's'} ` +
-    `(${fit.currentVotedDesigns} on this checkpoint) · taste \`${fit.fingerprint}\``
-  );
-}
-
 /**
  * The /train status line: "Steering data: N voted designs / M votes in this server (K on the
  * current checkpoint, effective weight W)", plus whether community mode can use it. Never throws.
@@ -391,5 +283,3 @@ export async function steeringStatusLine(
     return `Steering data: unavailable (${(err as Error).message.slice(0, 100)})`;
   }
 }
-
-export { GENERATION_DECAY };

@@ -178,7 +178,15 @@ export async function postDesigns(
     designs.map((d) => d.id),
     message.id,
   );
-  // Seed the vote reactions in order; a failure here must not hide the designs.
+  await seedVoteReactions(ctx, message, emoji);
+  return { message, designs };
+}
+
+/**
+ * Adds the vote reactions `emoji` to `message` in order; the first failure is logged and ends it
+ * (a failure here must not hide the designs, and the rest would fail the same way).
+ */
+export async function seedVoteReactions(ctx: BotContext, message: Message, emoji: string[]): Promise<void> {
   for (const e of emoji) {
     try {
       await message.react(e);
@@ -187,7 +195,6 @@ export async function postDesigns(
       break;
     }
   }
-  return { message, designs };
 }
 
 /**

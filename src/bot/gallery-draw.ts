@@ -30,16 +30,84 @@ export function resizeTile(px: Float32Array, from: Shape, to: Shape): Float32Arr
   return out;
 }
 
-/** Draws designs (at most `maxOldCheckpoints` old checkpoints loaded) grouped by checkpoint; returns per-design pixels and shapes (undefined if undrawable) and whether the active one stood in. */
-export async function drawDesigns(
+/** Per design (by index): its pixels and shape once drawn, and whether the active generator stood in. */
+interface Drawn {
+  pixels: (Float32Array | undefined)[];
+  shapes: (Shape | undefined)[];
+  substituted: boolean[];
+}
+
+/** `latents[i]` for the designs `idx`, one after another ([idx.length, nz]). */
+function joinLatents(latents: Float32Array[], idx: number[], nz: number): Float32Array {
+  const lat = new Float32Array(idx.length * nz);
+  idx.forEach((i, k) => lat.set(latents[i], k * nz));
+  return lat;
+}
+
+/**
+ * Draws the designs `idx` with checkpoint `version` loaded from MODELS_DIR (those of its latent
+ * size); false, drawing nothing, when it cannot be loaded.
+ */
+async function drawWithCheckpoint(
   ctx: BotContext,
-  designs: DesignRow[],
-  maxOldCheckpoints: number,
-): Promise<{ pixels: (Float32Array | undefined)[]; shapes: (Shape | undefined)[]; substituted: boolean[] }> {
+  version: string,
+  idx: number[],
+  latents: Float32Array[],
+  drawn: Drawn,
+): Promise<boolean> {
+  let loaded;
+  try {
+    loaded = await loadGeneratorCheckpoint(ctx.config.MODELS_DIR, version);
+  } catch {
+    return false;
+  }
+  try {
+    const nz = loaded.config.nz;
+    const ok = idx.filter((i) => latents[i].length === nz);
+    if (!ok.length) return true;
+    const out = await generate(loaded.model, joinLatents(latents, ok, nz), ok.length);
+    const { h, w, c } = outputShape(loaded.model, ok.length);
+    ok.forEach((i, k) => {
+      drawn.pixels[i] = out.slice(k * h * w * c, (k + 1) * h * w * c);
+      drawn.shapes[i] = { h, w, c };
+    });
+    return true;
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+/** Draws the designs `idx` of the active generator's latent size through the generation service. */
+async function drawWithActive(
+  ctx: BotContext,
+  nz: number,
+  idx: number[],
+  latents: Float32Array[],
+  drawn: Drawn,
+): Promise<void> {
+  const ok = idx.filter((i) => latents[i].length === nz);
+  for (let s = 0; s < ok.length; s += ctx.generation.maxBatch) {
+    const part = ok.slice(s, s + ctx.generation.maxBatch);
+    const r = await ctx.generation.generate(joinLatents(latents, part, nz), part.length);
+    const per = r.shape.h * r.shape.w * r.shape.c;
+    part.forEach((i, k) => {
+      drawn.pixels[i] = r.pixels.slice(k * per, (k + 1) * per);
+      drawn.shapes[i] = { h: r.shape.h, w: r.shape.w, c: r.shape.c };
+    });
+  }
+}
+
+/**
+ * Draws designs (at most `maxOldCheckpoints` old checkpoints loaded) grouped by checkpoint; returns
+ * per-design pixels and shapes (undefined if undrawable) and whether the active one stood in.
+ */
+export async function drawDesigns(ctx: BotContext, designs: DesignRow[], maxOldCheckpoints: number): Promise<Drawn> {
   const active = ctx.generation.active;
-  const pixels: (Float32Array | undefined)[] = designs.map(() => undefined);
-  const shapes: (Shape | undefined)[] = designs.map(() => undefined);
-  const substituted = designs.map(() => false);
+  const drawn: Drawn = {
+    pixels: designs.map(() => undefined),
+    shapes: designs.map(() => undefined),
+    substituted: designs.map(() => false),
+  };
   // Decoded once: each latent is checked against the drawing generator's nz and then copied.
   const latents = designs.map((d) => bytesToLatent(d.latent));
   const byVersion = new Map<string, number[]>();
@@ -53,49 +121,11 @@ export async function drawDesigns(
       viaActive.push(...idx);
       continue;
     }
-    if (++oldLoads > maxOldCheckpoints) {
-      for (const i of idx) substituted[i] = true;
+    if (++oldLoads > maxOldCheckpoints || !(await drawWithCheckpoint(ctx, version, idx, latents, drawn))) {
+      for (const i of idx) drawn.substituted[i] = true;
       viaActive.push(...idx);
-      continue;
-    }
-    let loaded;
-    try {
-      loaded = await loadGeneratorCheckpoint(ctx.config.MODELS_DIR, version);
-    } catch {
-      for (const i of idx) substituted[i] = true;
-      viaActive.push(...idx);
-      continue;
-    }
-    try {
-      const nz = loaded.config.nz;
-      const ok = idx.filter((i) => latents[i].length === nz);
-      if (!ok.length) continue;
-      const lat = new Float32Array(ok.length * nz);
-      ok.forEach((i, k) => lat.set(latents[i], k * nz));
-      const out = await generate(loaded.model, lat, ok.length);
-      const { h, w, c } = outputShape(loaded.model, ok.length);
-      ok.forEach((i, k) => {
-        pixels[i] = out.slice(k * h * w * c, (k + 1) * h * w * c);
-        shapes[i] = { h, w, c };
-      });
-    } finally {
-      loaded.model.dispose();
     }
   }
-  if (viaActive.length && active) {
-    const nz = active.nz;
-    const ok = viaActive.filter((i) => latents[i].length === nz);
-    for (let s = 0; s < ok.length; s += ctx.generation.maxBatch) {
-      const part = ok.slice(s, s + ctx.generation.maxBatch);
-      const lat = new Float32Array(part.length * nz);
-      part.forEach((i, k) => lat.set(latents[i], k * nz));
-      const r = await ctx.generation.generate(lat, part.length);
-      const per = r.shape.h * r.shape.w * r.shape.c;
-      part.forEach((i, k) => {
-        pixels[i] = r.pixels.slice(k * per, (k + 1) * per);
-        shapes[i] = { h: r.shape.h, w: r.shape.w, c: r.shape.c };
-      });
-    }
-  }
-  return { pixels, shapes, substituted };
+  if (viaActive.length && active) await drawWithActive(ctx, active.nz, viaActive, latents, drawn);
+  return drawn;
 }

@@ -4,8 +4,8 @@
  *
  * - Requests that arrive while a forward pass runs are queued and the next
  *   pass takes as many as fit in `maxBatch` images (one bigger pass is
- *   cheaper than several small ones on WASM/CPU).
- * - Admission control: a per-user rate limit and a bound on the work
+ *   cheaper than several small ones on WASM/CPU; generation-batch.ts).
+ * - Admission control (admission.ts): a per-user rate limit and a bound on the work
  *   admitted (requests from admit() until they are posted, not only what
  *   waits in the queue), both refused with a UserError the router shows
  *   ephemerally before anything is deferred.
@@ -18,7 +18,9 @@ import type { tf } from '../tf/index.ts';
 import { generate } from '../gan/generate.ts';
 import type { GanConfig } from '../gan/model.ts';
 import type { CheckpointMetrics } from '../gan/quality.ts';
-import { BusyError, RateLimitedError, UserError } from './errors.ts';
+import { AdmissionGate, type Admission } from './admission.ts';
+import { BusyError, UserError } from './errors.ts';
+import { deliverPixels, joinLatents, takeBatch, type GenerationResult, type Pending } from './generation-batch.ts';
 
 export interface GeneratorInfo {
   model: tf.LayersModel;
@@ -35,15 +37,6 @@ interface Slot extends GeneratorInfo {
   activatedAt: number;
 }
 
-export interface GenerationResult {
-  /** [n, h, w, c] values in [-1, 1]. */
-  pixels: Float32Array;
-  shape: { n: number; h: number; w: number; c: number };
-  /** Version of the checkpoint that drew these images. */
-  version: string;
-  nz: number;
-}
-
 export interface GenerationOptions {
   /** Most images in one forward pass. */
   maxBatch?: number;
@@ -57,18 +50,6 @@ export interface GenerationOptions {
   isExempt?: (userId: string) => boolean;
   now?: () => number;
   log?: Logger;
-}
-
-/** A request's place among the admitted work; release() it when the request is done (idempotent). */
-export interface Admission {
-  release(): void;
-}
-
-interface Pending {
-  latents: Float32Array;
-  n: number;
-  resolve: (r: GenerationResult) => void;
-  reject: (e: unknown) => void;
 }
 
 export interface GenerationStats {
@@ -88,9 +69,7 @@ export class GenerationService {
   private busy = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
-  private hits = new Map<string, number[]>();
-  /** Passes admitted and not released yet. */
-  private admittedPasses = 0;
+  private readonly gate: AdmissionGate;
   readonly stats: GenerationStats = {
     passes: 0,
     images: 0,
@@ -102,8 +81,6 @@ export class GenerationService {
   };
   readonly maxBatch: number;
   readonly maxQueue: number;
-  private readonly rate: { count: number; windowMs: number };
-  private readonly exempt: (userId: string) => boolean;
   private readonly now: () => number;
   private readonly log?: Logger;
 
@@ -111,10 +88,15 @@ export class GenerationService {
     // 8: on WASM a pass of 8 (32 px, ngf 32) takes ~17 ms of the event loop; bigger passes gain no throughput.
     this.maxBatch = opts.maxBatch ?? 8;
     this.maxQueue = opts.maxQueue ?? 32;
-    this.rate = opts.rateLimit ?? { count: 5, windowMs: 60_000 };
+    const rate = opts.rateLimit ?? { count: 5, windowMs: 60_000 };
     const exempt = new Set(opts.exemptUserIds ?? []);
-    this.exempt = (id) => exempt.has(id) || (opts.isExempt?.(id) ?? false);
     this.now = opts.now ?? Date.now;
+    this.gate = new AdmissionGate(
+      this.maxQueue,
+      rate,
+      (id) => exempt.has(id) || (opts.isExempt?.(id) ?? false),
+      () => this.now(),
+    );
     this.log = opts.log;
   }
 
@@ -131,7 +113,7 @@ export class GenerationService {
 
   /** Passes admitted and not released yet. */
   get admitted(): number {
-    return this.admittedPasses;
+    return this.gate.admitted;
   }
 
   /**
@@ -142,10 +124,7 @@ export class GenerationService {
    * must fit, or the member would be told "busy" only after the reply was
    * deferred.
    *
-   * The place is held from here to release(), not only while queued: between
-   * the two a request defers its reply over the network, and counting only the
-   * queue let hundreds of simultaneous requests in at once (nobody told busy,
-   * p99 10 s with SHOE_QUEUE_MAX=8).
+   * The place is held from here to release(), not only while queued (see admission.ts).
    */
   admit(userId: string, passes = 1): Admission {
     if (this.closed) throw new UserError('Shoebot is restarting. Try again in a minute.');
@@ -153,17 +132,9 @@ export class GenerationService {
       throw new UserError('No sneaker generator is loaded yet. An admin can train one with `/train run`.');
     // Capped: with a tiny SHOE_QUEUE_MAX a multi-pass request must still be possible on an idle bot.
     const need = Math.min(passes, this.maxQueue);
-    if (this.admittedPasses + need > this.maxQueue || this.queue.length + need > this.maxQueue) throw new BusyError();
-    if (!this.exempt(userId)) this.countForRateLimit(userId);
-    this.admittedPasses += need;
-    this.stats.peakAdmitted = Math.max(this.stats.peakAdmitted, this.admittedPasses);
-    let held = true;
-    return {
-      release: () => {
-        if (held) this.admittedPasses -= need;
-        held = false;
-      },
-    };
+    const admission = this.gate.admit(userId, need, this.queue.length);
+    this.stats.peakAdmitted = Math.max(this.stats.peakAdmitted, this.gate.admitted);
+    return admission;
   }
 
   /** Admits a request (see admit()) and holds its place until `work` settles. */
@@ -174,21 +145,6 @@ export class GenerationService {
     } finally {
       admission.release();
     }
-  }
-
-  /** Counts one request of a member who is not exempt; throws when they are over the rate limit. */
-  private countForRateLimit(userId: string): void {
-    const now = this.now();
-    const recent = (this.hits.get(userId) ?? []).filter((t) => now - t < this.rate.windowMs);
-    if (recent.length >= this.rate.count) {
-      this.hits.set(userId, recent);
-      throw new RateLimitedError(recent[0] + this.rate.windowMs - now);
-    }
-    recent.push(now);
-    this.hits.set(userId, recent);
-    // Keep the map from growing with users who left.
-    if (this.hits.size > 10_000)
-      for (const [k, v] of this.hits) if (!v.some((t) => now - t < this.rate.windowMs)) this.hits.delete(k);
   }
 
   /**
@@ -211,6 +167,7 @@ export class GenerationService {
     });
   }
 
+  /** Starts the next pass if none is running and requests wait; tells idle() waiters when all is done. */
   private pump(): void {
     if (this.busy || this.queue.length === 0) {
       if (!this.busy && this.queue.length === 0) this.notifyIdle();
@@ -221,59 +178,28 @@ export class GenerationService {
       for (const p of this.queue.splice(0)) p.reject(new UserError('No sneaker generator is loaded.'));
       return;
     }
-    // Take requests in order while they fit in one pass (always at least one).
-    const batch: Pending[] = [];
-    let total = 0;
-    while (this.queue.length && (batch.length === 0 || total + this.queue[0].n <= this.maxBatch)) {
-      const p = this.queue.shift()!;
-      batch.push(p);
-      total += p.n;
-    }
-    // Latent sizes must match this generator (a swap may change nz).
+    const batch = takeBatch(this.queue, this.maxBatch, slot.config.nz);
+    if (!batch.length) return this.pump();
+    this.runPass(slot, batch);
+  }
+
+  /** One forward pass of `slot`'s generator for `batch`; when it settles, the next one. */
+  private runPass(slot: Slot, batch: Pending[]): void {
     const nz = slot.config.nz;
-    const ok = batch.filter((p) => p.latents.length === p.n * nz);
-    for (const p of batch)
-      if (!ok.includes(p))
-        p.reject(new UserError('The generator changed while your request waited. Please try again.'));
-    if (!ok.length) return this.pump();
-    total = ok.reduce((s, p) => s + p.n, 0);
-    const latents = new Float32Array(total * nz);
-    let o = 0;
-    for (const p of ok) {
-      latents.set(p.latents, o);
-      o += p.latents.length;
-    }
+    const total = batch.reduce((s, p) => s + p.n, 0);
+    const latents = joinLatents(batch, total, nz);
     this.busy = true;
     slot.inFlight++;
     const t0 = performance.now();
     generate(slot.model, latents, total)
       .then((pixels) => {
         const [, h, w, c] = slot.model.outputs[0].shape as [null, number, number, number];
-        const per = h * w * c;
-        let off = 0;
-        for (const p of ok) {
-          p.resolve({
-            pixels: pixels.slice(off * per, (off + p.n) * per),
-            shape: { n: p.n, h, w, c },
-            version: slot.version,
-            nz,
-          });
-          off += p.n;
-        }
-        const ms = performance.now() - t0;
-        this.stats.passes++;
-        this.stats.images += total;
-        this.stats.lastPassMs = ms;
-        this.stats.lastPassImages = total;
-        this.stats.largestPass = Math.max(this.stats.largestPass, total);
-        this.log?.debug(
-          { images: total, requests: ok.length, ms: Math.round(ms), version: slot.version },
-          'generator pass',
-        );
+        deliverPixels(batch, pixels, [h, w, c], slot.version, nz);
+        this.recordPass(slot, batch.length, total, performance.now() - t0);
       })
       .catch((err) => {
         this.log?.error({ err, version: slot.version }, 'generator pass failed');
-        for (const p of ok) p.reject(err);
+        for (const p of batch) p.reject(err);
       })
       .finally(() => {
         slot.inFlight--;
@@ -281,6 +207,15 @@ export class GenerationService {
         this.busy = false;
         this.pump();
       });
+  }
+
+  private recordPass(slot: Slot, requests: number, total: number, ms: number): void {
+    this.stats.passes++;
+    this.stats.images += total;
+    this.stats.lastPassMs = ms;
+    this.stats.lastPassImages = total;
+    this.stats.largestPass = Math.max(this.stats.largestPass, total);
+    this.log?.debug({ images: total, requests, ms: Math.round(ms), version: slot.version }, 'generator pass');
   }
 
   private releaseIfRetired(slot: Slot): void {

@@ -1,13 +1,15 @@
 /**
  * PNG rendering for the bot, off the event loop. Upscaling a grid of designs
- * is synchronous JavaScript in src/render/grid.ts (~3 ms per 256 px tile
+ * is synchronous JavaScript in src/render/resize.ts (~3 ms per 256 px tile
  * here), so the bot hands it to a worker thread and stays responsive. If the
  * worker cannot start or dies, rendering falls back to the main thread: an
  * image is always produced.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { renderGrid, renderSingle, type GridOptions, type ImageShape, type UpscaleKernel } from '../render/grid.ts';
+import { renderGrid, renderSingle, type GridOptions } from '../render/grid.ts';
+import type { ImageShape } from '../render/pixels.ts';
+import type { UpscaleKernel } from '../render/resize.ts';
 import { renderAnimation, type AnimationOptions } from '../render/animation.ts';
 
 export type RenderJob =

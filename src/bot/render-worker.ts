@@ -1,6 +1,6 @@
 /**
  * Worker thread body of the render pool: turns generator output into PNGs
- * (src/render/grid.ts) off the bot's event loop. Messages: { id, kind, args }
+ * (src/render/grid.ts, animation.ts) off the bot's event loop. Messages: { id, kind, args }
  * in, { id, png } or { id, error } out.
  */
 import { parentPort } from 'node:worker_threads';

@@ -8,7 +8,7 @@ import type { AttachmentPayload } from 'discord.js';
 import { readCheckpointMeta } from '../gan/checkpoint-load.ts';
 import { type CheckpointMetrics } from '../gan/quality.ts';
 import { DEFAULT_TRAIN_OPTIONS, describeExtras, type TrainOptions } from '../gan/recipe.ts';
-import { renderLossPlot, type LossPoint } from '../render/grid.ts';
+import { renderLossPlot, type LossPoint } from '../render/loss-plot.ts';
 import { backendInfo } from '../tf/index.ts';
 import { checkpointStatuses } from '../trainer/checkpoint-statuses.ts';
 import type { RemoteTrainerStatus, TrainingControl } from '../trainer/control.ts';

@@ -14,9 +14,10 @@
  */
 import type { Logger } from 'pino';
 import { StorageUnavailableError } from '../db/storage-health.ts';
-import { applyVoteBatch, voteKey } from '../db/vote-batch.ts';
+import { applyVoteBatch } from '../db/vote-batch.ts';
 import type { VoteKey } from '../db/votes.ts';
 import type { DesignRow, Store } from './store.ts';
+import { VoteState } from './vote-state.ts';
 import { gridIndexForEmoji, type VoteEvent } from './votes.ts';
 
 export interface ReactionChange {
@@ -51,9 +52,20 @@ export interface VoteWriterHooks {
   onRecovered?: () => void;
 }
 
-type Item =
-  | { type: 'event'; change: ReactionChange; seq: number }
-  | { type: 'snapshot'; snap: MessageSnapshot; resolve: (r: SnapshotResult) => void; reject: (e: unknown) => void };
+type SnapshotItem = {
+  type: 'snapshot';
+  snap: MessageSnapshot;
+  resolve: (r: SnapshotResult) => void;
+  reject: (e: unknown) => void;
+};
+type Item = { type: 'event'; change: ReactionChange; seq: number } | SnapshotItem;
+
+/** A batch's event that is a vote: its design, and whether storing it changed anything. */
+interface MatchedVote {
+  change: ReactionChange;
+  design: DesignRow;
+  changed: boolean;
+}
 
 /** Most queue items one transaction takes (the rest go into the next). */
 const MAX_BATCH = 2000;
@@ -153,59 +165,90 @@ export class VoteWriter {
     return out;
   }
 
+  /** Stores one batch in one transaction, then tells the hooks; a failure loses the batch (logged). */
   private async writeBatch(items: Item[]): Promise<void> {
     const snapshots = items.filter((i) => i.type === 'snapshot');
-    let lostVotes: ReactionChange[] | undefined;
-    const votes = new Map<Item, { change: ReactionChange; design: DesignRow; changed: boolean }>();
-    let perSnapshot: SnapshotResult[] = [];
+    let votes: Map<Item, MatchedVote> | undefined;
+    let perSnapshot: SnapshotResult[];
     try {
-      // Each event that is a vote, with its design (other emoji/messages were filtered or are not designs).
-      const designs = await this.designsOf(items.flatMap((i) => (i.type === 'event' ? [i.change.messageId] : [])));
-      for (const item of items) {
-        if (item.type !== 'event') continue;
-        const onMessage = designs.get(item.change.messageId);
-        const idx = onMessage ? gridIndexForEmoji(item.change.emoji, onMessage.length) : -1;
-        const design = onMessage?.find((d) => d.gridIndex === idx);
-        if (design) votes.set(item, { change: item.change, design, changed: false });
-      }
+      votes = await this.matchVotes(items);
       if (!votes.size && !snapshots.length) return;
-      lostVotes = [...votes.values()].map((v) => v.change);
-      const pairs: VoteKey[] = [...votes.values()].map((v) => ({ userId: v.change.userId, designId: v.design.id }));
-      const designIds = snapshots.flatMap((s) => s.snap.designs.map((d) => d.designId));
-      await applyVoteBatch(this.store.db, { pairs, designIds }, (present) => {
-        // Replays the batch in arrival order (pure: a retried transaction calls it again).
-        const state = new VoteState(present, designIds);
-        perSnapshot = [];
-        for (const item of items) {
-          if (item.type === 'snapshot') {
-            perSnapshot.push(this.applySnapshot(item.snap, state));
-            continue;
-          }
-          const v = votes.get(item);
-          if (v) v.changed = state.set(v.design.id, v.change.userId, v.change.kind === 'add');
-        }
-        return state.keys;
-      });
+      perSnapshot = await this.storeBatch(items, votes, snapshots);
     } catch (err) {
       // Which events were lost: the votes among them once known, else every event.
-      const lost = lostVotes ?? items.flatMap((i) => (i.type === 'event' ? [i.change] : []));
-      if (err instanceof StorageUnavailableError) {
-        // The fault itself is logged once, with the path, by the database's StorageHealth; here each vote it cost.
-        for (const c of lost)
-          this.log.warn(
-            { kind: c.kind, user: c.userId, message: c.messageId, fault: err.fault },
-            'vote not recorded: storage unavailable',
-          );
-      } else this.log.error({ err, events: lost.length, snapshots: snapshots.length }, 'vote not recorded');
-      for (const s of snapshots) s.reject(err);
-      this.failing = true;
-      this.hooks.onFailure?.(err);
+      const lost = votes
+        ? [...votes.values()].map((v) => v.change)
+        : items.flatMap((i) => (i.type === 'event' ? [i.change] : []));
+      this.batchFailed(err, lost, snapshots);
       return;
     }
     if (this.failing) {
       this.failing = false;
       this.hooks.onRecovered?.();
     }
+    this.announce(votes, snapshots, perSnapshot);
+  }
+
+  /** Each event that is a vote, with its design (other emoji/messages were filtered or are not designs). */
+  private async matchVotes(items: Item[]): Promise<Map<Item, MatchedVote>> {
+    const votes = new Map<Item, MatchedVote>();
+    const designs = await this.designsOf(items.flatMap((i) => (i.type === 'event' ? [i.change.messageId] : [])));
+    for (const item of items) {
+      if (item.type !== 'event') continue;
+      const onMessage = designs.get(item.change.messageId);
+      const idx = onMessage ? gridIndexForEmoji(item.change.emoji, onMessage.length) : -1;
+      const design = onMessage?.find((d) => d.gridIndex === idx);
+      if (design) votes.set(item, { change: item.change, design, changed: false });
+    }
+    return votes;
+  }
+
+  /**
+   * Writes the batch's votes and snapshots in one transaction; marks each vote `changed` or not and
+   * returns each snapshot's result, in order.
+   */
+  private async storeBatch(
+    items: Item[],
+    votes: Map<Item, MatchedVote>,
+    snapshots: SnapshotItem[],
+  ): Promise<SnapshotResult[]> {
+    let perSnapshot: SnapshotResult[] = [];
+    const pairs: VoteKey[] = [...votes.values()].map((v) => ({ userId: v.change.userId, designId: v.design.id }));
+    const designIds = snapshots.flatMap((s) => s.snap.designs.map((d) => d.designId));
+    await applyVoteBatch(this.store.db, { pairs, designIds }, (present) => {
+      // Replays the batch in arrival order (pure: a retried transaction calls it again).
+      const state = new VoteState(present, designIds);
+      perSnapshot = [];
+      for (const item of items) {
+        if (item.type === 'snapshot') {
+          perSnapshot.push(this.applySnapshot(item.snap, state));
+          continue;
+        }
+        const v = votes.get(item);
+        if (v) v.changed = state.set(v.design.id, v.change.userId, v.change.kind === 'add');
+      }
+      return state.keys;
+    });
+    return perSnapshot;
+  }
+
+  /** Logs the votes a failed batch lost, rejects its snapshots and reports the failure. */
+  private batchFailed(err: unknown, lost: ReactionChange[], snapshots: SnapshotItem[]): void {
+    if (err instanceof StorageUnavailableError) {
+      // The fault itself is logged once, with the path, by the database's StorageHealth; here each vote it cost.
+      for (const c of lost)
+        this.log.warn(
+          { kind: c.kind, user: c.userId, message: c.messageId, fault: err.fault },
+          'vote not recorded: storage unavailable',
+        );
+    } else this.log.error({ err, events: lost.length, snapshots: snapshots.length }, 'vote not recorded');
+    for (const s of snapshots) s.reject(err);
+    this.failing = true;
+    this.hooks.onFailure?.(err);
+  }
+
+  /** After a stored batch: the guilds whose votes changed, each vote, then each snapshot's result. */
+  private announce(votes: Map<Item, MatchedVote>, snapshots: SnapshotItem[], perSnapshot: SnapshotResult[]): void {
     const changedGuilds = new Set<string | null>();
     for (const v of votes.values()) if (v.changed) changedGuilds.add(v.design.guildId);
     snapshots.forEach((s, i) => {
@@ -239,39 +282,5 @@ export class VoteWriter {
       }
     }
     return r;
-  }
-}
-
-/** The votes of a batch while it is replayed, with each snapshot design's voters at hand. */
-class VoteState {
-  private readonly voters = new Map<number, Set<string>>();
-
-  constructor(
-    readonly keys: Set<string>,
-    designIds: number[],
-  ) {
-    for (const id of designIds) this.voters.set(id, new Set());
-    for (const k of keys) {
-      const i = k.indexOf(':');
-      this.voters.get(Number(k.slice(0, i)))?.add(k.slice(i + 1));
-    }
-  }
-
-  votersOf(designId: number): Set<string> {
-    return this.voters.get(designId) ?? new Set();
-  }
-
-  /** Makes the vote present or absent; returns whether that changed anything. */
-  set(designId: number, userId: string, present: boolean): boolean {
-    const k = voteKey(designId, userId);
-    if (this.keys.has(k) === present) return false;
-    if (present) {
-      this.keys.add(k);
-      this.voters.get(designId)?.add(userId);
-    } else {
-      this.keys.delete(k);
-      this.voters.get(designId)?.delete(userId);
-    }
-    return true;
   }
 }

@@ -72,6 +72,87 @@ export interface StartPgClusterOptions {
   settings?: Record<string, string>;
 }
 
+/** Runs one server binary in the cluster folder (as `postgres` under root); returns its stdout, throws on failure. */
+type PgRun = (cmd: string, args: string[]) => string;
+
+function pgRunner(bin: string, dir: string, asRoot: boolean): PgRun {
+  return (cmd, args) => {
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]]
+      : [path.join(bin, cmd), args];
+    const r = spawnSync(file, argv, { encoding: 'utf8', cwd: dir, env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
+    if (r.status !== 0) {
+      throw new Error(
+        `${cmd} failed (exit ${r.status}): ${(r.stderr || r.stdout || String(r.error ?? '')).trim().slice(-2000)}`,
+      );
+    }
+    return r.stdout;
+  };
+}
+
+/** A new temporary folder with the superuser password in `pw` (owned by `postgres` under root). */
+function makeClusterDir(asRoot: boolean): { dir: string; password: string; pwfile: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-pg-'));
+  const password = crypto.randomBytes(18).toString('base64url');
+  const pwfile = path.join(dir, 'pw');
+  fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (asRoot) {
+    // The server runs as `postgres`: it must own its folder.
+    const ids = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim();
+    const gid = execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim();
+    fs.chownSync(dir, Number(ids), Number(gid));
+    fs.chownSync(pwfile, Number(ids), Number(gid));
+  }
+  return { dir, password, pwfile };
+}
+
+/** initdb into `data`: superuser `postgres` with the password in `pwfile` (removed after). */
+function initCluster(run: PgRun, data: string, pwfile: string, opts: StartPgClusterOptions): void {
+  run('initdb', [
+    '-D',
+    data,
+    '-U',
+    'postgres',
+    `--pwfile=${pwfile}`,
+    '--auth-local=trust',
+    '--auth-host=scram-sha-256',
+    '-E',
+    'UTF8',
+    '--locale=C',
+    ...(opts.unsafeFast !== false ? ['--no-sync'] : []),
+  ]);
+  fs.rmSync(pwfile);
+}
+
+/** Starts the server of `data` on a free port and returns the port. */
+async function startServer(run: PgRun, dir: string, data: string, opts: StartPgClusterOptions): Promise<number> {
+  let fast = opts.unsafeFast !== false ? ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off' : '';
+  for (const [k, v] of Object.entries(opts.settings ?? {})) fast += ` -c ${k}=${v}`;
+  // pg_ctl may pick a port another starter grabbed in between: retry with a new one.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      run('pg_ctl', [
+        '-D',
+        data,
+        '-l',
+        path.join(dir, 'server.log'),
+        '-w',
+        '-t',
+        '60',
+        '-o',
+        `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=${opts.maxConnections ?? 200}${fast}`,
+        'start',
+      ]);
+    } catch (e) {
+      if (attempt < 3 && /already in use|could not bind/i.test(fs.readFileSync(path.join(dir, 'server.log'), 'utf8')))
+        continue;
+      throw e;
+    }
+    return port;
+  }
+}
+
 /**
  * initdb + start a private cluster on a free port of 127.0.0.1, superuser `postgres` with a random
  * password (scram over TCP). Throws PgBinariesMissingError naming the apt package when the server
@@ -87,30 +168,9 @@ export async function startPgCluster(opts: StartPgClusterOptions = {}): Promise<
     );
   }
   const asRoot = process.getuid?.() === 0;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoebot-pg-'));
+  const { dir, password, pwfile } = makeClusterDir(asRoot);
   const data = path.join(dir, 'data');
-  const password = crypto.randomBytes(18).toString('base64url');
-  const pwfile = path.join(dir, 'pw');
-  fs.writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
-  if (asRoot) {
-    // The server runs as `postgres`: it must own its folder.
-    const ids = execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim();
-    const gid = execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim();
-    fs.chownSync(dir, Number(ids), Number(gid));
-    fs.chownSync(pwfile, Number(ids), Number(gid));
-  }
-  const run = (cmd: string, args: string[]) => {
-    const [file, argv] = asRoot
-      ? ['runuser', ['-u', 'postgres', '--', path.join(bin, cmd), ...args]]
-      : [path.join(bin, cmd), args];
-    const r = spawnSync(file, argv, { encoding: 'utf8', cwd: dir, env: { ...process.env, LC_ALL: 'C', LANG: 'C' } });
-    if (r.status !== 0) {
-      throw new Error(
-        `${cmd} failed (exit ${r.status}): ${(r.stderr || r.stdout || String(r.error ?? '')).trim().slice(-2000)}`,
-      );
-    }
-    return r.stdout;
-  };
+  const run = pgRunner(bin, dir, asRoot);
   let started = false;
   const stop = () => {
     if (started) {
@@ -124,47 +184,11 @@ export async function startPgCluster(opts: StartPgClusterOptions = {}): Promise<
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    run('initdb', [
-      '-D',
-      data,
-      '-U',
-      'postgres',
-      `--pwfile=${pwfile}`,
-      '--auth-local=trust',
-      '--auth-host=scram-sha-256',
-      '-E',
-      'UTF8',
-      '--locale=C',
-      ...(opts.unsafeFast !== false ? ['--no-sync'] : []),
-    ]);
-    fs.rmSync(pwfile);
-    let fast = opts.unsafeFast !== false ? ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off' : '';
-    for (const [k, v] of Object.entries(opts.settings ?? {})) fast += ` -c ${k}=${v}`;
-    // pg_ctl may pick a port another starter grabbed in between: retry with a new one.
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      try {
-        run('pg_ctl', [
-          '-D',
-          data,
-          '-l',
-          path.join(dir, 'server.log'),
-          '-w',
-          '-t',
-          '60',
-          '-o',
-          `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c max_connections=${opts.maxConnections ?? 200}${fast}`,
-          'start',
-        ]);
-      } catch (e) {
-        if (attempt < 3 && /already in use|could not bind/i.test(fs.readFileSync(path.join(dir, 'server.log'), 'utf8')))
-          continue;
-        throw e;
-      }
-      started = true;
-      const base = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
-      return { url: `${base}/postgres`, port, dir, urlFor: (name) => `${base}/${encodeURIComponent(name)}`, stop };
-    }
+    initCluster(run, data, pwfile, opts);
+    const port = await startServer(run, dir, data, opts);
+    started = true;
+    const base = `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+    return { url: `${base}/postgres`, port, dir, urlFor: (name) => `${base}/${encodeURIComponent(name)}`, stop };
   } catch (e) {
     stop();
     throw e;

@@ -6,7 +6,8 @@
  * encodes as an animation. Same input -> same bytes.
  */
 import sharp from 'sharp';
-import { resizeImage, toUint8, type ImageShape, type UpscaleKernel } from './grid.ts';
+import { toUint8, type ImageShape } from './pixels.ts';
+import { resizeImage, type UpscaleKernel } from './resize.ts';
 
 export type AnimationFormat = 'webp' | 'gif';
 

@@ -1,6 +1,9 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { renderGrid, renderLossPlot, renderSingle, resizeImage, toUint8 } from '../../src/render/grid.ts';
+import { renderGrid, renderSingle } from '../../src/render/grid.ts';
+import { renderLossPlot } from '../../src/render/loss-plot.ts';
+import { toUint8 } from '../../src/render/pixels.ts';
+import { resizeImage } from '../../src/render/resize.ts';
 
 /** n designs of h x w x c: design i is a horizontal ramp offset by i (values in [-1, 1]). */
 function designs(n: number, h: number, w: number, c: number): Float32Array {
