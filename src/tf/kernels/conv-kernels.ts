@@ -98,28 +98,43 @@ export function inputGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   };
 }
 
+/** The attributes a forward convolution's choice of path and the matrix kernel read. */
+type ForwardAttrs = Pick<tf.Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dilations' | 'dimRoundingMode'>;
+
+/** Whether a forward convolution of x by filter takes the matrix kernel (wanted, NHWC, dilation 1, not a whole window). */
+function forwardOnGemm(x: tf.TensorInfo, filter: tf.TensorInfo, a: ForwardAttrs): boolean {
+  return (
+    gemmWanted() &&
+    isNhwc(a.dataFormat) &&
+    dilationOne(a.dilations) &&
+    !wholeWindow([x.shape[1], x.shape[2]], filter.shape)
+  );
+}
+
+/** x [N,H,W,Ci] convolved by filter [fh,fw,Ci,Co] on the matrix kernel -> [N,Ho,Wo,Co]. */
+function gemmForward(
+  args: Parameters<tf.KernelFunc>[0],
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  a: ForwardAttrs,
+): tf.TensorInfo {
+  return gemmConv.conv2dForward(
+    args.backend as unknown as WasmBackendLike,
+    x,
+    filter,
+    a.strides,
+    a.pad,
+    a.dimRoundingMode,
+  );
+}
+
 /** Conv2D on WASM through the matrix kernel (NHWC, dilation 1); the stock kernel otherwise. */
 export function conv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
   return (args) => {
     const { x, filter } = args.inputs as unknown as tf.Conv2DInputs;
     const a = args.attrs as unknown as tf.Conv2DAttrs;
-    if (
-      orig &&
-      (!gemmWanted() ||
-        !isNhwc(a.dataFormat) ||
-        !dilationOne(a.dilations) ||
-        wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))
-    ) {
-      return orig.kernelFunc(args);
-    }
-    return gemmConv.conv2dForward(
-      args.backend as unknown as WasmBackendLike,
-      x!,
-      filter!,
-      a.strides,
-      a.pad,
-      a.dimRoundingMode,
-    );
+    if (orig && !forwardOnGemm(x!, filter!, a)) return orig.kernelFunc(args);
+    return gemmForward(args, x!, filter!, a);
   };
 }
 
@@ -132,23 +147,7 @@ export function fusedConv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
     const { x, filter, bias, preluActivationWeights } = args.inputs as unknown as tf.FusedConv2DInputs;
     const a = args.attrs as unknown as tf.FusedConv2DAttrs;
     const plain = !bias && !preluActivationWeights && (a.activation === undefined || a.activation === 'linear');
-    if (
-      orig &&
-      (!plain ||
-        !gemmWanted() ||
-        !isNhwc(a.dataFormat) ||
-        !dilationOne(a.dilations) ||
-        wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))
-    ) {
-      return orig.kernelFunc(args);
-    }
-    return gemmConv.conv2dForward(
-      args.backend as unknown as WasmBackendLike,
-      x!,
-      filter!,
-      a.strides,
-      a.pad,
-      a.dimRoundingMode,
-    );
+    if (orig && (!plain || !forwardOnGemm(x!, filter!, a))) return orig.kernelFunc(args);
+    return gemmForward(args, x!, filter!, a);
   };
 }
