@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/env.ts';
-import { FakeDiscord, guildIdOnShard } from '../test/fake-discord/server.ts';
+import { FakeDiscord } from '../test/fake-discord/server.ts';
+import { guildIdOnShard } from '../test/fake-discord/snowflakes.ts';
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {

@@ -12,7 +12,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { FakeDiscord, type FakeInteraction, type FakeMessage } from '../test/fake-discord/server.ts';
+import type { FakeInteraction, FakeMessage } from '../test/fake-discord/models.ts';
+import { FakeDiscord } from '../test/fake-discord/server.ts';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);

@@ -5,7 +5,8 @@
  * members who are not server administrators.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ADMINISTRATOR_PERMISSIONS, type FakeDiscordOptions } from '../fake-discord/server.ts';
+import { ADMINISTRATOR_PERMISSIONS } from '../fake-discord/discord-constants.ts';
+import type { FakeDiscordOptions } from '../fake-discord/models.ts';
 import { ADMIN_ID, BOB, expectNoUnhandled, startHarness, type Harness } from './harness.ts';
 
 const OWNER = '400000000000000001';

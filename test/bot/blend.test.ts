@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import type { Logger } from 'pino';
-import type { FakeInteraction } from '../fake-discord/server.ts';
+import type { FakeInteraction } from '../fake-discord/models.ts';
 import { BLEND_SIZE } from '../../src/bot/blend.ts';
 import { BLEND_STEPS, drawBlend } from '../../src/bot/blend-draw.ts';
 import { parseDesignRef } from '../../src/bot/design-refs.ts';

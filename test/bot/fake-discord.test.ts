@@ -7,7 +7,8 @@
 import { Client, GatewayIntentBits, Partials } from 'discord.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { FakeDiscord, guildIdOnShard, shardOf } from '../fake-discord/server.ts';
+import { FakeDiscord } from '../fake-discord/server.ts';
+import { guildIdOnShard, shardOf } from '../fake-discord/snowflakes.ts';
 import { expectNoUnhandled, failFastOnUnhandledRejection, sleep } from './harness.ts';
 
 failFastOnUnhandledRejection();

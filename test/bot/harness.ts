@@ -13,7 +13,8 @@ import { initTf, tf } from '../../src/tf/index.ts';
 import { buildGenerator, type GanConfig } from '../../src/gan/model.ts';
 import { startBot, type Bot, type BotOptions } from '../../src/bot/bot.ts';
 import type { GeneratorInfo } from '../../src/bot/generation.ts';
-import { FakeDiscord, type FakeDiscordOptions } from '../fake-discord/server.ts';
+import type { FakeDiscordOptions } from '../fake-discord/models.ts';
+import { FakeDiscord } from '../fake-discord/server.ts';
 import { tempDir as tempFolder } from '../helpers/temp.ts';
 
 export const ADMIN_ID = '200000000000000001';

@@ -4,7 +4,7 @@
  * before any database call, and design buttons only reach designs the presser could see.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeInteraction } from '../fake-discord/server.ts';
+import type { FakeInteraction } from '../fake-discord/models.ts';
 import { ADMIN_ID, ALICE, BOB, expectNoUnhandled, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;

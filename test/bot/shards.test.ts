@@ -26,7 +26,9 @@ import { saveCheckpoint } from '../../src/gan/checkpoint.ts';
 import { setActiveCheckpoint } from '../../src/gan/catalogue.ts';
 import { openDatabase, type PrismaClient } from '../../src/db/client.ts';
 import { voteEmojiFor } from '../../src/bot/votes.ts';
-import { FakeDiscord, guildIdOnShard, type FakeInteraction } from '../fake-discord/server.ts';
+import type { FakeInteraction } from '../fake-discord/models.ts';
+import { FakeDiscord } from '../fake-discord/server.ts';
+import { guildIdOnShard } from '../fake-discord/snowflakes.ts';
 import { freshPgDatabase } from '../setup/pg-url.ts';
 import { ADMIN_ID, ALICE, BOB, TINY_GAN, sleep, tempDir } from './harness.ts';
 

@@ -4,7 +4,7 @@
  * batching, a reconnect.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeInteraction } from '../fake-discord/server.ts';
+import type { FakeInteraction } from '../fake-discord/models.ts';
 import { voteEmojiFor } from '../../src/bot/votes.ts';
 import {
   ALICE,

@@ -8,7 +8,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initTf, tf } from '../../src/tf/index.ts';
 import { sleb, uleb } from '../../src/tf/kernels/wasm-emit.ts';
-import { MR, NR, createGemmKernel, type GemmKernel } from '../../src/tf/kernels/gemm-wasm.ts';
+import { MR, NR } from '../../src/tf/kernels/gemm-emit.ts';
+import { createGemmKernel, type GemmKernel } from '../../src/tf/kernels/gemm-wasm.ts';
 import { conv2dFilterGrad, conv2dForward } from '../../src/tf/kernels/conv-gemm.ts';
 import { conv2dInputGrad } from '../../src/tf/kernels/conv-gemm-input-grad.ts';
 import { clearPackedWeights, packedWeightCount } from '../../src/tf/kernels/gemm-operands.ts';

@@ -7,7 +7,8 @@
  */
 import { tf } from '../tfjs.ts';
 import { ONE, type ConvOptions, type Pad, type Rounding } from './conv-gemm.ts';
-import { NR, type GemmKernel } from './gemm-wasm.ts';
+import { NR } from './gemm-emit.ts';
+import type { GemmKernel } from './gemm-wasm.ts';
 import {
   cachedWeights,
   compactRows,

@@ -11,7 +11,8 @@
  * heap are made by gemm-operands.ts; these modules say how each convolution walks them.
  */
 import { tf } from '../tfjs.ts';
-import { NR, type GemmKernel, type Level } from './gemm-wasm.ts';
+import { NR } from './gemm-emit.ts';
+import type { GemmKernel, Level } from './gemm-wasm.ts';
 import {
   cachedWeights,
   outputRows,

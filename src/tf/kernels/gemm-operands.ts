@@ -7,7 +7,7 @@
  */
 import { tf } from '../tfjs.ts';
 import { PerFilterCache } from './filter-cache.ts';
-import { MR, NR } from './gemm-wasm.ts';
+import { MR, NR } from './gemm-emit.ts';
 import { heapF32, heapI32, malloc, offsetOf, type Alloc, type Scratch, type WasmBackendLike } from './wasm-backend.ts';
 
 export type Shape4 = [number, number, number, number];

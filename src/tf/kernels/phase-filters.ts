@@ -1,9 +1,10 @@
 /**
- * The filters conv-grads.ts runs a transposed convolution with, derived from its weight and cached
- * on the backend: how a stride-s transposed convolution splits into s*s stride-1 phases (per axis),
- * each phase's flipped correlation filter, the one combined filter of all phases for few output
- * channels, and the transposed weight matrix for a 1x1 input. They are written straight to the
- * backend (not engine tensors) and kept per filter tensor and layout (filter-cache.ts).
+ * The filters conv-grads.ts and input-grad-phases.ts run a transposed convolution with, derived
+ * from its weight and cached on the backend: how a stride-s transposed convolution splits into s*s
+ * stride-1 phases (per axis), each phase's flipped correlation filter, the one combined filter of
+ * all phases for few output channels, and the transposed weight matrix for a 1x1 input. They are
+ * written straight to the backend (not engine tensors) and kept per filter tensor and layout
+ * (filter-cache.ts).
  */
 import { tf } from '../tfjs.ts';
 import { PerFilterCache } from './filter-cache.ts';
@@ -125,8 +126,8 @@ export function combinedWindow(
 
 /**
  * ONE stride-1 correlation filter [kh, kw, Co, phases*Ci] for all phases (see combinedPhases in
- * conv-grads.ts): the phases' output channels side by side, each phase's flipped taps placed at
- * its offset in the common window (combinedWindow), zeros elsewhere.
+ * input-grad-phases.ts): the phases' output channels side by side, each phase's flipped taps
+ * placed at its offset in the common window (combinedWindow), zeros elsewhere.
  */
 export function buildCombinedFilter(
   filter: tf.Tensor4D,

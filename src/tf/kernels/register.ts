@@ -15,13 +15,12 @@
  * The gradients of the convolution kernels (tfjs-core's) call these kernels again, so the
  * generator's and discriminator's backward passes all take the fast paths. This module registers
  * them with tfjs in place of the stock kernels (falling back to those where a case is not ours)
- * and can put the stock ones back.
+ * and can put the stock ones back; the convolutions' kernel functions are in conv-kernels.ts, the
+ * others' here.
  */
 import { tf } from '../tfjs.ts';
-import { conv2dFilterGrad, conv2dInputGrad } from './conv-grads.ts';
-import * as gemmConv from './conv-gemm.ts';
-import * as gemmInputGrad from './conv-gemm-input-grad.ts';
-import type { WasmBackendLike } from './wasm-backend.ts';
+import { conv2dKernel, filterGradKernel, fusedConv2dKernel, inputGradKernel } from './conv-kernels.ts';
+import { gemmWanted, type WasmBackendLike } from './wasm-backend.ts';
 import { channelReduce, channelReducible, reducesAllButLast } from './channel-reduce.ts';
 import {
   LEAKY_RELU_GRAD,
@@ -55,51 +54,12 @@ const KERNELS: KernelName[] = [
   LEAKY_RELU_GRAD,
 ];
 
-/**
- * Whether WASM convolutions run on shoebot's matrix kernel (conv-gemm.ts). SHOEBOT_GEMM=off keeps
- * the previous paths (XNNPACK through tf ops) for comparisons.
- */
-const gemmWanted = (): boolean => process.env.SHOEBOT_GEMM !== 'off';
-
-function dilationOne(d: unknown): boolean {
-  return d === undefined || d === 1 || (Array.isArray(d) && d.every((v) => v === 1));
-}
-
-/** A 1x1 input or output spread over a whole filter window: a plain matrix product serves it better. */
-function wholeWindow(spatial: [number, number], filterShape: number[]): boolean {
-  return spatial[0] === 1 && spatial[1] === 1 && filterShape[0] > 1;
-}
-
 /** Marks our kernel configs so registering twice never wraps our own kernel as the "original". */
 const MARK = Symbol.for('shoebot.fastKernel');
 type MarkedConfig = tf.KernelConfig & { [MARK]?: tf.KernelConfig | null };
 
 /** Stock kernels we replaced, per backend, for fallbacks and for restoreStockKernels(). */
 const stock = new Map<string, tf.KernelConfig | null>();
-
-/**
- * Runs `fn` on the inputs as Tensors. Ops pass real Tensors; bare TensorInfos
- * (direct runKernel callers) are wrapped for the call and released after.
- */
-function withTensors<T>(infos: Array<tf.TensorInfo | undefined>, fn: (...ts: tf.Tensor4D[]) => T): T {
-  const owned: tf.Tensor[] = [];
-  const ts = infos.map((info) => {
-    if (!info) throw new Error('missing kernel input');
-    if ('rank' in info) return info as tf.Tensor4D;
-    const t = tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor4D;
-    owned.push(t);
-    return t;
-  });
-  try {
-    return fn(...ts);
-  } finally {
-    tf.dispose(owned);
-  }
-}
-
-function isNhwc(dataFormat: unknown): boolean {
-  return dataFormat === undefined || dataFormat === 'NHWC' || dataFormat === 'channelsLast';
-}
 
 function replace(
   backend: Backend,
@@ -120,115 +80,6 @@ function replace(
     [MARK]: orig,
   };
   tf.registerKernel(config);
-}
-
-function filterGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
-  return (args) => {
-    const { x, dy } = args.inputs as unknown as tf.Conv2DBackpropFilterInputs;
-    const a = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-    if (!isNhwc(a.dataFormat) && orig) return orig.kernelFunc(args);
-    if (!isNhwc(a.dataFormat))
-      throw new Error(`Conv2DBackpropFilter: only NHWC is supported on this backend (got ${a.dataFormat})`);
-    if (
-      args.backend instanceof Object &&
-      'wasm' in args.backend &&
-      gemmWanted() &&
-      !wholeWindow([dy!.shape[1], dy!.shape[2]], a.filterShape)
-    ) {
-      return gemmConv.conv2dFilterGrad(
-        args.backend as unknown as WasmBackendLike,
-        x!,
-        dy!,
-        a.filterShape,
-        a.strides,
-        a.pad,
-        a.dimRoundingMode,
-      );
-    }
-    return withTensors([x, dy], (xt, dyt) =>
-      conv2dFilterGrad(xt, dyt, a.filterShape, a.strides, a.pad, a.dimRoundingMode),
-    );
-  };
-}
-
-function inputGradKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
-  return (args) => {
-    const { dy, filter } = args.inputs as unknown as tf.Conv2DBackpropInputInputs;
-    const a = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    if (isNhwc(a.dataFormat) && gemmWanted() && !wholeWindow([dy!.shape[1], dy!.shape[2]], filter!.shape)) {
-      return gemmInputGrad.conv2dInputGrad(
-        args.backend as unknown as WasmBackendLike,
-        dy!,
-        filter!,
-        a.inputShape,
-        a.strides,
-        a.pad,
-        a.dimRoundingMode,
-      );
-    }
-    if (isNhwc(a.dataFormat)) {
-      return withTensors([dy, filter], (dyt, ft) =>
-        conv2dInputGrad(dyt, ft, a.inputShape, a.strides, a.pad, a.dimRoundingMode),
-      );
-    }
-    if (!orig) throw new Error(`Conv2DBackpropInput: only NHWC is supported on this backend (got ${a.dataFormat})`);
-    return orig.kernelFunc(args);
-  };
-}
-
-/** Conv2D on WASM through the matrix kernel (NHWC, dilation 1); the stock kernel otherwise. */
-function conv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
-  return (args) => {
-    const { x, filter } = args.inputs as unknown as tf.Conv2DInputs;
-    const a = args.attrs as unknown as tf.Conv2DAttrs;
-    if (
-      orig &&
-      (!gemmWanted() ||
-        !isNhwc(a.dataFormat) ||
-        !dilationOne(a.dilations) ||
-        wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))
-    ) {
-      return orig.kernelFunc(args);
-    }
-    return gemmConv.conv2dForward(
-      args.backend as unknown as WasmBackendLike,
-      x!,
-      filter!,
-      a.strides,
-      a.pad,
-      a.dimRoundingMode,
-    );
-  };
-}
-
-/**
- * FusedConv2D without bias or activation (what tf.layers' conv2d without bias runs) through the
- * matrix kernel; anything fused goes to the stock kernel.
- */
-function fusedConv2dKernel(orig: tf.KernelConfig | null): tf.KernelFunc {
-  return (args) => {
-    const { x, filter, bias, preluActivationWeights } = args.inputs as unknown as tf.FusedConv2DInputs;
-    const a = args.attrs as unknown as tf.FusedConv2DAttrs;
-    const plain = !bias && !preluActivationWeights && (a.activation === undefined || a.activation === 'linear');
-    if (
-      orig &&
-      (!plain ||
-        !gemmWanted() ||
-        !isNhwc(a.dataFormat) ||
-        !dilationOne(a.dilations) ||
-        wholeWindow([x!.shape[1], x!.shape[2]], filter!.shape))
-    ) {
-      return orig.kernelFunc(args);
-    }
-    return gemmConv.conv2dForward(
-      args.backend as unknown as WasmBackendLike,
-      x!,
-      filter!,
-      a.strides,
-      a.pad,
-      a.dimRoundingMode,
-    );
-  };
 }
 
 /** Sum / Mean over all axes but the last (batch norm's pattern) in one pass; the stock kernel otherwise. */

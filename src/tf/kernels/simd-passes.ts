@@ -1,6 +1,6 @@
 /**
  * The three small SIMD passes emitted into the matrix kernel's module beside `gemm`
- * (gemm-wasm.ts), sharing its memory: per-channel column sums (batch norm's statistics, see
+ * (gemm-emit.ts), sharing its memory: per-channel column sums (batch norm's statistics, see
  * channel-reduce.ts) and leaky ReLU forward and backward (leaky-relu.ts). Each returns one
  * function for emitModule; gemm-wasm.ts wraps the instantiated exports.
  */

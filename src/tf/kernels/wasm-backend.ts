@@ -1,7 +1,7 @@
 /**
  * The tfjs WASM backend as shoebot's WASM kernels see it: the parts of its BackendWasm they use,
  * allocations on its heap, views and addresses of tensor data there, and the matrix kernel
- * (gemm-wasm.ts) instantiated once per heap.
+ * (gemm-wasm.ts) instantiated once per heap, and whether it is wanted (SHOEBOT_GEMM).
  */
 import { tf } from '../tfjs.ts';
 import { createGemmKernel, type GemmKernel, type WasmMemory } from './gemm-wasm.ts';
@@ -12,6 +12,13 @@ export interface WasmBackendLike {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
 }
+
+/**
+ * Whether WASM convolutions (and the passes beside them) run on shoebot's matrix kernel
+ * (conv-gemm.ts): true unless SHOEBOT_GEMM=off, which keeps the previous paths (XNNPACK through
+ * tf ops) for comparisons. Read per call, so tests can switch it.
+ */
+export const gemmWanted = (): boolean => process.env.SHOEBOT_GEMM !== 'off';
 
 const kernels = new WeakMap<WasmMemory, GemmKernel>();
 

@@ -1,5 +1,5 @@
 /**
- * Just enough of a WebAssembly binary writer to emit shoebot's matrix kernel (gemm-wasm.ts)
+ * Just enough of a WebAssembly binary writer to emit shoebot's matrix kernel (gemm-emit.ts)
  * at start-up: no compiler at install time, the bytes are built here from JavaScript.
  * Covers i32 scalar code, loops and the SIMD instructions the kernel uses.
  */
