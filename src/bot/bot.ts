@@ -17,12 +17,16 @@ import { WorkerRenderer, inlineRenderer, type Renderer } from './render-pool.ts'
 import { createRouter, type Router } from './router.ts';
 import { Store } from './store.ts';
 import type { BotCommand, BotContext } from './types.ts';
-import { routeTraining, type TrainingControl } from '../trainer/control.ts';
-import { LeaseService } from '../trainer/lease-service.ts';
-import { watchManifest, type ManifestWatcher } from '../trainer/manifest-watch.ts';
-import { gateRefusal } from '../trainer/quality-gate.ts';
-import { RemoteTraining } from '../trainer/remote.ts';
-import type { SchedulerOptions, TrainingScheduler } from '../trainer/scheduler.ts';
+import type { LeaseService } from '../trainer/lease-service.ts';
+import type { ManifestWatcher } from '../trainer/manifest-watch.ts';
+import type { TrainingScheduler } from '../trainer/scheduler.ts';
+import {
+  followManifest,
+  setUpTraining,
+  type BotTraining,
+  type ManifestOption,
+  type TrainerOption,
+} from './bot-training.ts';
 import { chooseServedCheckpoint } from '../trainer/served.ts';
 import type { VoteEvent } from './votes.ts';
 import { startVoteService, type VoteService } from './vote-service.ts';
@@ -41,11 +45,11 @@ export interface BotOptions {
   generation?: GenerationOptions;
   commandsDir?: string;
   /** Scheduled training: false disables it; an object overrides scheduler options. Default: on. */
-  trainer?: boolean | (Partial<SchedulerOptions> & { heartbeatMs?: number; requestPollMs?: number });
+  trainer?: TrainerOption;
   /** PNG renderer; default a worker thread ('inline' renders on the event loop). */
   renderer?: Renderer | 'inline';
   /** Follow models/manifest.json changes made outside the bot (default true when the generator comes from MODELS_DIR). */
-  watchManifest?: boolean | { debounceMs?: number; pollMs?: number; retryMs?: number };
+  watchManifest?: ManifestOption;
   /** Register slash commands once ready (default true). */
   registerCommands?: boolean;
   onVote?: (e: VoteEvent) => void;
@@ -257,74 +261,6 @@ async function serveFirstGenerator(
   }
   if (generator) await generation.swap(generator);
   return activeProblem;
-}
-
-interface BotTraining {
-  leaseService?: LeaseService;
-  scheduler?: TrainingScheduler;
-  /** Whose answers /train gets now (BotContext.training). */
-  route: () => TrainingControl | undefined;
-}
-
-/**
- * The scheduled trainer: with TRAINER_MODE auto|local this process contends for the trainer lease
- * and trains while it holds it; otherwise (or while another process holds it) /train goes through
- * the database to the holder.
- */
-function setUpTraining(opts: BotOptions, db: PrismaClient, generation: GenerationService, log: Logger): BotTraining {
-  const { config } = opts;
-  if (opts.trainer === false) return { route: () => undefined };
-  const { heartbeatMs, requestPollMs, ...schedulerOpts } = typeof opts.trainer === 'object' ? opts.trainer : {};
-  if (config.TRAINER_MODE === 'off') {
-    const remote = new RemoteTraining(db, {
-      staleAfterMs: 3 * (heartbeatMs ?? config.TRAINER_HEARTBEAT_SECONDS * 1000),
-    });
-    return { route: () => remote };
-  }
-  const leaseService = new LeaseService({
-    config,
-    db,
-    generation,
-    log: log.child({ part: 'trainer' }),
-    scheduler: schedulerOpts,
-    watchManifest: false, // the bot's own watcher (followManifest)
-    ...(heartbeatMs ? { heartbeatMs } : {}),
-    ...(requestPollMs ? { requestPollMs } : {}),
-  });
-  const route = routeTraining({
-    local: leaseService.local,
-    remote: leaseService.remote,
-    holding: () => leaseService.holding,
-  });
-  return { leaseService, scheduler: leaseService.scheduler, route };
-}
-
-/** Follows models/manifest.json changes made outside the bot (by default when the generator came from MODELS_DIR). */
-function followManifest(
-  opts: BotOptions,
-  ctx: BotContext,
-  db: PrismaClient,
-  training: BotTraining,
-): ManifestWatcher | undefined {
-  const watchOpts = opts.watchManifest ?? opts.generator === undefined;
-  if (!watchOpts) return undefined;
-  const { scheduler, leaseService } = training;
-  return watchManifest({
-    modelsDir: opts.config.MODELS_DIR,
-    generation: ctx.generation,
-    log: ctx.log.child({ part: 'manifest' }),
-    isBusy: () => scheduler?.busy ?? false,
-    gate: (version, manifest) => gateRefusal(db, version, manifest.updatedAt),
-    onSwap: (e) => {
-      ctx.activeProblem = undefined;
-      // The lease holder records swaps in the database; followers only serve.
-      if (scheduler && (!leaseService || leaseService.holding))
-        return scheduler.recordExternalActivation(e.version, e.previous);
-    },
-    // Serving a fallback: retry the manifest's checkpoint (it may have been half-copied).
-    checkNow: !!ctx.activeProblem,
-    ...(typeof watchOpts === 'object' ? watchOpts : {}),
-  });
 }
 
 /** Routes interactions and logs what the gateway says. */
