@@ -12,7 +12,7 @@ import { DEFAULT_DATASET, loadDataset, resolveDatasetDir, type Dataset } from '.
 import { compareSamples, evaluateGenerator, type QualityMetrics } from '../gan/metrics.ts';
 import { perceptualMetricId } from '../gan/perceptual-metric.ts';
 import { loadGeneratorCheckpoint, readCheckpointMeta } from '../gan/checkpoint-load.ts';
-import { updateCheckpointMetrics } from '../gan/checkpoint.ts';
+import { updateCheckpointMetrics } from '../gan/checkpoint-meta.ts';
 import { buildGenerator, type GanConfig } from '../gan/model.ts';
 import { parseCommandLine, runCli } from './command-line.ts';
 

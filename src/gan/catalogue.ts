@@ -9,7 +9,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { GanConfig } from './model.ts';
 import type { CheckpointMetrics } from './quality.ts';
-import { checkpointsDir, checkVersion, isVersionName, readMeta } from './checkpoint.ts';
+import { readMeta } from './checkpoint-meta.ts';
+import { checkpointsDir, checkVersion, isVersionName } from './checkpoint.ts';
 import { verifyCheckpoint } from './checkpoint-load.ts';
 import { readManifest, recordActiveVersion, type Manifest } from './manifest.ts';
 

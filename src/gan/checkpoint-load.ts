@@ -14,12 +14,12 @@ import type { CheckpointMetrics } from './quality.ts';
 import {
   CheckpointError,
   META_FILE,
-  readMeta,
   sha256,
   TRAINING_GENERATOR,
   versionDir,
   type CheckpointMeta,
 } from './checkpoint.ts';
+import { readMeta } from './checkpoint-meta.ts';
 import { resolveVersion } from './manifest.ts';
 
 /** Builds a layers model from model.json text + weights bytes (written by serializeModel, src/gan/layers-files.ts). */

@@ -12,8 +12,9 @@
  *
  * A checkpoint is written into `<MODELS_DIR>/.tmp-<version>-<pid>` and renamed
  * into place, so a crash never leaves a half checkpoint under checkpoints/.
- * Reading and verifying are in src/gan/checkpoint-load.ts (which refuses
- * anything but this format with a message naming the file); which version is
+ * Reading checkpoint.json back is src/gan/checkpoint-meta.ts, loading and verifying the rest
+ * src/gan/checkpoint-load.ts (which refuses anything but this format with a message naming
+ * the file); which version is
  * active is src/gan/manifest.ts; the collection of checkpoints is
  * src/gan/catalogue.ts.
  */
@@ -21,7 +22,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { validateGanConfig, type GanConfig } from './model.ts';
+import type { GanConfig } from './model.ts';
 import type { GanTrainState, RunningMeans } from './train-step.ts';
 import type { AdamSnapshot } from './adam.ts';
 import type { TrainOptions } from './recipe.ts';
@@ -134,7 +135,8 @@ export async function writeFileSynced(file: string, data: Uint8Array | string): 
   }
 }
 
-function sealMeta(meta: CheckpointMeta): string {
+/** checkpoint.json's text: the metadata with the sha256 of its own JSON (without that field). */
+export function sealMeta(meta: CheckpointMeta): string {
   const { sha256: _drop, ...body } = meta;
   const text = JSON.stringify(body);
   return JSON.stringify({ ...body, sha256: sha256(text) }, null, 1);
@@ -170,67 +172,23 @@ export async function saveCheckpoint(
   modelsDir: string,
   input: SaveCheckpointInput,
 ): Promise<{ version: string; dir: string }> {
-  const { state, config } = input;
+  const { state } = input;
   const root = checkpointsDir(modelsDir);
   await fsp.mkdir(root, { recursive: true });
-  let version = input.version ?? newVersionName(state.step);
-  checkVersion(version);
-  if (!input.version) {
-    for (let i = 2; fs.existsSync(path.join(root, version)); i++) version = `${newVersionName(state.step)}-${i}`;
-  } else if (fs.existsSync(path.join(root, version))) {
-    throw new CheckpointError(`checkpoint ${version} already exists in ${root}`);
-  }
+  const version = freeVersion(root, input.version, state.step);
   const tmp = path.join(modelsDir, `.tmp-${version}-${process.pid}`);
   await fsp.rm(tmp, { recursive: true, force: true });
   await fsp.mkdir(path.join(tmp, 'generator'), { recursive: true });
   await fsp.mkdir(path.join(tmp, 'discriminator'), { recursive: true });
   if (state.ema) await fsp.mkdir(path.join(tmp, TRAINING_GENERATOR), { recursive: true });
   try {
-    const files: Record<string, Uint8Array | string> = {};
-    // With a weight average, generator/ is the average (what the bot serves) and the raw
-    // generator training continues from goes to generator-train/.
-    const g = await serializeModel(state.ema ?? state.generator);
-    const d = await serializeModel(state.discriminator);
-    files['generator/model.json'] = g.modelJson;
-    files['generator/weights.bin'] = g.weights;
-    if (state.ema) {
-      const raw = await serializeModel(state.generator);
-      files[`${TRAINING_GENERATOR}/model.json`] = raw.modelJson;
-      files[`${TRAINING_GENERATOR}/weights.bin`] = raw.weights;
-    }
-    files['discriminator/model.json'] = d.modelJson;
-    files['discriminator/weights.bin'] = d.weights;
-    const og: AdamSnapshot = state.optG.snapshot();
-    const od: AdamSnapshot = state.optD.snapshot();
-    files['optimizer.bin'] = floatBytes([...og.m, ...og.v, ...od.m, ...od.v]);
-
+    const { files, og, od } = await checkpointFiles(state);
     const hashes: Record<string, string> = {};
     for (const [rel, data] of Object.entries(files)) {
       await writeFileSynced(path.join(tmp, rel), data);
       hashes[rel] = sha256(data);
     }
-    const meta: CheckpointMeta = {
-      format: CHECKPOINT_FORMAT,
-      version,
-      createdAt: new Date().toISOString(),
-      step: state.step,
-      config,
-      metrics: input.metrics ?? {},
-      ...(input.parent ? { parent: input.parent } : {}),
-      trainer: {
-        ...input.trainer,
-        step: state.step,
-        freezeCount: state.freezeCount,
-        running: { ...state.running },
-        trainOptions: state.opts,
-      },
-      optimizer: {
-        g: { t: og.t, sizes: og.m.map((a) => a.length) },
-        d: { t: od.t, sizes: od.m.map((a) => a.length) },
-      },
-      files: hashes,
-    };
-    await writeFileSynced(path.join(tmp, META_FILE), sealMeta(meta));
+    await writeFileSynced(path.join(tmp, META_FILE), sealMeta(checkpointMeta(input, version, og, od, hashes)));
     await fsp.rename(tmp, path.join(root, version));
     return { version, dir: path.join(root, version) };
   } catch (err) {
@@ -239,59 +197,73 @@ export async function saveCheckpoint(
   }
 }
 
-/** Replaces a checkpoint's metrics (e.g. after `npm run eval`), atomically. */
-export async function updateCheckpointMetrics(
-  modelsDir: string,
-  version: string,
-  metrics: CheckpointMetrics,
-): Promise<void> {
-  const dir = versionDir(modelsDir, version);
-  const meta = await readMeta(dir, version);
-  meta.metrics = { ...meta.metrics, ...metrics };
-  const tmp = path.join(dir, `${META_FILE}.tmp-${process.pid}`);
-  await writeFileSynced(tmp, sealMeta(meta));
-  await fsp.rename(tmp, path.join(dir, META_FILE));
+/**
+ * The version to save as: the one asked for (which must not exist yet), or a new name for
+ * `step`, suffixed -2, -3, … while taken.
+ */
+function freeVersion(root: string, asked: string | undefined, step: number): string {
+  let version = asked ?? newVersionName(step);
+  checkVersion(version);
+  if (!asked) {
+    for (let i = 2; fs.existsSync(path.join(root, version)); i++) version = `${newVersionName(step)}-${i}`;
+  } else if (fs.existsSync(path.join(root, version))) {
+    throw new CheckpointError(`checkpoint ${version} already exists in ${root}`);
+  }
+  return version;
 }
 
-// ---------------------------------------------------------------- the sealed metadata
+/** The checkpoint's files by relative path (models and optimizer.bin), and the Adam snapshots in it. */
+async function checkpointFiles(
+  state: GanTrainState,
+): Promise<{ files: Record<string, Uint8Array | string>; og: AdamSnapshot; od: AdamSnapshot }> {
+  const files: Record<string, Uint8Array | string> = {};
+  // With a weight average, generator/ is the average (what the bot serves) and the raw
+  // generator training continues from goes to generator-train/.
+  const g = await serializeModel(state.ema ?? state.generator);
+  const d = await serializeModel(state.discriminator);
+  files['generator/model.json'] = g.modelJson;
+  files['generator/weights.bin'] = g.weights;
+  if (state.ema) {
+    const raw = await serializeModel(state.generator);
+    files[`${TRAINING_GENERATOR}/model.json`] = raw.modelJson;
+    files[`${TRAINING_GENERATOR}/weights.bin`] = raw.weights;
+  }
+  files['discriminator/model.json'] = d.modelJson;
+  files['discriminator/weights.bin'] = d.weights;
+  const og: AdamSnapshot = state.optG.snapshot();
+  const od: AdamSnapshot = state.optD.snapshot();
+  files['optimizer.bin'] = floatBytes([...og.m, ...og.v, ...od.m, ...od.v]);
+  return { files, og, od };
+}
 
-/**
- * Reads `<dir>/checkpoint.json` of checkpoint `version` and checks its own
- * checksum, its format and its configuration; throws CheckpointError naming
- * the file otherwise. Weights are not read (see checkpoint-load.ts).
- */
-export async function readMeta(dir: string, version: string): Promise<CheckpointMeta> {
-  const file = path.join(dir, META_FILE);
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CheckpointError(
-      code === 'ENOENT'
-        ? `checkpoint ${version} not found (no ${file})`
-        : `checkpoint ${version}: ${file} unreadable (${(err as Error).message})`,
-    );
-  }
-  let meta: CheckpointMeta;
-  try {
-    meta = JSON.parse(text) as CheckpointMeta;
-  } catch {
-    throw new CheckpointError(`checkpoint ${version} is corrupted: ${META_FILE} is not valid JSON`);
-  }
-  const { sha256: claimed, ...body } = meta;
-  if (!claimed || sha256(JSON.stringify(body)) !== claimed) {
-    throw new CheckpointError(`checkpoint ${version} is corrupted: ${META_FILE} does not match its checksum`);
-  }
-  if (meta.format !== CHECKPOINT_FORMAT) {
-    throw new CheckpointError(
-      `checkpoint ${version} has format ${meta.format}; this shoebot reads format ${CHECKPOINT_FORMAT}`,
-    );
-  }
-  try {
-    validateGanConfig(meta.config);
-  } catch (err) {
-    throw new CheckpointError(`checkpoint ${version}: ${(err as Error).message}`);
-  }
-  return meta;
+/** checkpoint.json's content: what was saved, from which state, and each file's hash. */
+function checkpointMeta(
+  input: SaveCheckpointInput,
+  version: string,
+  og: AdamSnapshot,
+  od: AdamSnapshot,
+  hashes: Record<string, string>,
+): CheckpointMeta {
+  const { state } = input;
+  return {
+    format: CHECKPOINT_FORMAT,
+    version,
+    createdAt: new Date().toISOString(),
+    step: state.step,
+    config: input.config,
+    metrics: input.metrics ?? {},
+    ...(input.parent ? { parent: input.parent } : {}),
+    trainer: {
+      ...input.trainer,
+      step: state.step,
+      freezeCount: state.freezeCount,
+      running: { ...state.running },
+      trainOptions: state.opts,
+    },
+    optimizer: {
+      g: { t: og.t, sizes: og.m.map((a) => a.length) },
+      d: { t: od.t, sizes: od.m.map((a) => a.length) },
+    },
+    files: hashes,
+  };
 }

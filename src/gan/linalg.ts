@@ -17,7 +17,17 @@ const withSign = (a: number, b: number): number => (b >= 0 ? Math.abs(a) : -Math
  * eigenvectors), O(n^3) with a small constant. Unsorted.
  */
 export function symmetricEigenvalues(A: Float64Array, n: number): Float64Array {
-  const a = Float64Array.from(A);
+  const { d, e } = householderTridiagonal(Float64Array.from(A), n);
+  implicitQl(d, e, n);
+  return d;
+}
+
+/**
+ * Householder reduction (tred2 without eigenvectors) of `a` [n, n], overwritten: the
+ * tridiagonal form's diagonal `d` and its off-diagonal `e`, shifted so e[i] couples d[i] and
+ * d[i + 1] (e[n - 1] = 0), as the QL step wants it.
+ */
+function householderTridiagonal(a: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   for (let i = n - 1; i > 0; i--) {
@@ -65,6 +75,14 @@ export function symmetricEigenvalues(A: Float64Array, n: number): Float64Array {
 
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   if (n > 0) e[n - 1] = 0;
+  return { d, e };
+}
+
+/**
+ * The implicit QL algorithm (tqli without eigenvectors) on a tridiagonal matrix: its diagonal
+ * `d` becomes the eigenvalues (unsorted), `e` is destroyed.
+ */
+function implicitQl(d: Float64Array, e: Float64Array, n: number): void {
   // Off-diagonals below this are zero for our purpose: relative to the matrix's size, not to
   // neighbouring tiny eigenvalues (a rank-deficient Gram matrix has a cluster at 0, where the
   // purely relative test of Numerical Recipes can fail to converge).
@@ -112,7 +130,6 @@ export function symmetricEigenvalues(A: Float64Array, n: number): Float64Array {
       }
     } while (m !== l);
   }
-  return d;
 }
 
 /**

@@ -71,17 +71,35 @@ function readTruncatedModel(
   inputSize: number,
 ): { topology: object; specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
   const spec = NETS[net];
+  const { base, json } = readBundledTopology(net);
+  const keep = cutAtFeatureLayer(json, spec, inputSize, base);
+  const { specs, data } = keptWeights(json, spec, base, keep);
+  return {
+    topology: json.modelTopology,
+    specs,
+    data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+  };
+}
+
+/** The net's model.json (a copy, free to change) and the folder its files are in. */
+function readBundledTopology(net: PerceptualNet): { base: string; json: ModelJson } {
   let base = `nsfwjs/dist/models/${net}`;
-  let json: ModelJson;
   try {
     // The package's "exports" hide dist/models: resolve its root, then load the files by path.
     base = path.join(path.dirname(require.resolve('nsfwjs')), '..', 'models', net);
-    json = structuredClone(require(path.join(base, 'model.min.js')) as ModelJson);
+    return { base, json: structuredClone(require(path.join(base, 'model.min.js')) as ModelJson) };
   } catch (err) {
     throw new Error(
       `perceptual metric: cannot load ${base} (${(err as Error).message.split('\n')[0]}); run npm install (nsfwjs ships the weights)`,
     );
   }
+}
+
+/**
+ * Cuts `json`'s topology down to the feature layer and its ancestors, with `inputSize` px inputs
+ * and the feature layer as the output; returns the names of the layers kept.
+ */
+function cutAtFeatureLayer(json: ModelJson, spec: NetSpec, inputSize: number, base: string): Set<string> {
   const layers = json.modelTopology.model_config.config.layers;
   const byName = new Map(layers.map((l) => [l.config.name, l]));
   // Keep the feature layer and its ancestors only.
@@ -99,7 +117,16 @@ function readTruncatedModel(
   for (const l of kept) if (l.class_name === 'InputLayer') l.config.batch_input_shape = [null, inputSize, inputSize, 3];
   json.modelTopology.model_config.config.layers = kept;
   json.modelTopology.model_config.config.output_layers = [[spec.layer, 0, 0]];
+  return keep;
+}
 
+/** The manifest entries and bytes of the weights of the layers in `keep`, read from the base64 shards. */
+function keptWeights(
+  json: ModelJson,
+  spec: NetSpec,
+  base: string,
+  keep: Set<string>,
+): { specs: tf.io.WeightsManifestEntry[]; data: Buffer } {
   // Weight names are "<layer>/<weight>": the shard bytes are concatenated in manifest order.
   const shards: Buffer[] = [];
   for (let i = 1; i <= spec.shards; i++) {
@@ -121,12 +148,7 @@ function readTruncatedModel(
   }
   if (offset !== all.length)
     throw new Error(`perceptual metric: ${base} weights are ${all.length} bytes, manifest says ${offset}`);
-  const data = Buffer.concat(parts);
-  return {
-    topology: json.modelTopology,
-    specs,
-    data: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
-  };
+  return { specs, data: Buffer.concat(parts) };
 }
 
 const cache = new Map<string, Promise<PerceptualExtractor>>();

@@ -19,7 +19,7 @@
  * checkpoint is written.
  */
 import { tf, backendInfo } from '../tf/index.ts';
-import { loadDataset } from '../data/dataset.ts';
+import { loadDataset, type Dataset } from '../data/dataset.ts';
 import { trainStep, type StepResult } from './train-step.ts';
 import { emaBeta, updateEma } from './ema.ts';
 import { EpochOrder, realBatch } from './training-batches.ts';
@@ -39,7 +39,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
   const data = typeof opts.dataset === 'string' ? await loadDataset(opts.dataset) : opts.dataset;
   // Models, optimisers, weight average, RNGs: from a checkpoint or from a seed.
   const run = await startRun(opts, data);
-  const { state, cfg, trainOpts } = run;
+  const { state, trainOpts } = run;
   try {
     checkRunData(run, data, opts);
     const B = trainOpts.batchSize;
@@ -56,30 +56,7 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
         stopped = true;
         break;
       }
-      // The next real batch; freezing compares running means over the current epoch.
-      const { indices, newEpoch } = order.next();
-      if (newEpoch) state.resetRunningMeans();
-      const real = realBatch(
-        data,
-        indices,
-        trainOpts.flip ? { seed: trainOpts.augmentSeed, step: state.step } : undefined,
-      );
-      const z = tf.tensor2d(run.noiseRng.normalArray(B * cfg.nz), [B, cfg.nz]);
-      // Update D (unless frozen), then G.
-      let r: StepResult;
-      try {
-        r = opts.stepFn ? await opts.stepFn(state, real, z) : trainStep(state, real, z);
-      } finally {
-        real.dispose();
-        z.dispose();
-      }
-      // The generator the bot serves: an exponential moving average of G's weights.
-      if (state.ema)
-        updateEma(
-          state.ema,
-          state.generator,
-          emaBeta(B, state.step * B, trainOpts.emaHalfLifeImages, trainOpts.emaRampup),
-        );
+      const r = await trainOnNextBatch(opts, run, data, order);
       meter.record(i, r); // progress bar, logging window, loss history
       if (opts.checkpointEvery && (i + 1) % opts.checkpointEvery === 0 && i + 1 < opts.steps)
         await checkpoints.write(false);
@@ -103,6 +80,37 @@ export async function runTraining(opts: TrainRunOptions): Promise<TrainRunResult
     state.generator.dispose();
     state.discriminator.dispose();
   }
+}
+
+/**
+ * One training step on the next real batch and fresh noise (D unless frozen, then G), then the
+ * weight average's update; returns the step's losses and D's outputs.
+ */
+async function trainOnNextBatch(
+  opts: TrainRunOptions,
+  run: TrainingRun,
+  data: Dataset,
+  order: EpochOrder,
+): Promise<StepResult> {
+  const { state, cfg, trainOpts } = run;
+  const B = trainOpts.batchSize;
+  // The next real batch; freezing compares running means over the current epoch.
+  const { indices, newEpoch } = order.next();
+  if (newEpoch) state.resetRunningMeans();
+  const real = realBatch(data, indices, trainOpts.flip ? { seed: trainOpts.augmentSeed, step: state.step } : undefined);
+  const z = tf.tensor2d(run.noiseRng.normalArray(B * cfg.nz), [B, cfg.nz]);
+  // Update D (unless frozen), then G.
+  let r: StepResult;
+  try {
+    r = opts.stepFn ? await opts.stepFn(state, real, z) : trainStep(state, real, z);
+  } finally {
+    real.dispose();
+    z.dispose();
+  }
+  // The generator the bot serves: an exponential moving average of G's weights.
+  if (state.ema)
+    updateEma(state.ema, state.generator, emaBeta(B, state.step * B, trainOpts.emaHalfLifeImages, trainOpts.emaRampup));
+  return r;
 }
 
 /** Tells the caller (onStarted) and the log what the run is about to do. */

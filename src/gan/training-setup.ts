@@ -12,7 +12,7 @@ import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from './recipe.ts';
 import { GanTrainState } from './train-step.ts';
 import { copyWeights } from './ema.ts';
 import type { HistoryPoint } from './checkpoint.ts';
-import { loadTrainingCheckpoint } from './checkpoint-load.ts';
+import { loadTrainingCheckpoint, type LoadedTraining } from './checkpoint-load.ts';
 import { readManifest } from './manifest.ts';
 import { modelsDirProblem, removeStaleTempFolders } from './models-dir.ts';
 import type { OrderStart } from './training-batches.ts';
@@ -75,39 +75,14 @@ export async function startRun(opts: TrainRunOptions, data: Dataset): Promise<Tr
   return run;
 }
 
+/** A run continuing checkpoint `version`: its models, optimiser states, counters and RNGs. */
 async function fromCheckpoint(opts: TrainRunOptions, data: Dataset, version: string): Promise<TrainingRun> {
   const ck = await loadTrainingCheckpoint(opts.modelsDir, version);
   const t = ck.meta.trainer;
   const cfg = ck.meta.config;
-  const clash = Object.entries(opts.config ?? {}).filter(
-    ([k, v]) => v !== undefined && cfg[k as keyof GanConfig] !== v,
-  );
-  if (clash.length) {
-    ck.generator.dispose();
-    ck.ema?.dispose();
-    ck.discriminator.dispose();
-    throw new Error(
-      `checkpoint ${version} is ${clash.map(([k]) => `${k}=${cfg[k as keyof GanConfig]}`).join(', ')}, ` +
-        `not ${clash.map(([k, v]) => `${k}=${v}`).join(', ')}: a resumed run keeps its architecture (drop those flags, or train from scratch without --resume)`,
-    );
-  }
+  refuseArchitectureChange(opts, ck, version);
   const trainOpts = { ...DEFAULT_TRAIN_OPTIONS, ...t.trainOptions, ...opts.trainOptions };
-  const state = new GanTrainState(ck.generator, ck.discriminator, trainOpts);
-  // The average continues if the checkpoint has one; switched off, it is dropped (the raw generator is served).
-  if (trainOpts.ema) state.ema = ck.ema;
-  else ck.ema?.dispose();
-  try {
-    state.optG.restore(ck.optG);
-    state.optD.restore(ck.optD);
-  } catch (err) {
-    state.dispose();
-    ck.generator.dispose();
-    ck.discriminator.dispose();
-    throw new Error(`checkpoint ${version}: ${(err as Error).message}`);
-  }
-  state.step = t.step;
-  state.freezeCount = t.freezeCount;
-  state.running = { ...t.running };
+  const state = restoredState(ck, trainOpts, version);
   const run: TrainingRun = {
     cfg,
     trainOpts,
@@ -131,17 +106,57 @@ async function fromCheckpoint(opts: TrainRunOptions, data: Dataset, version: str
     run.order.start = run.order.rng.getState();
     run.order.batchInEpoch = Number.MAX_SAFE_INTEGER;
   }
-  if (opts.reseed !== undefined) {
-    // Fresh randomness for this run: new noise, a new permutation from a fresh epoch start.
-    run.runSeed = opts.reseed;
-    trainOpts.augmentSeed = run.runSeed;
-    const master = new Rng(run.runSeed);
-    run.noiseRng = new Rng(master.nextU32());
-    run.order.rng = new Rng(master.nextU32());
-    run.order.batchInEpoch = 0;
-    run.order.fresh = true;
-  }
+  if (opts.reseed !== undefined) reseed(run, opts.reseed);
   return run;
+}
+
+/** Throws (disposing the loaded models) when `opts.config` asks for another architecture than the checkpoint's. */
+function refuseArchitectureChange(opts: TrainRunOptions, ck: LoadedTraining, version: string): void {
+  const cfg = ck.meta.config;
+  const clash = Object.entries(opts.config ?? {}).filter(
+    ([k, v]) => v !== undefined && cfg[k as keyof GanConfig] !== v,
+  );
+  if (!clash.length) return;
+  ck.generator.dispose();
+  ck.ema?.dispose();
+  ck.discriminator.dispose();
+  throw new Error(
+    `checkpoint ${version} is ${clash.map(([k]) => `${k}=${cfg[k as keyof GanConfig]}`).join(', ')}, ` +
+      `not ${clash.map(([k, v]) => `${k}=${v}`).join(', ')}: a resumed run keeps its architecture (drop those flags, or train from scratch without --resume)`,
+  );
+}
+
+/** The checkpoint's models and Adam states as a training state, at its step, freeze count and running means. */
+function restoredState(ck: LoadedTraining, trainOpts: TrainOptions, version: string): GanTrainState {
+  const t = ck.meta.trainer;
+  const state = new GanTrainState(ck.generator, ck.discriminator, trainOpts);
+  // The average continues if the checkpoint has one; switched off, it is dropped (the raw generator is served).
+  if (trainOpts.ema) state.ema = ck.ema;
+  else ck.ema?.dispose();
+  try {
+    state.optG.restore(ck.optG);
+    state.optD.restore(ck.optD);
+  } catch (err) {
+    state.dispose();
+    ck.generator.dispose();
+    ck.discriminator.dispose();
+    throw new Error(`checkpoint ${version}: ${(err as Error).message}`);
+  }
+  state.step = t.step;
+  state.freezeCount = t.freezeCount;
+  state.running = { ...t.running };
+  return state;
+}
+
+/** Fresh randomness for this run: new noise, a new permutation from a fresh epoch start. */
+function reseed(run: TrainingRun, runSeed: number): void {
+  run.runSeed = runSeed;
+  run.trainOpts.augmentSeed = run.runSeed;
+  const master = new Rng(run.runSeed);
+  run.noiseRng = new Rng(master.nextU32());
+  run.order.rng = new Rng(master.nextU32());
+  run.order.batchInEpoch = 0;
+  run.order.fresh = true;
 }
 
 function fromScratch(opts: TrainRunOptions, data: Dataset): TrainingRun {

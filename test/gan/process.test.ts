@@ -150,7 +150,10 @@ describe('npm run train', () => {
         ],
         { env: e, cwd: ROOT },
       );
-    const ck = { ...(await import('../../src/gan/manifest.ts')), ...(await import('../../src/gan/checkpoint.ts')) };
+    const ck = {
+      ...(await import('../../src/gan/manifest.ts')),
+      ...(await import('../../src/gan/checkpoint-meta.ts')),
+    };
     await train();
     const first = (await ck.readManifest(models)).active!;
     expect(first).toBeTruthy();
