@@ -106,7 +106,9 @@ export function fingerprintPixels(
 export async function writeDataset(dir: string, input: DatasetInput): Promise<DatasetMeta> {
   const per = input.height * input.width * input.channels;
   if (input.train.length % per !== 0 || input.heldout.length % per !== 0) {
-    throw new Error(`dataset ${input.name}: pixel buffers are not a whole number of ${input.height}x${input.width}x${input.channels} images`);
+    throw new Error(
+      `dataset ${input.name}: pixel buffers are not a whole number of ${input.height}x${input.width}x${input.channels} images`,
+    );
   }
   const meta: DatasetMeta = {
     name: checkDatasetName(input.name),
@@ -169,7 +171,9 @@ export async function loadDataset(dir: string, opts: { verify?: boolean } = {}):
       throw new Error(`${p}: unreadable (${err.message})`);
     });
     if (buf.length !== count * per) {
-      throw new Error(`${p}: expected ${count} images of ${per} bytes (${count * per} bytes), found ${buf.length} bytes; re-run the import`);
+      throw new Error(
+        `${p}: expected ${count} images of ${per} bytes (${count * per} bytes), found ${buf.length} bytes; re-run the import`,
+      );
     }
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   };
@@ -178,7 +182,9 @@ export async function loadDataset(dir: string, opts: { verify?: boolean } = {}):
   if (opts.verify !== false) {
     const fp = fingerprintPixels(meta, train, heldout);
     if (fp !== meta.fingerprint) {
-      throw new Error(`dataset ${dir}: pixel data does not match its fingerprint (files changed or corrupted); re-run the import`);
+      throw new Error(
+        `dataset ${dir}: pixel data does not match its fingerprint (files changed or corrupted); re-run the import`,
+      );
     }
   }
   return { meta, train, heldout };

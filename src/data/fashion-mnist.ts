@@ -11,7 +11,16 @@ import { createProgress } from './progress.ts';
 
 export const FMNIST_DEFAULT_DIR = '/usr/share/datasets/fashion-mnist';
 export const FMNIST_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ] as const;
 export const SNEAKER_CLASS = 7;
 export const FMNIST_LICENSE = 'Fashion-MNIST, MIT licence, (c) 2017 Zalando SE';
@@ -64,10 +73,13 @@ export async function loadFashionMnist(
   split: 'train' | 't10k',
   opts: { classes?: number[]; size?: number; imagesFile?: string; labelsFile?: string } = {},
 ): Promise<LabelledImages> {
-  const files = opts.imagesFile && opts.labelsFile ? { images: opts.imagesFile, labels: opts.labelsFile } : idxPaths(dir, split);
+  const files =
+    opts.imagesFile && opts.labelsFile ? { images: opts.imagesFile, labels: opts.labelsFile } : idxPaths(dir, split);
   const [img, lab] = await Promise.all([readIdx(files.images), readIdx(files.labels)]);
-  if (img.dims.length !== 3 || img.dims[1] !== img.dims[2]) throw new Error(`${files.images}: expected [n, h, w] square images, got [${img.dims}]`);
-  if (lab.dims.length !== 1 || lab.dims[0] !== img.dims[0]) throw new Error(`${files.labels}: ${lab.dims[0]} labels for ${img.dims[0]} images`);
+  if (img.dims.length !== 3 || img.dims[1] !== img.dims[2])
+    throw new Error(`${files.images}: expected [n, h, w] square images, got [${img.dims}]`);
+  if (lab.dims.length !== 1 || lab.dims[0] !== img.dims[0])
+    throw new Error(`${files.labels}: ${lab.dims[0]} labels for ${img.dims[0]} images`);
   const [n, side] = img.dims;
   const size = opts.size ?? 32;
   let keep: number[] = [];
@@ -99,7 +111,8 @@ export async function importFashionMnist(opts: {
 }): Promise<DatasetMeta> {
   const dir = opts.fmnistDir ?? FMNIST_DEFAULT_DIR;
   const classId = opts.classId ?? SNEAKER_CLASS;
-  if (!Number.isInteger(classId) || classId < 0 || classId > 9) throw new Error(`--class must be 0..9, got ${opts.classId}`);
+  if (!Number.isInteger(classId) || classId < 0 || classId > 9)
+    throw new Error(`--class must be 0..9, got ${opts.classId}`);
   const progress = createProgress({ label: 'fashion-mnist', total: 2, unit: 'splits', silent: opts.silent });
   const train = await loadFashionMnist(dir, 'train', { classes: [classId], size: opts.size });
   progress.tick();

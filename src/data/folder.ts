@@ -61,14 +61,18 @@ export async function prepareImage(file: string, size: number, channels: 1 | 3):
   // depth 'uchar': 16-bit PNGs/TIFFs would otherwise come out as two bytes per sample.
   const { data, info } = await img.removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   if (info.width !== size || info.height !== size || data.length !== size * size * info.channels) {
-    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels} (${data.length} bytes), expected ${size}x${size}`);
+    throw new Error(
+      `decoded to ${info.width}x${info.height}x${info.channels} (${data.length} bytes), expected ${size}x${size}`,
+    );
   }
   if (info.channels === channels) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   // libvips may keep 3 bands for a grey image (or 1 for RGB output of a grey source): convert here.
   const out = new Uint8Array(size * size * channels);
   for (let p = 0; p < size * size; p++) {
     if (channels === 1) {
-      const r = data[p * info.channels], g = data[p * info.channels + 1], b = data[p * info.channels + 2];
+      const r = data[p * info.channels],
+        g = data[p * info.channels + 1],
+        b = data[p * info.channels + 2];
       out[p] = Math.round(0.2126 * r + 0.7152 * g + 0.0722 * b);
     } else {
       out[p * 3] = out[p * 3 + 1] = out[p * 3 + 2] = data[p * info.channels];
@@ -92,7 +96,8 @@ export async function importFolder(opts: FolderImportOptions): Promise<FolderImp
   const size = opts.size ?? 64;
   const channels = opts.channels ?? 3;
   const fraction = opts.heldoutFraction ?? 0.1;
-  if (!Number.isInteger(size) || size < 8 || size > 512) throw new Error(`--size must be an integer in 8..512, got ${opts.size}`);
+  if (!Number.isInteger(size) || size < 8 || size > 512)
+    throw new Error(`--size must be an integer in 8..512, got ${opts.size}`);
   if (channels !== 1 && channels !== 3) throw new Error(`--channels must be 1 or 3, got ${opts.channels}`);
   if (!(fraction >= 0 && fraction < 1)) throw new Error(`--heldout must be in [0, 1), got ${opts.heldoutFraction}`);
   const stat = await fsp.stat(opts.dir).catch(() => null);
@@ -106,7 +111,12 @@ export async function importFolder(opts: FolderImportOptions): Promise<FolderImp
   const per = size * size * channels;
   const decoded: (Uint8Array | null)[] = new Array(files.length).fill(null);
   const skipped: SkippedFile[] = [];
-  const progress = createProgress({ label: `import ${path.basename(path.resolve(opts.dir))}`, total: files.length, unit: 'images', silent: opts.silent });
+  const progress = createProgress({
+    label: `import ${path.basename(path.resolve(opts.dir))}`,
+    total: files.length,
+    unit: 'images',
+    silent: opts.silent,
+  });
   let next = 0;
   const worker = async (): Promise<void> => {
     for (;;) {

@@ -1,7 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkDatasetName, datasetDir, fingerprintPixels, loadDataset, resolveDatasetDir, toUnitRange, writeDataset } from '../../src/data/dataset.ts';
+import {
+  checkDatasetName,
+  datasetDir,
+  fingerprintPixels,
+  loadDataset,
+  resolveDatasetDir,
+  toUnitRange,
+  writeDataset,
+} from '../../src/data/dataset.ts';
 import { importFashionMnist } from '../../src/data/fashion-mnist.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -13,7 +21,15 @@ describe('packed datasets', () => {
     const dataDir = tmp();
     const out = datasetDir(dataDir, 'sneakers');
     const meta = await importFashionMnist({ outDir: out, name: 'sneakers', fmnistDir: FIX, silent: true });
-    expect(meta).toMatchObject({ name: 'sneakers', height: 32, width: 32, channels: 1, trainCount: 64, heldoutCount: 32, background: 'black' });
+    expect(meta).toMatchObject({
+      name: 'sneakers',
+      height: 32,
+      width: 32,
+      channels: 1,
+      trainCount: 64,
+      heldoutCount: 32,
+      background: 'black',
+    });
     expect(meta.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(fs.readdirSync(out).sort()).toEqual(['heldout.u8', 'meta.json', 'train.u8']);
     expect(fs.statSync(path.join(out, 'train.u8')).size).toBe(64 * 1024);
@@ -29,7 +45,13 @@ describe('packed datasets', () => {
     const again = await importFashionMnist({ outDir: out, name: 'sneakers', fmnistDir: FIX, silent: true });
     expect(again.fingerprint).toBe(meta.fingerprint);
     // Another class gives another fingerprint.
-    const boots = await importFashionMnist({ outDir: datasetDir(dataDir, 'boots'), name: 'boots', fmnistDir: FIX, classId: 9, silent: true });
+    const boots = await importFashionMnist({
+      outDir: datasetDir(dataDir, 'boots'),
+      name: 'boots',
+      fmnistDir: FIX,
+      classId: 9,
+      silent: true,
+    });
     expect(boots.fingerprint).not.toBe(meta.fingerprint);
     expect(boots.trainCount).toBe(5);
   });
@@ -38,7 +60,16 @@ describe('packed datasets', () => {
     const dir = path.join(tmp(), 'rgb');
     const train = Uint8Array.from({ length: 3 * 4 * 4 * 3 }, (_, i) => (i * 31) % 256);
     const heldout = Uint8Array.from({ length: 1 * 4 * 4 * 3 }, (_, i) => (i * 17) % 256);
-    const meta = await writeDataset(dir, { name: 'rgb', source: 'test', height: 4, width: 4, channels: 3, background: 'white', train, heldout });
+    const meta = await writeDataset(dir, {
+      name: 'rgb',
+      source: 'test',
+      height: 4,
+      width: 4,
+      channels: 3,
+      background: 'white',
+      train,
+      heldout,
+    });
     expect(meta.trainCount).toBe(3);
     expect(meta.heldoutCount).toBe(1);
     const ds = await loadDataset(dir);
@@ -62,7 +93,16 @@ describe('packed datasets', () => {
     expect(() => checkDatasetName('../evil')).toThrow(/invalid dataset name/);
     expect(checkDatasetName('zappos-64_rgb.v2')).toBe('zappos-64_rgb.v2');
     await expect(
-      writeDataset(path.join(tmp(), 'x'), { name: 'x', source: 't', height: 2, width: 2, channels: 1, background: 'black', train: new Uint8Array(5), heldout: new Uint8Array(0) }),
+      writeDataset(path.join(tmp(), 'x'), {
+        name: 'x',
+        source: 't',
+        height: 2,
+        width: 2,
+        channels: 1,
+        background: 'black',
+        train: new Uint8Array(5),
+        heldout: new Uint8Array(0),
+      }),
     ).rejects.toThrow(/whole number/);
     expect(() => resolveDatasetDir('missing', tmp())).toThrow(/npm run data:import/);
   });

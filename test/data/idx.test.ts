@@ -74,6 +74,8 @@ describe('Fashion-MNIST loading', () => {
   });
 
   it('names the Debian package when the files are missing', async () => {
-    await expect(loadFashionMnist('/nonexistent-fmnist', 'train')).rejects.toThrow(/apt-get install dataset-fashion-mnist/);
+    await expect(loadFashionMnist('/nonexistent-fmnist', 'train')).rejects.toThrow(
+      /apt-get install dataset-fashion-mnist/,
+    );
   });
 });

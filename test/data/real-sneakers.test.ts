@@ -14,7 +14,10 @@ import { tempDir } from '../helpers/temp.ts';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const PHOTOS = process.env.SHOEBOT_REAL_SNEAKERS ?? path.resolve(ROOT, '../shared/data/sneakers-128');
 const present = fs.existsSync(PHOTOS) && fs.readdirSync(PHOTOS).some((f) => f.endsWith('.jpg'));
-if (!present) console.log(`real-sneakers.test: skipped, no photos at ${PHOTOS} (set SHOEBOT_REAL_SNEAKERS to a folder of shoe photos)`);
+if (!present)
+  console.log(
+    `real-sneakers.test: skipped, no photos at ${PHOTOS} (set SHOEBOT_REAL_SNEAKERS to a folder of shoe photos)`,
+  );
 
 const SIZE = 64;
 const SAMPLE = 48;
@@ -27,7 +30,10 @@ function chroma(img: Uint8Array, p: number): number {
 
 describe.skipIf(!present)('folder import of the real sneaker photos', () => {
   it('imports an evenly spread sample at 64x64x3: white background, a shoe in every picture, colour kept', async () => {
-    const all = fs.readdirSync(PHOTOS).filter((f) => f.endsWith('.jpg')).sort();
+    const all = fs
+      .readdirSync(PHOTOS)
+      .filter((f) => f.endsWith('.jpg'))
+      .sort();
     // Symlinks to an even spread of the folder, so the sample covers every part of the catalogue.
     const src = tempDir('real-src-');
     for (let i = 0; i < SAMPLE; i++) {
@@ -35,7 +41,15 @@ describe.skipIf(!present)('folder import of the real sneaker photos', () => {
       fs.symlinkSync(path.join(PHOTOS, f), path.join(src, f));
     }
     const out = path.join(tempDir('real-out-'), 'real');
-    const res = await importFolder({ dir: src, outDir: out, name: 'real', size: SIZE, channels: 3, heldoutFraction: 0.25, silent: true });
+    const res = await importFolder({
+      dir: src,
+      outDir: out,
+      name: 'real',
+      size: SIZE,
+      channels: 3,
+      heldoutFraction: 0.25,
+      silent: true,
+    });
     expect(res.skipped).toEqual([]);
     expect(res.meta).toMatchObject({ trainCount: 36, heldoutCount: 12, height: SIZE, width: SIZE, channels: 3 });
 
@@ -43,7 +57,10 @@ describe.skipIf(!present)('folder import of the real sneaker photos', () => {
     const px = SIZE * SIZE;
     let whiteCorners = 0;
     let colourful = 0;
-    for (const [images, n] of [[ds.train, 36], [ds.heldout, 12]] as const) {
+    for (const [images, n] of [
+      [ds.train, 36],
+      [ds.heldout, 12],
+    ] as const) {
       for (let i = 0; i < n; i++) {
         const img = images.subarray(i * px * 3, (i + 1) * px * 3);
         const corners = [0, SIZE - 1, px - SIZE, px - 1];
