@@ -6,7 +6,7 @@
  * writing its rows straight into dx.
  */
 import { tf } from '../tfjs.ts';
-import { ONE, type ConvOptions, type Pad, type Rounding } from './conv-gemm.ts';
+import { convInfo, ONE, type ConvOptions, type Pad, type Rounding } from './conv-gemm.ts';
 import { NR } from './gemm-emit.ts';
 import type { GemmKernel } from './gemm-wasm.ts';
 import {
@@ -148,16 +148,7 @@ export function conv2dInputGrad(
   dimRoundingMode?: Rounding,
   opts: ConvOptions = {},
 ): tf.TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    w.shape as Shape4,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = convInfo(inputShape, w.shape as Shape4, strides, pad, dimRoundingMode);
   const { batchSize: n, inHeight: H, inWidth: W, inChannels: ci, outChannels: co } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const rowPlans = Array.from({ length: sh }, (_, a) => axisPhase(a, sh, fh, info.padInfo.top, H));

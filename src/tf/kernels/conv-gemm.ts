@@ -38,6 +38,26 @@ export interface ConvOptions {
   chunkBytes?: number;
 }
 
+/** tfjs's geometry of a dilation-1, channels-last convolution: what every kernel here is given. */
+export function convInfo(
+  inputShape: Shape4,
+  filterShape: Shape4,
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: Rounding,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
 /** Forward NHWC convolution (dilation 1): x [N,H,W,Ci], w [fh,fw,Ci,Co] -> [N,Ho,Wo,Co]. */
 export function conv2dForward(
   backend: WasmBackendLike,
@@ -48,16 +68,7 @@ export function conv2dForward(
   dimRoundingMode?: Rounding,
   opts: ConvOptions = {},
 ): tf.TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4,
-    w.shape as Shape4,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = convInfo(x.shape as Shape4, w.shape as Shape4, strides, pad, dimRoundingMode);
   const { batchSize: n, inChannels: ci, outChannels: co, outHeight: ho, outWidth: wo } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const out = backend.makeOutput([n, ho, wo, co], 'float32');
@@ -199,16 +210,7 @@ export function conv2dFilterGrad(
   dimRoundingMode?: Rounding,
   opts: ConvOptions = {},
 ): tf.TensorInfo {
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as Shape4,
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = convInfo(x.shape as Shape4, filterShape, strides, pad, dimRoundingMode);
   const {
     batchSize: n,
     inChannels: ci,
