@@ -59,7 +59,7 @@ const untrainedPx = await generatePixels(untrained, cfg, n, 20171);
 untrained.dispose();
 const ckpts: { label: string; px: Float32Array }[] = [];
 for (const v of args.checkpoints!.split(',').filter(Boolean)) {
-  const ck = await loadGeneratorCheckpoint(args['models-dir']!, v);
+  const ck = await loadGeneratorCheckpoint(args['models-dir']!, v, { recomputeCopiedBatchNorm: true });
   ckpts.push({ label: `checkpoint ${v} (step ${ck.step})`, px: await generatePixels(ck.model, ck.config, n, 20171) });
   ck.model.dispose();
 }

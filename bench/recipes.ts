@@ -221,11 +221,15 @@ for (const run of fs.readdirSync(out).sort()) {
     const ips = ck.trainer.history.reduce((a, h) => a + h.imagesPerSecond, 0) / Math.max(1, ck.trainer.history.length);
     for (const weights of ['training', 'served'] as const) {
       const arm = weights === 'training' ? m[1] : `${m[1]}+ema`;
-      const cache = path.join(runDir, `eval-${metric}-${ck.version}-${weights}.json`);
+      // -bn: the served average scored with its own batch-norm statistics (recomputed for older checkpoints).
+      const cache = path.join(
+        runDir,
+        `eval-${metric}-${ck.version}-${weights}${weights === 'served' ? '-bn' : ''}.json`,
+      );
       let r: { fid: number; kid: number; kidSe: number };
       if (fs.existsSync(cache)) r = JSON.parse(await fsp.readFile(cache, 'utf8'));
       else {
-        const g = await loadGeneratorCheckpoint(runDir, ck.version, { weights });
+        const g = await loadGeneratorCheckpoint(runDir, ck.version, { weights, recomputeCopiedBatchNorm: true });
         const t0 = performance.now();
         const px = await generatePixels(g.model, g.config, 1000, 20171);
         g.model.dispose();

@@ -20,6 +20,7 @@ import {
   type CheckpointMeta,
 } from './checkpoint.ts';
 import { readMeta } from './checkpoint-meta.ts';
+import { recomputeBatchNormStats } from './batch-norm-stats.ts';
 import { resolveVersion } from './manifest.ts';
 
 /** Builds a layers model from model.json text + weights bytes (written by serializeModel, src/gan/layers-files.ts). */
@@ -109,18 +110,24 @@ export interface LoadedGenerator {
 /**
  * Loads a checkpoint's generator (default: the active one) after verifying
  * its checksums and shapes. The caller owns (and disposes) `model`.
+ * `recomputeCopiedBatchNorm`: a served weight average from before
+ * CheckpointMeta.servedBatchNorm gets its own batch-norm statistics in memory,
+ * so old and new checkpoints can be compared (benchmarks). Off by default:
+ * the bot draws an old checkpoint as it always did (same seed, same image).
  */
 export async function loadGeneratorCheckpoint(
   modelsDir: string,
   version?: string,
-  opts: { weights?: 'served' | 'training' } = {},
+  opts: { weights?: 'served' | 'training'; recomputeCopiedBatchNorm?: boolean } = {},
 ): Promise<LoadedGenerator> {
   const v = await resolveVersion(modelsDir, version);
   const dir = versionDir(modelsDir, v);
   const meta = await readMeta(dir, v);
+  const averaged = `${TRAINING_GENERATOR}/model.json` in meta.files;
   // 'training': the raw generator of a checkpoint that serves a weight average (else the same as 'served').
-  const raw = opts.weights === 'training' && `${TRAINING_GENERATOR}/model.json` in meta.files;
+  const raw = opts.weights === 'training' && averaged;
   const model = await loadNet(dir, v, meta, raw ? TRAINING_GENERATOR : 'generator');
+  if (opts.recomputeCopiedBatchNorm && averaged && !raw && !meta.servedBatchNorm) recomputeBatchNormStats(model);
   return { model, config: meta.config, version: v, step: meta.step, metrics: meta.metrics, createdAt: meta.createdAt };
 }
 

@@ -81,6 +81,12 @@ export interface CheckpointMeta {
     g: { t: number; sizes: number[] };
     d: { t: number; sizes: number[] };
   };
+  /**
+   * 'recomputed': the served weight average's batch-norm statistics were computed for its own
+   * weights (batch-norm-stats.ts). Absent on a weight average: copied from the raw generator
+   * (checkpoints before 2026-12-03 evening), which fits it badly; loadGeneratorCheckpoint can fix that in memory.
+   */
+  servedBatchNorm?: 'recomputed';
   /** sha256 (hex) of every file except checkpoint.json, by relative path. */
   files: Record<string, string>;
   /** sha256 of this JSON without this field. */
@@ -159,6 +165,8 @@ export interface SaveCheckpointInput {
   trainer: Omit<TrainerStateMeta, 'step' | 'freezeCount' | 'running' | 'trainOptions'>;
   metrics?: CheckpointMetrics;
   parent?: string;
+  /** See CheckpointMeta.servedBatchNorm. */
+  servedBatchNorm?: 'recomputed';
   /** Defaults to newVersionName(step). */
   version?: string;
 }
@@ -253,6 +261,7 @@ function checkpointMeta(
     config: input.config,
     metrics: input.metrics ?? {},
     ...(input.parent ? { parent: input.parent } : {}),
+    ...(input.servedBatchNorm ? { servedBatchNorm: input.servedBatchNorm } : {}),
     trainer: {
       ...input.trainer,
       step: state.step,

@@ -9,7 +9,8 @@
  * Decay per step: beta = 0.5 ^ (batch / halfLife), with the half-life at most
  * `rampup` x the images seen so far (StyleGAN2-ADA), so early averages don't
  * drag in the random initialisation. Batch-norm statistics are not averaged:
- * they are copied from the raw generator (as StyleGAN2-ADA copies buffers).
+ * before a checkpoint they are recomputed for the average's own weights
+ * (batch-norm-stats.ts); the raw generator's do not fit it.
  */
 import { tf } from '../tf/index.ts';
 
@@ -19,13 +20,10 @@ export function emaBeta(batchSize: number, imagesSeen: number, halfLifeImages: n
   return half > 0 ? 0.5 ** (batchSize / half) : 0;
 }
 
-/**
- * Makes `ema` (a model with the generator's topology) a copy of `generator`:
- * the start of an average, or BN statistics before a checkpoint.
- */
-export function copyWeights(from: tf.LayersModel, to: tf.LayersModel, which: 'all' | 'non-trainable' = 'all'): void {
-  const src = which === 'all' ? from.weights : from.nonTrainableWeights;
-  const dst = which === 'all' ? to.weights : to.nonTrainableWeights;
+/** Makes `to` (a model with the generator's topology) a copy of `from`: the start of an average. */
+export function copyWeights(from: tf.LayersModel, to: tf.LayersModel): void {
+  const src = from.weights;
+  const dst = to.weights;
   if (src.length !== dst.length) throw new Error(`weight average: ${src.length} weights vs ${dst.length}`);
   tf.tidy(() => dst.forEach((w, i) => w.write(src[i].read().clone())));
 }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { tf } from '../tf/index.ts';
 import type { Dataset } from '../data/dataset.ts';
 import type { GanConfig } from './model.ts';
-import { copyWeights } from './ema.ts';
+import { recomputeBatchNormStats } from './batch-norm-stats.ts';
 import { saveCheckpoint } from './checkpoint.ts';
 import { setActiveCheckpoint } from './catalogue.ts';
 import type { CheckpointMetrics } from './quality.ts';
@@ -72,7 +72,8 @@ export class RunCheckpoints {
     const { state, cfg } = run;
     const { meta } = data;
     await opts.beforeCheckpoint?.(state);
-    if (state.ema) copyWeights(state.generator, state.ema, 'non-trainable');
+    // The average's own batch-norm statistics, not the raw generator's (batch-norm-stats.ts).
+    if (state.ema) recomputeBatchNormStats(state.ema);
     const elapsed = this.meter.seconds();
     let metrics: CheckpointMetrics = {};
     // The figures are those of what the bot will serve: the average when there is one.
@@ -88,6 +89,7 @@ export class RunCheckpoints {
       config: cfg,
       metrics,
       ...(run.parent ? { parent: run.parent } : {}),
+      ...(state.ema ? { servedBatchNorm: 'recomputed' as const } : {}),
       trainer: {
         noiseRng: run.noiseRng.getState(),
         ...this.order.position(),
