@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { GanConfig } from '../gan/model.ts';
 import { RECIPES, type RecipeName, type TrainOptions } from '../gan/recipe.ts';
 import { parseAugmentPolicy } from '../gan/augment.ts';
+import { DEFAULT_TRAIN_STEPS } from '../config/env.ts';
 
 export const TRAIN_HELP = `Usage: npm run train -- [options]
 
@@ -15,12 +16,13 @@ under MODELS_DIR/checkpoints/<version>/, then makes it the active one (unless it
 clearly worse than the active one: then it is kept as a candidate, see --force-activate).
 
 Run:
-  --steps N             training steps to run now (default: TRAIN_STEPS, 2000)
+  --steps N             training steps to run now (default: TRAIN_STEPS, ${DEFAULT_TRAIN_STEPS})
   --max-minutes M       stop (with a checkpoint) after M minutes
   --resume [VERSION]    continue from the active checkpoint (or VERSION): exact resume
                         (a corrupted active checkpoint: the newest valid one, with a warning)
-  --dataset NAME|DIR    packed dataset (default: fashion-mnist-sneakers under DATA_DIR;
-                        create it with: npm run data:import -- --source fashion-mnist)
+  --dataset NAME|DIR    packed dataset under DATA_DIR (default: with --resume, the active
+                        model's dataset; else fashion-mnist-sneakers, made by
+                        npm run data:import -- --source fashion-mnist)
   --models-dir DIR      default: MODELS_DIR (models)
   --seed N              seed for initialisation, latent noise and data order (default 1)
   --log-every N         steps per progress window (default 25)
@@ -35,8 +37,8 @@ Run:
                         thread holds a second replica, gradients are averaged every step)
 
 Model (from scratch only; a resumed run keeps its checkpoint's):
-  --image-size S        32 | 64 | 128 (default 32; must match the dataset)
-  --channels C          1 (grey) | 3 (RGB) (default 1; must match the dataset)
+  --image-size S        32 | 64 | 128 (default: the dataset's; must match it)
+  --channels C          1 (grey) | 3 (RGB) (default: the dataset's; must match it)
   --nz N                latent size (default 100)
   --ngf N, --ndf N      generator / discriminator widths (default 32)
 

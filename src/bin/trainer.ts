@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, MAX_TRAIN_STEPS, type Config } from '../config/env.ts';
+import { ConfigError, DEFAULT_TRAIN_STEPS, loadConfig, MAX_TRAIN_STEPS, type Config } from '../config/env.ts';
 import { log as rootLog } from '../log.ts';
 import { backendInfo } from '../tf/index.ts';
 import { startLeaseService, type LeaseServiceHandle } from '../trainer/standalone.ts';
@@ -37,7 +37,7 @@ Environment (or .env):
   MODELS_DIR        the shared models directory the bots read (NFS, or a bucket mounted with
                     rclone/s3fs); checkpoints are written there, then manifest.json names the new one
   DATA_DIR          where the training dataset is (npm run data:import)
-  TRAIN_CRON        schedule (default "0 3 * * *"), TRAIN_STEPS steps per run (default 2000)
+  TRAIN_CRON        schedule (default "0 3 * * *"), TRAIN_STEPS steps per run (default ${DEFAULT_TRAIN_STEPS})
   TRAINER_MODE      local (default here: wait for the lease if another process holds it) or auto
   TRAINER_HEARTBEAT_SECONDS  lease heartbeat (default 5; taken over after 3 missed)
   TF_BACKEND, QUALITY_MARGIN, LOG_LEVEL as for the bot
