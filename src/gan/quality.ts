@@ -20,6 +20,10 @@ export const CLASSIFIER_METRIC = 'fmnist-classifier';
 /** The metric of a checkpoint's figures (older checkpoints, written before colour models, used the classifier). */
 export const metricOf = (m: CheckpointMetrics): string => m.metric ?? CLASSIFIER_METRIC;
 
+const FIGURES = ['kid', 'fid', 'sneakerShare'] as const;
+const hasFigure = (m: CheckpointMetrics): boolean =>
+  FIGURES.some((k) => typeof m[k] === 'number' && Number.isFinite(m[k]));
+
 /**
  * Compares quality figures like the bot's gate: KID, else FID (lower is
  * better), else sneaker share (higher is better), with `margin` relative
@@ -33,6 +37,10 @@ export function compareQuality(
 ): { worse: boolean; reason: string } {
   const fmt = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
   const pct = `${Math.round(margin * 100)}%`;
+  // Without figures there is no metric either: an unevaluated colour checkpoint (--no-eval) was not
+  // "measured with the classifier", which is what metricOf() infers for old checkpoints with figures.
+  if (!hasFigure(candidate)) return { worse: false, reason: 'no quality figures for it (not evaluated)' };
+  if (!hasFigure(active)) return { worse: false, reason: 'no quality figures for the active checkpoint' };
   // KID on one network's features says nothing about KID on another's (e.g. after switching a grey model to colour).
   if (metricOf(candidate) !== metricOf(active)) {
     return {

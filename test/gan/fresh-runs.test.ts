@@ -154,7 +154,11 @@ describe('CLI quality gate and flags', () => {
     expect(compareQuality({ fid: 3 }, { kid: 0.6, fid: 1.5 }, 0.1).worse).toBe(true);
     expect(compareQuality({ sneakerShare: 0.5 }, { sneakerShare: 0.9 }, 0.1).worse).toBe(true);
     expect(compareQuality({ sneakerShare: 0.85 }, { sneakerShare: 0.9 }, 0.1).worse).toBe(false);
-    expect(compareQuality({}, { kid: 0.6 }, 0.1)).toEqual({ worse: false, reason: 'no comparable quality figure' });
+    expect(compareQuality({}, { kid: 0.6 }, 0.1)).toEqual({
+      worse: false,
+      reason: 'no quality figures for it (not evaluated)',
+    });
+    expect(compareQuality({ kid: 0.6 }, { sneakerShare: 0.9 }, 0.1).reason).toBe('no comparable quality figure');
     // A colour model's perceptual KID is not compared with a grey model's classifier KID (or another net's).
     const colour = { kid: 0.5, fid: 80, metric: 'mobilenet_v2@128' };
     expect(compareQuality(colour, { kid: 0.01, fid: 2 }, 0.1)).toEqual({
@@ -162,6 +166,9 @@ describe('CLI quality gate and flags', () => {
       reason: 'quality measured with mobilenet_v2@128, active with fmnist-classifier: not comparable',
     });
     expect(compareQuality(colour, { ...colour, metric: 'inception_v3@299' }, 0.1).reason).toMatch(/not comparable/);
+    // An unevaluated colour checkpoint (--no-eval) is not "measured with" the classifier.
+    expect(compareQuality({}, colour, 0.1).reason).toBe('no quality figures for it (not evaluated)');
+    expect(compareQuality(colour, {}, 0.1).reason).toBe('no quality figures for the active checkpoint');
     expect(compareQuality(colour, { kid: 0.1, fid: 60, metric: 'mobilenet_v2@128' }, 0.1).worse).toBe(true);
   });
 
