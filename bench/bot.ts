@@ -81,9 +81,13 @@ async function phase(name: string, load: boolean) {
   const drawnMs: number[] = [];
   const busyMs: number[] = [];
   let failures = 0;
+  // The first request of the phase (the first /shoe after start-up in the first loaded phase).
+  let firstMs = NaN;
+  let sent = 0;
   h.enable();
   const t0 = performance.now();
   const one = async () => {
+    const first = sent++ === 0;
     const s = performance.now();
     const r = await fake.waitForReply(
       fake.sendCommand({ name: 'shoe', options: { count: COUNT }, user: BENCH_ADMIN }),
@@ -94,6 +98,7 @@ async function phase(name: string, load: boolean) {
     if (r.ephemeral && r.message.content.includes('busy')) busyMs.push(ms);
     if (!r.ephemeral) drawnMs.push(ms);
     latencies.push(ms);
+    if (first) firstMs = ms;
   };
   if (load && BURST) {
     await Promise.all(Array.from({ length: REQUESTS }, one));
@@ -130,6 +135,7 @@ async function phase(name: string, load: boolean) {
     latencyP50Ms: +percentile(latencies, 50).toFixed(1),
     latencyP95Ms: +percentile(latencies, 95).toFixed(1),
     latencyP99Ms: +percentile(latencies, 99).toFixed(1),
+    firstMs: +firstMs.toFixed(1),
     // With images vs told "busy": what the two kinds of members felt.
     drawnP99Ms: +percentile(drawnMs, 99).toFixed(1),
     busy: busyMs.length,

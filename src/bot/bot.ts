@@ -15,6 +15,7 @@ import { loadCommands, registerCommands } from './commands.ts';
 import { GenerationService, type GenerationOptions, type GeneratorInfo } from './generation.ts';
 import { WorkerRenderer, inlineRenderer, type Renderer } from './render-pool.ts';
 import { createRouter, type Router } from './router.ts';
+import { designGridOptions } from './design-message.ts';
 import { Store } from './store.ts';
 import type { BotCommand, BotContext } from './types.ts';
 import type { LeaseService } from '../trainer/lease-service.ts';
@@ -127,6 +128,7 @@ export async function startBot(opts: BotOptions): Promise<Bot> {
     activeProblem,
     training: training.route,
   };
+  await warmRenderer(ctx);
   const datasetProblem = training.scheduler?.datasetProblem();
   if (datasetProblem) log.warn({ reason: datasetProblem }, NO_DATASET_WARNING);
   const manifestWatcher = followManifest(opts, ctx, db, training);
@@ -261,6 +263,20 @@ async function serveFirstGenerator(
   }
   if (generator) await generation.swap(generator);
   return activeProblem;
+}
+
+/**
+ * Renders one /shoe grid before the bot answers anything: the render worker's start (thread,
+ * sharp, label fonts: ~0.3 s here) would otherwise fall on the first member's /shoe.
+ */
+async function warmRenderer(ctx: BotContext): Promise<void> {
+  const g = ctx.generation.active?.config;
+  const shape = { n: 4, h: g?.imageSize ?? 64, w: g?.imageSize ?? 64, c: g?.channels ?? 3 };
+  try {
+    await ctx.renderer.grid(new Float32Array(shape.n * shape.h * shape.w * shape.c), shape, designGridOptions(4));
+  } catch (err) {
+    ctx.log.warn({ err }, 'render warm-up failed (the first image will be slower)');
+  }
 }
 
 /** Routes interactions and logs what the gateway says. */

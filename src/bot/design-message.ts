@@ -12,10 +12,17 @@ import {
   type ChatInputCommandInteraction,
   type Message,
 } from 'discord.js';
+import type { GridOptions } from '../render/grid.ts';
 import type { DesignRow } from './store.ts';
 import type { BotContext } from './types.ts';
 import { UserError } from './errors.ts';
 import { voteEmojiFor } from './votes.ts';
+
+/** The grid a design message posts: two columns (one row for 1-2 designs), 256 px tiles. */
+export function designGridOptions(n: number): GridOptions {
+  // Grid numbers match the vote emoji; no ids, so the same seed gives the same PNG bytes.
+  return { cols: n <= 2 ? n : 2, tile: 256, labels: Array.from({ length: n }, (_, i) => `${i + 1}`) };
+}
 
 export const MAX_SEED = 2_147_483_647;
 
@@ -153,12 +160,7 @@ export async function postDesigns(
   );
   const png = req.single
     ? await ctx.renderer.single(result.pixels, result.shape, 0, { size: 512 })
-    : await ctx.renderer.grid(result.pixels, result.shape, {
-        cols: req.n <= 2 ? req.n : 2,
-        tile: 256,
-        // Grid numbers match the vote emoji; no ids, so the same seed gives the same PNG bytes.
-        labels: designs.map((_, i) => `${i + 1}`),
-      });
+    : await ctx.renderer.grid(result.pixels, result.shape, designGridOptions(designs.length));
   const emoji = voteEmojiFor(req.n);
   const lines = [
     // 'none': a blend's upscale has no seed of its own (its parents define it).

@@ -269,3 +269,35 @@ describe('/shoe', () => {
     expect(h.logLines.filter((l) => l.includes('render worker unavailable'))).toEqual([]);
   });
 });
+
+describe('start-up', () => {
+  it('renders one /shoe-shaped grid before it is ready, so the first member does not pay for the renderer', async () => {
+    const { inlineRenderer } = await import('../../src/bot/render-pool.ts');
+    const inner = inlineRenderer();
+    const grids: { shape: unknown; labels?: string[]; at: 'starting' | 'ready' }[] = [];
+    let ready = false;
+    const started = await startHarness({
+      bot: {
+        renderer: {
+          ...inner,
+          grid: (pixels, shape, opts) => {
+            grids.push({ shape, labels: opts?.labels, at: ready ? 'ready' : 'starting' });
+            return inner.grid(pixels, shape, opts);
+          },
+        },
+      },
+    });
+    ready = true;
+    try {
+      // The tiny test generator: 32x32 grey.
+      expect(grids).toEqual([{ shape: { n: 4, h: 32, w: 32, c: 1 }, labels: ['1', '2', '3', '4'], at: 'starting' }]);
+      const reply = await started.fake.waitForReply(
+        started.fake.sendCommand({ name: 'shoe', options: { seed: 3 }, user: ALICE }),
+      );
+      expect(reply.ephemeral).toBe(false);
+      expect(grids).toHaveLength(2);
+    } finally {
+      await started.close();
+    }
+  });
+});
