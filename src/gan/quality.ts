@@ -39,8 +39,9 @@ export function compareQuality(
   const pct = `${Math.round(margin * 100)}%`;
   // Without figures there is no metric either: an unevaluated colour checkpoint (--no-eval) was not
   // "measured with the classifier", which is what metricOf() infers for old checkpoints with figures.
-  if (!hasFigure(candidate)) return { worse: false, reason: 'no quality figures for it (not evaluated)' };
-  if (!hasFigure(active)) return { worse: false, reason: 'no quality figures for the active checkpoint' };
+  if (!hasFigure(candidate)) return { worse: false, reason: 'not evaluated: no quality figures to compare' };
+  if (!hasFigure(active))
+    return { worse: false, reason: 'the active checkpoint has no quality figures to compare with' };
   // KID on one network's features says nothing about KID on another's (e.g. after switching a grey model to colour).
   if (metricOf(candidate) !== metricOf(active)) {
     return {

@@ -156,7 +156,7 @@ describe('CLI quality gate and flags', () => {
     expect(compareQuality({ sneakerShare: 0.85 }, { sneakerShare: 0.9 }, 0.1).worse).toBe(false);
     expect(compareQuality({}, { kid: 0.6 }, 0.1)).toEqual({
       worse: false,
-      reason: 'no quality figures for it (not evaluated)',
+      reason: 'not evaluated: no quality figures to compare',
     });
     expect(compareQuality({ kid: 0.6 }, { sneakerShare: 0.9 }, 0.1).reason).toBe('no comparable quality figure');
     // A colour model's perceptual KID is not compared with a grey model's classifier KID (or another net's).
@@ -167,8 +167,8 @@ describe('CLI quality gate and flags', () => {
     });
     expect(compareQuality(colour, { ...colour, metric: 'inception_v3@299' }, 0.1).reason).toMatch(/not comparable/);
     // An unevaluated colour checkpoint (--no-eval) is not "measured with" the classifier.
-    expect(compareQuality({}, colour, 0.1).reason).toBe('no quality figures for it (not evaluated)');
-    expect(compareQuality(colour, {}, 0.1).reason).toBe('no quality figures for the active checkpoint');
+    expect(compareQuality({}, colour, 0.1).reason).toBe('not evaluated: no quality figures to compare');
+    expect(compareQuality(colour, {}, 0.1).reason).toBe('the active checkpoint has no quality figures to compare with');
     expect(compareQuality(colour, { kid: 0.1, fid: 60, metric: 'mobilenet_v2@128' }, 0.1).worse).toBe(true);
   });
 
