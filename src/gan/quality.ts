@@ -21,8 +21,12 @@ export const CLASSIFIER_METRIC = 'fmnist-classifier';
 export const metricOf = (m: CheckpointMetrics): string => m.metric ?? CLASSIFIER_METRIC;
 
 const FIGURES = ['kid', 'fid', 'sneakerShare'] as const;
-const hasFigure = (m: CheckpointMetrics): boolean =>
-  FIGURES.some((k) => typeof m[k] === 'number' && Number.isFinite(m[k]));
+/** A stored figure if it is a finite number (a failed evaluation may have left NaN or nothing). */
+const figure = (m: CheckpointMetrics, k: (typeof FIGURES)[number]): number | undefined => {
+  const v = m[k];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+};
+const hasFigure = (m: CheckpointMetrics): boolean => FIGURES.some((k) => figure(m, k) !== undefined);
 
 /**
  * Compares quality figures like the bot's gate: KID, else FID (lower is
@@ -50,9 +54,9 @@ export function compareQuality(
     };
   }
   for (const k of ['kid', 'fid'] as const) {
-    const c = candidate[k];
-    const a = active[k];
-    if (typeof c === 'number' && typeof a === 'number' && Number.isFinite(c) && Number.isFinite(a)) {
+    const c = figure(candidate, k);
+    const a = figure(active, k);
+    if (c !== undefined && a !== undefined) {
       const worse = c > a * (1 + margin) + 1e-6;
       return {
         worse,
@@ -60,9 +64,9 @@ export function compareQuality(
       };
     }
   }
-  const c = candidate.sneakerShare;
-  const a = active.sneakerShare;
-  if (typeof c === 'number' && typeof a === 'number' && Number.isFinite(c) && Number.isFinite(a)) {
+  const c = figure(candidate, 'sneakerShare');
+  const a = figure(active, 'sneakerShare');
+  if (c !== undefined && a !== undefined) {
     const worse = c < a * (1 - margin);
     return {
       worse,
